@@ -1,0 +1,359 @@
+"""Helpers shared by the compat tests: the server process, clients, raw signed requests.
+
+Everything here talks to 127.0.0.1 only. Paths are derived from this file so
+nothing machine-specific is committed.
+"""
+
+import hashlib
+import itertools
+import http.client
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import time
+import urllib.parse
+import xml.etree.ElementTree as ET
+
+import boto3
+import botocore.auth
+import botocore.awsrequest
+import botocore.credentials
+from botocore.config import Config
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_BIN = os.path.join(REPO_ROOT, "build", "coffer")
+
+REGION = "us-east-1"
+ACCESS_KEY = "COFFERTESTROOTKEY001"
+SECRET_KEY = "coffer-test-root-secret/0123456789abcdefXYZ"
+DOMAIN = "s3.coffer.test"
+
+AWS_BIN = "/usr/bin/aws"
+S3CMD_BIN = "/usr/bin/s3cmd"
+SUBPROCESS_TIMEOUT = 120
+S3_NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
+
+KiB = 1024
+MiB = 1024 * 1024
+
+
+def coffer_bin():
+    return os.environ.get("COFFER_BIN") or DEFAULT_BIN
+
+
+def sha256(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def md5_hex(data):
+    return hashlib.md5(data).hexdigest()
+
+
+def data_of(size, seed):
+    """Deterministic pseudo-random bytes (same seed, same bytes on every run)."""
+    return random.Random(seed).randbytes(size)
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def count_files(root):
+    n = 0
+    for _dirpath, _dirs, files in os.walk(root):
+        n += len(files)
+    return n
+
+
+class CofferServer:
+    """One coffer process on fixed dirs and port; can be stopped, killed and restarted."""
+
+    def __init__(self, workdir, port=None, threads=2, domain=DOMAIN):
+        self.workdir = workdir
+        self.port = port or free_port()
+        self.threads = threads
+        self.domain = domain
+        self.data_dirs = [os.path.join(workdir, "data1"), os.path.join(workdir, "data2")]
+        self.meta_dir = os.path.join(workdir, "meta")
+        self.log_path = os.path.join(workdir, "server.log")
+        self.proc = None
+        self.starts = 0
+
+    @property
+    def endpoint(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def argv(self):
+        argv = [coffer_bin(), "serve", "--listen", "127.0.0.1:%d" % self.port]
+        for d in self.data_dirs:
+            argv += ["--data", d]
+        argv += ["--meta", self.meta_dir, "--threads", str(self.threads), "--log-level", "info"]
+        if self.domain:
+            argv += ["--domain", self.domain]
+        return argv
+
+    def start(self, ready_timeout=10.0):
+        assert self.proc is None, "server already running"
+        binary = coffer_bin()
+        if not os.access(binary, os.X_OK):
+            raise RuntimeError("coffer binary not found at %s (build it or set COFFER_BIN)" % binary)
+        for d in self.data_dirs + [self.meta_dir]:
+            os.makedirs(d, exist_ok=True)
+        env = dict(os.environ)
+        env["COFFER_ROOT_ACCESS_KEY"] = ACCESS_KEY
+        env["COFFER_ROOT_SECRET_KEY"] = SECRET_KEY
+        self.starts += 1
+        log = open(self.log_path, "ab")
+        log.write(("==== start #%d: %s\n" % (self.starts, " ".join(self.argv()))).encode())
+        log.flush()
+        self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL, stdout=log,
+                                     stderr=subprocess.STDOUT, env=env, cwd=self.workdir)
+        log.close()
+        deadline = time.monotonic() + ready_timeout
+        while True:
+            if self.proc.poll() is not None:
+                rc = self.proc.returncode
+                self.proc = None
+                raise RuntimeError("coffer exited with status %s before listening; log:\n%s"
+                                   % (rc, self.log_tail()))
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                self.kill()
+                raise RuntimeError("coffer did not listen on port %d within %.0f s; log:\n%s"
+                                   % (self.port, ready_timeout, self.log_tail()))
+            time.sleep(0.05)
+
+    def stop(self, timeout=15.0):
+        """SIGTERM, bounded wait, then SIGKILL. Returns the exit status."""
+        if self.proc is None:
+            return None
+        proc, self.proc = self.proc, None
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+        return proc.returncode
+
+    def kill(self):
+        """SIGKILL, as a crash would."""
+        if self.proc is None:
+            return None
+        proc, self.proc = self.proc, None
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        return proc.returncode
+
+    def restart(self, hard=False):
+        """Stops (SIGTERM, or SIGKILL when hard) and starts again on the same dirs and port."""
+        rc = self.kill() if hard else self.stop()
+        self.start()
+        return rc
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_size(self):
+        try:
+            return os.path.getsize(self.log_path)
+        except OSError:
+            return 0
+
+    def log_tail(self, since=0, max_bytes=8000):
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                end = f.tell()
+                start = max(since, end - max_bytes)
+                f.seek(start)
+                text = f.read().decode("utf-8", "replace")
+                if start > since:
+                    text = "[... %d bytes cut ...]\n" % (start - since) + text
+                return text
+        except OSError:
+            return "(no log)"
+
+    def chunk_files(self):
+        """Number of chunk files under each data dir's chunks/."""
+        return [count_files(os.path.join(d, "chunks")) for d in self.data_dirs]
+
+    def client(self, **kw):
+        return make_client(self.endpoint, **kw)
+
+
+def make_client(endpoint, access_key=ACCESS_KEY, secret_key=SECRET_KEY, addressing_style="path"):
+    session = boto3.session.Session(aws_access_key_id=access_key, aws_secret_access_key=secret_key,
+                                    region_name=REGION)
+    cfg = Config(signature_version="s3v4", s3={"addressing_style": addressing_style},
+                 retries={"total_max_attempts": 1, "mode": "standard"},
+                 connect_timeout=10, read_timeout=120, max_pool_connections=32)
+    return session.client("s3", endpoint_url=endpoint, config=cfg)
+
+
+class RawResponse:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers  # lower-cased names
+        self.body = body
+
+    def xml(self):
+        return ET.fromstring(self.body)
+
+    def error_code(self):
+        root = self.xml()
+        assert root.tag == "Error", "not an <Error> document: %r" % self.body[:500]
+        return root.findtext("Code")
+
+    def __repr__(self):
+        return "RawResponse(%d, %r, %r)" % (self.status, self.headers, self.body[:1000])
+
+
+def raw_request(port, method, path, query=None, headers=None, body=b"", host=None,
+                access_key=ACCESS_KEY, secret_key=SECRET_KEY, sign=True, timeout=60):
+    """Sends one request to 127.0.0.1:port, optionally SigV4-signed, with an optional Host override.
+
+    path is the already-encoded request path (e.g. '/bucket/key%20x'); query is a list of
+    (name, value) pairs or a dict; host defaults to 127.0.0.1:port.
+    """
+    host = host or "127.0.0.1:%d" % port
+    if isinstance(query, dict):
+        query = list(query.items())
+    qs = urllib.parse.urlencode(query or [], quote_via=urllib.parse.quote, safe="-_.~")
+    target = path + ("?" + qs if qs else "")
+    hdrs = dict(headers or {})
+    if sign:
+        req = botocore.awsrequest.AWSRequest(method=method, url="http://%s%s" % (host, target),
+                                             data=body, headers=hdrs)
+        req.headers["X-Amz-Content-SHA256"] = hashlib.sha256(body).hexdigest()
+        creds = botocore.credentials.Credentials(access_key, secret_key)
+        botocore.auth.S3SigV4Auth(creds, "s3", REGION).add_auth(req)
+        hdrs = dict(req.headers.items())
+    hdrs["Host"] = host
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request(method, target, body=body if body else None, headers=hdrs)
+        resp = conn.getresponse()
+        data = resp.read()
+        return RawResponse(resp.status, {k.lower(): v for k, v in resp.getheaders()}, data)
+    finally:
+        conn.close()
+
+
+def quote_key(key):
+    return urllib.parse.quote(key, safe="/~")
+
+
+class CliRunner:
+    """Runs aws-cli and s3cmd with private config files and a bounded timeout."""
+
+    def __init__(self, home, port, access_key=ACCESS_KEY, secret_key=SECRET_KEY):
+        self.home = home
+        self.port = port
+        os.makedirs(home, exist_ok=True)
+        self.aws_config = os.path.join(home, "aws-config")
+        self.aws_creds = os.path.join(home, "aws-credentials")
+        self.s3cmd_config = os.path.join(home, "s3cmd.cfg")
+        with open(self.aws_config, "w") as f:
+            f.write("[default]\nregion = %s\noutput = json\nmax_attempts = 1\nretry_mode = standard\n"
+                    "s3 =\n    addressing_style = path\n    multipart_threshold = 64MB\n" % REGION)
+        with open(self.aws_creds, "w") as f:
+            f.write("[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n"
+                    % (access_key, secret_key))
+        with open(self.s3cmd_config, "w") as f:
+            f.write("[default]\n"
+                    "access_key = %s\nsecret_key = %s\n"
+                    "host_base = 127.0.0.1:%d\nhost_bucket = 127.0.0.1:%d\n"
+                    "use_https = False\nsignature_v2 = False\nbucket_location = us-east-1\n"
+                    "check_ssl_certificate = False\nprogress_meter = False\n"
+                    "enable_multipart = False\nmultipart_chunk_size_mb = 100\n"
+                    "socket_timeout = 120\nguess_mime_type = False\n"
+                    % (access_key, secret_key, port, port))
+
+    def env(self):
+        return {
+            "PATH": "/usr/bin:/bin",
+            "HOME": self.home,
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+            "PYTHONIOENCODING": "utf-8",
+            "AWS_CONFIG_FILE": self.aws_config,
+            "AWS_SHARED_CREDENTIALS_FILE": self.aws_creds,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_PAGER": "",
+            "TMPDIR": self.home,
+        }
+
+    def _run(self, argv, check, input_data):
+        try:
+            p = subprocess.run(argv, env=self.env(), cwd=self.home, input=input_data,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               timeout=SUBPROCESS_TIMEOUT)
+        except subprocess.TimeoutExpired as e:
+            raise AssertionError("timed out after %ds: %r\nstdout: %r\nstderr: %r"
+                                 % (SUBPROCESS_TIMEOUT, argv, e.stdout, e.stderr))
+        p.out = p.stdout.decode("utf-8", "replace")
+        p.err = p.stderr.decode("utf-8", "replace")
+        if check and p.returncode != 0:
+            raise AssertionError("command failed (%d): %r\nstdout: %s\nstderr: %s"
+                                 % (p.returncode, argv, p.out[-4000:], p.err[-4000:]))
+        return p
+
+    def aws(self, *args, check=True, input_data=None):
+        argv = [AWS_BIN, "--endpoint-url", "http://127.0.0.1:%d" % self.port, "--no-cli-pager"]
+        return self._run(argv + list(args), check, input_data)
+
+    def s3cmd(self, *args, check=True, input_data=None):
+        argv = [S3CMD_BIN, "-c", self.s3cmd_config]
+        return self._run(argv + list(args), check, input_data)
+
+
+_bucket_counter = itertools.count(1)
+
+
+def unique_bucket_name(hint="t"):
+    hint = re.sub(r"[^a-z0-9]+", "-", hint.lower()).strip("-")[:30].strip("-") or "t"
+    return "c%04d-%s-%d" % (next(_bucket_counter), hint, os.getpid())
+
+
+def listing_keys():
+    """2,500 keys with awkward characters; content of each object is its key plus a suffix."""
+    keys = []
+    for d in range(20):
+        for f in range(100):
+            keys.append("d%02d/f%03d" % (d, f))                  # 2000
+    for j in range(100):
+        keys.append("sp ace/%03d x+y%%z" % j)                     # spaces, '+', '%'
+        keys.append("\u00fc/\u65e5\u672c/%03d" % j)               # ü/日本/
+    for j in range(50):
+        keys.append("a/./b/%03d" % j)                             # '.'
+        keys.append("../up%03d" % j)                              # '..'
+        keys.append("x//y/%03d" % j)                              # '//'
+        keys.append("top%03d" % j)                                # no '/'
+        keys.append("plus+dir/%03d" % j)
+        keys.append("pct%%2F/%03d" % j)                           # a literal '%2F'
+    assert len(keys) == len(set(keys)) == 2500
+    return sorted(keys)  # code point order == UTF-8 byte order
+
+
+def listing_body(key):
+    return ("body of " + key).encode("utf-8")

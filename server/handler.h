@@ -1,0 +1,98 @@
+/* server/handler.h -- one S3 request: route -> authenticate -> authorize -> operation, and the responses.
+ *
+ * Lifetime rule: Coffer speaks HTTP/1.1 only. After h2o has read a request's
+ * whole body it stops reading the socket (lib/http1.c, on_entity_read_complete)
+ * until the response is sent, so neither the request, its pool nor req->entity
+ * can be freed while a job is in flight. That is what lets a worker thread
+ * read the body and pool strings without copying them. HTTP/2 (which may free
+ * a stream's body early) must not be enabled without revisiting this. */
+#ifndef COFFER_HANDLER_H
+#define COFFER_HANDLER_H
+
+#include "auth/keys.h"
+#include "server/iopool.h"
+#include "server/router.h"
+#include "server/s3err.h"
+#include "server/serve.h"
+#include "server/xml.h"
+
+typedef struct s3_req {
+    h2o_req_t *req;
+    server_thread_t *thread;
+    route_t route;
+    int authenticated;
+    keys_user_t user; /* valid when authenticated */
+    char request_id[17];
+    int verify_payload_in_job; /* payload_sha256 still to be checked against the body by the operation's job */
+    char payload_sha256[65];
+} s3_req_t;
+
+/** The h2o on_req callback for every path. */
+int handler_on_req(h2o_handler_t *self, h2o_req_t *req);
+
+/** Adds a response header (name lower-case); value is copied into the request pool. */
+void s3_add_header(s3_req_t *r, const char *name, const char *value, size_t value_len);
+
+/** Sends an S3 error document (message NULL = AWS's default). */
+void s3_send_error(s3_req_t *r, s3err_t err, const char *message);
+
+/** Sends an XML document with status, and frees it. */
+void s3_send_xml(s3_req_t *r, int status, xmlw_t *doc);
+
+/** Sends a response with no body. */
+void s3_send_empty(s3_req_t *r, int status);
+
+/** Queues job on the I/O pool; its done() runs on this request's loop. */
+void s3_submit(s3_req_t *r, iopool_job_t *job);
+
+/** Marks a job finished for shutdown accounting; call first thing in every done(). */
+void s3_job_finished(server_thread_t *t);
+
+/** The value of a request header (name lower-case), or NULL. */
+const char *s3_header(s3_req_t *r, const char *name, size_t *len);
+
+/** Formats an ETag "\"<hex>\"" (35 bytes incl. NUL). */
+void s3_format_etag(const uint8_t md5[16], char out[35]);
+
+/**
+ * The common shape of an operation: run() does the blocking part on a worker
+ * and leaves its answer here; the loop then sends err (if set), else xml (if
+ * has_xml), else an empty response with status and the optional ETag and
+ * extra header. Allocated with s3_job_new (extra bytes for the operation's own
+ * state follow the struct) and freed after the answer is sent.
+ */
+typedef struct s3_job {
+    iopool_job_t super;
+    s3_req_t *r; /* borrowed: alive until the answer is sent (see the lifetime rule above) */
+    void (*run)(struct s3_job *job);
+    s3err_t err;
+    const char *err_message; /* static string or NULL */
+    int status;
+    int has_xml;
+    xmlw_t xml;
+    char etag[35];
+    const char *header_name; /* static; optional extra response header */
+    char header_value[320];
+    _Alignas(16) unsigned char extra[]; /* the operation's state */
+} s3_job_t;
+
+/** Allocates a zeroed job with extra_len bytes of operation state; status defaults to 200. */
+s3_job_t *s3_job_new(s3_req_t *r, void (*run)(s3_job_t *job), size_t extra_len);
+
+/** Queues the job; the answer is sent from the loop when run() returns. */
+void s3_job_start(s3_job_t *job);
+
+/* Operation entry points (ops_*.c), each answers the request eventually. */
+void ops_list_buckets(s3_req_t *r);
+void ops_create_bucket(s3_req_t *r);
+void ops_head_bucket(s3_req_t *r);
+void ops_delete_bucket(s3_req_t *r);
+void ops_get_bucket_location(s3_req_t *r);
+void ops_get_bucket_versioning(s3_req_t *r);
+void ops_get_acl(s3_req_t *r);
+void ops_list_objects(s3_req_t *r, int v2);
+void ops_put_object(s3_req_t *r);
+void ops_get_object(s3_req_t *r, int head);
+void ops_delete_object(s3_req_t *r);
+
+#endif

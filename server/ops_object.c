@@ -1,0 +1,242 @@
+/* server/ops_object.c -- PutObject, GetObject, HeadObject, DeleteObject.
+ *
+ * DESIGN: PutObject hands the body to storage without copying it: h2o has
+ * buffered it (spilling large bodies to an mmap'd file on the data volume),
+ * and the request cannot go away while the job runs (see handler.h). The
+ * worker checks x-amz-content-sha256 for large bodies, then storage hashes,
+ * chunks and commits. GetObject reads metadata on the loop (a point lookup),
+ * answers small objects from the record, and streams large ones through
+ * getstream.c. */
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth/sigv4.h"
+#include "server/getstream.h"
+#include "server/handler.h"
+#include "server/range.h"
+
+#define USER_METADATA_MAX 2048
+#define MAX_STORED_HEADERS 64
+
+/* The request headers kept with an object and returned by GET/HEAD. */
+static const char *const stored_headers[] = {"content-type",  "content-encoding", "content-disposition",
+                                             "cache-control", "content-language", "expires"};
+
+static int is_stored_header(const h2o_iovec_t *name)
+{
+    if (name->len > 11 && memcmp(name->base, "x-amz-meta-", 11) == 0)
+        return 2;
+    for (size_t i = 0; i < sizeof(stored_headers) / sizeof(stored_headers[0]); ++i) {
+        if (h2o_memis(name->base, name->len, stored_headers[i], strlen(stored_headers[i])))
+            return 1;
+    }
+    return 0;
+}
+
+typedef struct put_state {
+    store_put_t put;
+    struct iovec body;
+    uint8_t expected_md5[16];
+    store_kv_t headers[MAX_STORED_HEADERS + 1];
+} put_state_t;
+
+static void run_put_object(s3_job_t *j)
+{
+    s3_req_t *r = j->r;
+    put_state_t *st = (put_state_t *)j->extra;
+    if (r->verify_payload_in_job) {
+        char actual[65];
+        sigv4_sha256_hex(st->body.iov_base, st->body.iov_len, actual);
+        if (memcmp(actual, r->payload_sha256, 64) != 0) {
+            j->err = S3ERR_CONTENT_SHA256_MISMATCH;
+            return;
+        }
+    }
+    store_object_t obj;
+    int rc = store_object_put(r->thread->server->store, &st->put, &obj);
+    if (rc != 0) {
+        j->err = s3err_from_store(rc);
+        return;
+    }
+    s3_format_etag(obj.md5, j->etag);
+}
+
+/* Decodes a Content-MD5 header (base64 of 16 bytes). Returns 0 or -1. */
+static int decode_content_md5(const char *v, size_t len, uint8_t out[16])
+{
+    unsigned char buf[24];
+    if (len != 24 || v[22] != '=' || v[23] != '=')
+        return -1;
+    if (EVP_DecodeBlock(buf, (const unsigned char *)v, 24) != 18)
+        return -1;
+    memcpy(out, buf, 16);
+    return 0;
+}
+
+void ops_put_object(s3_req_t *r)
+{
+    h2o_req_t *req = r->req;
+    if (req->entity.base == NULL) {
+        s3_send_error(r, S3ERR_MISSING_CONTENT_LENGTH, NULL);
+        return;
+    }
+    s3_job_t *j = s3_job_new(r, run_put_object, sizeof(put_state_t));
+    put_state_t *st = (put_state_t *)j->extra;
+    size_t num = 0, meta_bytes = 0;
+    int has_type = 0;
+    for (size_t i = 0; i < req->headers.size; ++i) {
+        const h2o_header_t *h = &req->headers.entries[i];
+        int kind = is_stored_header(h->name);
+        if (kind == 0)
+            continue;
+        if (kind == 2)
+            meta_bytes += h->name->len - 11 + h->value.len;
+        if (num == MAX_STORED_HEADERS || meta_bytes > USER_METADATA_MAX) {
+            free(j);
+            s3_send_error(r, S3ERR_METADATA_TOO_LARGE, NULL);
+            return;
+        }
+        if (h2o_memis(h->name->base, h->name->len, H2O_STRLIT("content-type")))
+            has_type = 1;
+        st->headers[num++] = (store_kv_t){h->name->base, h->name->len, h->value.base, h->value.len};
+    }
+    if (!has_type) /* what AWS reports for an object stored without a Content-Type */
+        st->headers[num++] = (store_kv_t){H2O_STRLIT("content-type"), H2O_STRLIT("binary/octet-stream")};
+
+    size_t md5_len;
+    const char *md5 = s3_header(r, "content-md5", &md5_len);
+    if (md5 != NULL) {
+        if (decode_content_md5(md5, md5_len, st->expected_md5) != 0) {
+            free(j);
+            s3_send_error(r, S3ERR_INVALID_DIGEST, NULL);
+            return;
+        }
+        st->put.expected_md5 = st->expected_md5;
+    }
+    st->body.iov_base = req->entity.base;
+    st->body.iov_len = req->entity.len;
+    st->put.bucket = r->route.bucket;
+    st->put.key = r->route.key;
+    st->put.key_len = r->route.key_len;
+    st->put.body = &st->body;
+    st->put.body_iovcnt = 1;
+    st->put.headers = st->headers;
+    st->put.num_headers = num;
+    if (r->route.bucket_len > STORE_BUCKET_NAME_MAX) {
+        free(j);
+        s3_send_error(r, S3ERR_NO_SUCH_BUCKET, NULL);
+        return;
+    }
+    s3_job_start(j);
+}
+
+/* ------------------------------------------------------------------ GET / HEAD */
+
+static void add_object_headers(s3_req_t *r, const store_object_t *obj)
+{
+    h2o_req_t *req = r->req;
+    for (size_t i = 0; i < obj->num_headers; ++i) {
+        const store_kv_t *h = &obj->headers[i];
+        h2o_iovec_t v = h2o_strdup(&req->pool, h->value, h->value_len);
+        h2o_iovec_t n = h2o_strdup(&req->pool, h->name, h->name_len);
+        h2o_add_header_by_str(&req->pool, &req->res.headers, n.base, n.len, 1, NULL, v.base, v.len);
+    }
+    char etag[35];
+    s3_format_etag(obj->md5, etag);
+    s3_add_header(r, "etag", etag, 34);
+    char lm[H2O_TIMESTR_RFC1123_LEN + 1];
+    time_t secs = (time_t)(obj->mtime_ns / 1000000000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    h2o_time2str_rfc1123(lm, &tm);
+    s3_add_header(r, "last-modified", lm, H2O_TIMESTR_RFC1123_LEN);
+    s3_add_header(r, "accept-ranges", H2O_STRLIT("bytes"));
+}
+
+static h2o_generator_t empty_generator = {NULL, NULL};
+
+void ops_get_object(s3_req_t *r, int head)
+{
+    h2o_req_t *req = r->req;
+    if (r->route.bucket_len > STORE_BUCKET_NAME_MAX) {
+        s3_send_error(r, S3ERR_NO_SUCH_BUCKET, NULL);
+        return;
+    }
+    store_object_t obj;
+    int rc = store_object_get(r->thread->server->store, r->route.bucket, r->route.key, r->route.key_len, &obj);
+    if (rc != 0) {
+        s3_send_error(r, s3err_from_store(rc), NULL);
+        return;
+    }
+
+    uint64_t first = 0, last = obj.size != 0 ? obj.size - 1 : 0;
+    int status = 200;
+    size_t range_len;
+    const char *range = s3_header(r, "range", &range_len);
+    if (range != NULL) {
+        switch (range_parse(range, range_len, obj.size, &first, &last)) {
+        case RANGE_OK:
+            status = 206;
+            break;
+        case RANGE_UNSATISFIABLE: {
+            char cr[48];
+            int n = snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)obj.size);
+            s3_add_header(r, "content-range", cr, (size_t)n);
+            store_object_free(&obj);
+            s3_send_error(r, S3ERR_INVALID_RANGE, NULL);
+            return;
+        }
+        case RANGE_NONE:
+            first = 0;
+            last = obj.size != 0 ? obj.size - 1 : 0;
+            break;
+        }
+    }
+    uint64_t len = obj.size != 0 ? last - first + 1 : 0;
+    add_object_headers(r, &obj);
+    if (status == 206) {
+        char cr[80];
+        int n = snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu", (unsigned long long)first, (unsigned long long)last,
+                         (unsigned long long)obj.size);
+        s3_add_header(r, "content-range", cr, (size_t)n);
+    }
+    req->res.status = status;
+    req->res.reason = "";
+
+    if (head || len == 0) {
+        req->res.content_length = len;
+        store_object_free(&obj);
+        h2o_start_response(req, &empty_generator);
+        h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
+        return;
+    }
+    if (obj.inline_data != NULL) {
+        h2o_send_inline(req, (const char *)obj.inline_data + first, (size_t)len);
+        store_object_free(&obj);
+        return;
+    }
+    getstream_start(r, &obj, first, len); /* takes obj */
+}
+
+/* ------------------------------------------------------------------ DELETE */
+
+static void run_delete_object(s3_job_t *j)
+{
+    s3_req_t *r = j->r;
+    int rc = store_object_delete(r->thread->server->store, r->route.bucket, r->route.key, r->route.key_len);
+    if (rc != 0)
+        j->err = s3err_from_store(rc);
+    j->status = 204;
+}
+
+void ops_delete_object(s3_req_t *r)
+{
+    if (r->route.bucket_len > STORE_BUCKET_NAME_MAX) {
+        s3_send_error(r, S3ERR_NO_SUCH_BUCKET, NULL);
+        return;
+    }
+    s3_job_start(s3_job_new(r, run_delete_object, 0));
+}

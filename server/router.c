@@ -1,0 +1,317 @@
+/* server/router.c -- S3 request routing, a pure function over strings.
+ *
+ * DESIGN: the raw request target is used, never a normalized one: S3 keys may
+ * contain '.', '..' and '//' and must reach storage byte for byte. The path is
+ * percent-decoded exactly once; '+' stays '+' (S3 clients encode a space as
+ * %20). The bucket comes from the Host header when it ends in ".<domain>"
+ * (virtual-host style), else from the first path segment (path style).
+ * Query parameters that name a sub-resource choose the operation; other
+ * parameters are kept for the operation to read, and unknown ones are ignored
+ * as AWS does. */
+#include "server/router.h"
+
+#include <string.h>
+
+#include "auth/sigv4.h"
+#include "storage/store.h"
+
+static const char *const op_names[S3OP_COUNT] = {
+    [S3OP_INVALID] = "Invalid",
+    [S3OP_LIST_BUCKETS] = "ListBuckets",
+    [S3OP_CREATE_BUCKET] = "CreateBucket",
+    [S3OP_HEAD_BUCKET] = "HeadBucket",
+    [S3OP_DELETE_BUCKET] = "DeleteBucket",
+    [S3OP_GET_BUCKET_LOCATION] = "GetBucketLocation",
+    [S3OP_GET_BUCKET_VERSIONING] = "GetBucketVersioning",
+    [S3OP_GET_BUCKET_ACL] = "GetBucketAcl",
+    [S3OP_LIST_OBJECTS] = "ListObjects",
+    [S3OP_LIST_OBJECTS_V2] = "ListObjectsV2",
+    [S3OP_PUT_OBJECT] = "PutObject",
+    [S3OP_GET_OBJECT] = "GetObject",
+    [S3OP_HEAD_OBJECT] = "HeadObject",
+    [S3OP_DELETE_OBJECT] = "DeleteObject",
+    [S3OP_GET_OBJECT_ACL] = "GetObjectAcl",
+    [S3OP_NOT_IMPLEMENTED] = "NotImplemented",
+    [S3OP_METHOD_NOT_ALLOWED] = "MethodNotAllowed",
+};
+
+const char *router_op_name(s3_op_t op)
+{
+    return op < S3OP_COUNT && op_names[op] != NULL ? op_names[op] : "Unknown";
+}
+
+/* Every sub-resource S3 defines; one present in the query selects a sub-resource operation. */
+static const char *const subresources[] = {
+    "accelerate",
+    "acl",
+    "analytics",
+    "attributes",
+    "cors",
+    "delete",
+    "encryption",
+    "intelligent-tiering",
+    "inventory",
+    "legal-hold",
+    "lifecycle",
+    "location",
+    "logging",
+    "metadataTable",
+    "metrics",
+    "notification",
+    "object-lock",
+    "ownershipControls",
+    "policy",
+    "policyStatus",
+    "publicAccessBlock",
+    "renameObject",
+    "replication",
+    "requestPayment",
+    "restore",
+    "retention",
+    "select",
+    "session",
+    "tagging",
+    "torrent",
+    "uploadId",
+    "uploads",
+    "versioning",
+    "versions",
+    "website",
+};
+
+static const char *find_subresource(const route_t *r)
+{
+    for (size_t i = 0; i < r->num_params; ++i) {
+        for (size_t j = 0; j < sizeof(subresources) / sizeof(subresources[0]); ++j) {
+            if (strcmp(r->params[i].name, subresources[j]) == 0)
+                return subresources[j];
+        }
+    }
+    return NULL;
+}
+
+static int method_is(const router_input_t *in, const char *m)
+{
+    size_t len = strlen(m);
+    return in->method_len == len && memcmp(in->method, m, len) == 0;
+}
+
+/* Decodes src into *cursor (NUL-terminated); returns the decoded start or NULL on a bad escape. */
+static char *decode_into(const char *src, size_t len, char **cursor, size_t *out_len)
+{
+    char *dst = *cursor;
+    long n = sigv4_uri_decode(src, len, dst);
+    if (n < 0)
+        return NULL;
+    *out_len = (size_t)n;
+    *cursor = dst + n + 1;
+    return dst;
+}
+
+static s3err_t parse_query(const char *q, size_t len, route_t *out, char **cursor)
+{
+    const char *end = q + len;
+    while (q < end) {
+        const char *amp = memchr(q, '&', (size_t)(end - q));
+        const char *item_end = amp != NULL ? amp : end;
+        if (item_end > q) {
+            if (out->num_params == ROUTE_MAX_PARAMS)
+                return S3ERR_INVALID_ARGUMENT;
+            route_param_t *p = &out->params[out->num_params];
+            const char *eq = memchr(q, '=', (size_t)(item_end - q));
+            const char *name_end = eq != NULL ? eq : item_end;
+            if ((p->name = decode_into(q, (size_t)(name_end - q), cursor, &p->name_len)) == NULL)
+                return S3ERR_INVALID_URI;
+            if (eq != NULL) {
+                if ((p->value = decode_into(eq + 1, (size_t)(item_end - eq - 1), cursor, &p->value_len)) == NULL)
+                    return S3ERR_INVALID_URI;
+            } else {
+                p->value = "";
+                p->value_len = 0;
+            }
+            ++out->num_params;
+        }
+        q = item_end + 1;
+    }
+    return S3ERR_NONE;
+}
+
+/* Host without its port, when it names a bucket under domain; returns the bucket length or 0. */
+static size_t virtual_host_bucket(const router_input_t *in)
+{
+    if (in->domain == NULL || in->domain_len == 0 || in->host == NULL)
+        return 0;
+    size_t host_len = in->host_len;
+    if (host_len > 0 && in->host[0] != '[') { /* strip ":port" (not inside an IPv6 literal) */
+        const char *colon = memchr(in->host, ':', host_len);
+        if (colon != NULL)
+            host_len = (size_t)(colon - in->host);
+    }
+    if (host_len <= in->domain_len + 1)
+        return 0;
+    size_t blen = host_len - in->domain_len - 1;
+    if (in->host[blen] != '.' || strncasecmp(in->host + blen + 1, in->domain, in->domain_len) != 0)
+        return 0;
+    return blen;
+}
+
+static s3_op_t bucket_op(const router_input_t *in, route_t *r)
+{
+    if (r->subresource != NULL) {
+        if (method_is(in, "GET")) {
+            if (strcmp(r->subresource, "location") == 0)
+                return S3OP_GET_BUCKET_LOCATION;
+            if (strcmp(r->subresource, "versioning") == 0)
+                return S3OP_GET_BUCKET_VERSIONING;
+            if (strcmp(r->subresource, "acl") == 0)
+                return S3OP_GET_BUCKET_ACL;
+        }
+        return S3OP_NOT_IMPLEMENTED;
+    }
+    if (method_is(in, "GET")) {
+        size_t lt_len;
+        const char *lt = route_param(r, "list-type", &lt_len);
+        return lt != NULL && strcmp(lt, "2") == 0 ? S3OP_LIST_OBJECTS_V2 : S3OP_LIST_OBJECTS;
+    }
+    if (method_is(in, "PUT"))
+        return S3OP_CREATE_BUCKET;
+    if (method_is(in, "HEAD"))
+        return S3OP_HEAD_BUCKET;
+    if (method_is(in, "DELETE"))
+        return S3OP_DELETE_BUCKET;
+    if (method_is(in, "POST"))
+        return S3OP_NOT_IMPLEMENTED; /* browser-form uploads come with POST policies */
+    return S3OP_METHOD_NOT_ALLOWED;
+}
+
+static s3_op_t object_op(const router_input_t *in, route_t *r)
+{
+    if (r->subresource != NULL) {
+        if (method_is(in, "GET") && strcmp(r->subresource, "acl") == 0)
+            return S3OP_GET_OBJECT_ACL;
+        return S3OP_NOT_IMPLEMENTED;
+    }
+    if (method_is(in, "PUT"))
+        return S3OP_PUT_OBJECT;
+    if (method_is(in, "GET"))
+        return S3OP_GET_OBJECT;
+    if (method_is(in, "HEAD"))
+        return S3OP_HEAD_OBJECT;
+    if (method_is(in, "DELETE"))
+        return S3OP_DELETE_OBJECT;
+    if (method_is(in, "POST"))
+        return S3OP_NOT_IMPLEMENTED;
+    return S3OP_METHOD_NOT_ALLOWED;
+}
+
+s3err_t router_route(const router_input_t *in, route_t *out, char *scratch, size_t scratch_len)
+{
+    memset(out, 0, offsetof(route_t, params));
+    out->bucket = out->key = "";
+    if (scratch_len < ROUTER_SCRATCH_LEN(in->path_len) || in->path_len == 0 || in->path[0] != '/')
+        return S3ERR_INVALID_URI;
+
+    const char *qmark = memchr(in->path, '?', in->path_len);
+    out->raw_path = in->path;
+    out->raw_path_len = qmark != NULL ? (size_t)(qmark - in->path) : in->path_len;
+    out->raw_query = qmark != NULL ? qmark + 1 : "";
+    out->raw_query_len = qmark != NULL ? in->path_len - out->raw_path_len - 1 : 0;
+
+    char *cursor = scratch;
+    s3err_t err = parse_query(out->raw_query, out->raw_query_len, out, &cursor);
+    if (err != S3ERR_NONE)
+        return err;
+    out->subresource = find_subresource(out);
+
+    const char *p = out->raw_path + 1, *end = out->raw_path + out->raw_path_len;
+    size_t vh_len = virtual_host_bucket(in);
+    if (vh_len != 0) {
+        out->virtual_host = 1;
+        memcpy(cursor, in->host, vh_len);
+        cursor[vh_len] = '\0';
+        out->bucket = cursor;
+        out->bucket_len = vh_len;
+        cursor += vh_len + 1;
+    } else {
+        const char *slash = memchr(p, '/', (size_t)(end - p));
+        const char *seg_end = slash != NULL ? slash : end;
+        if (seg_end == p) { /* "/" : the service itself */
+            out->op = method_is(in, "GET") ? S3OP_LIST_BUCKETS : S3OP_METHOD_NOT_ALLOWED;
+            return S3ERR_NONE;
+        }
+        if ((out->bucket = decode_into(p, (size_t)(seg_end - p), &cursor, &out->bucket_len)) == NULL)
+            return S3ERR_INVALID_URI;
+        p = slash != NULL ? slash + 1 : end;
+    }
+
+    if (p < end) {
+        if ((out->key = decode_into(p, (size_t)(end - p), &cursor, &out->key_len)) == NULL)
+            return S3ERR_INVALID_URI;
+        if (out->key_len > STORE_KEY_MAX)
+            return S3ERR_KEY_TOO_LONG;
+        out->op = object_op(in, out);
+    } else {
+        out->op = bucket_op(in, out);
+        if (out->op == S3OP_LIST_OBJECTS) {
+            size_t lt_len;
+            if (route_param(out, "list-type", &lt_len) != NULL)
+                return S3ERR_INVALID_ARGUMENT; /* list-type other than 2 */
+        }
+    }
+    return S3ERR_NONE;
+}
+
+const char *route_param(const route_t *r, const char *name, size_t *value_len)
+{
+    for (size_t i = 0; i < r->num_params; ++i) {
+        if (strcmp(r->params[i].name, name) == 0) {
+            if (value_len != NULL)
+                *value_len = r->params[i].value_len;
+            return r->params[i].value;
+        }
+    }
+    return NULL;
+}
+
+static int has_prefix(const char *s, size_t len, const char *p)
+{
+    size_t n = strlen(p);
+    return len >= n && memcmp(s, p, n) == 0;
+}
+
+static int has_suffix(const char *s, size_t len, const char *p)
+{
+    size_t n = strlen(p);
+    return len >= n && memcmp(s + len - n, p, n) == 0;
+}
+
+int router_bucket_name_valid(const char *name, size_t len)
+{
+    if (len < 3 || len > 63)
+        return 0;
+    int digits_and_dots_only = 1, dots = 0;
+    for (size_t i = 0; i < len; ++i) {
+        char c = name[i];
+        if (c == '.') {
+            ++dots;
+            if (i > 0 && name[i - 1] == '.')
+                return 0;
+        } else if (c >= '0' && c <= '9') {
+        } else if ((c >= 'a' && c <= 'z') || c == '-') {
+            digits_and_dots_only = 0;
+        } else {
+            return 0;
+        }
+    }
+    if (!((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= '0' && name[0] <= '9')))
+        return 0;
+    char last = name[len - 1];
+    if (!((last >= 'a' && last <= 'z') || (last >= '0' && last <= '9')))
+        return 0;
+    if (digits_and_dots_only && dots == 3)
+        return 0; /* looks like an IPv4 address */
+    if (has_prefix(name, len, "xn--") || has_prefix(name, len, "sthree-") || has_suffix(name, len, "-s3alias") ||
+        has_suffix(name, len, "--ol-s3"))
+        return 0;
+    return 1;
+}

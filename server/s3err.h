@@ -1,0 +1,63 @@
+/* server/s3err.h -- the one table that maps an S3 error to its HTTP status, code and message. */
+#ifndef COFFER_S3ERR_H
+#define COFFER_S3ERR_H
+
+#define S3ERR_LIST(X)                                                                                                              \
+    X(ACCESS_DENIED, 403, "AccessDenied", "Access Denied")                                                                         \
+    X(AUTH_HEADER_MALFORMED, 400, "AuthorizationHeaderMalformed", "The authorization header is malformed.")                        \
+    X(BAD_DIGEST, 400, "BadDigest", "The Content-MD5 you specified did not match what we received.")                               \
+    X(BUCKET_ALREADY_EXISTS, 409, "BucketAlreadyExists",                                                                           \
+      "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a "    \
+      "different name and try again.")                                                                                             \
+    X(BUCKET_ALREADY_OWNED_BY_YOU, 409, "BucketAlreadyOwnedByYou",                                                                 \
+      "Your previous request to create the named bucket succeeded and you already own it.")                                        \
+    X(BUCKET_NOT_EMPTY, 409, "BucketNotEmpty", "The bucket you tried to delete is not empty")                                      \
+    X(ENTITY_TOO_LARGE, 400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.")                    \
+    X(INCOMPLETE_BODY, 400, "IncompleteBody",                                                                                      \
+      "You did not provide the number of bytes specified by the Content-Length HTTP header")                                       \
+    X(INTERNAL_ERROR, 500, "InternalError", "We encountered an internal error. Please try again.")                                 \
+    X(INVALID_ACCESS_KEY_ID, 403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")       \
+    X(INVALID_ARGUMENT, 400, "InvalidArgument", "Invalid Argument")                                                                \
+    X(INVALID_BUCKET_NAME, 400, "InvalidBucketName", "The specified bucket is not valid.")                                         \
+    X(INVALID_DIGEST, 400, "InvalidDigest", "The Content-MD5 you specified is not valid.")                                         \
+    X(INVALID_RANGE, 416, "InvalidRange", "The requested range is not satisfiable")                                                \
+    X(INVALID_REQUEST, 400, "InvalidRequest", "Invalid Request")                                                                   \
+    X(INVALID_URI, 400, "InvalidURI", "Couldn't parse the specified URI.")                                                         \
+    X(KEY_TOO_LONG, 400, "KeyTooLongError", "Your key is too long")                                                                \
+    X(MALFORMED_XML, 400, "MalformedXML",                                                                                          \
+      "The XML you provided was not well-formed or did not validate against our published schema")                                 \
+    X(METADATA_TOO_LARGE, 400, "MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size.")              \
+    X(METHOD_NOT_ALLOWED, 405, "MethodNotAllowed", "The specified method is not allowed against this resource.")                   \
+    X(MISSING_CONTENT_LENGTH, 411, "MissingContentLength", "You must provide the Content-Length HTTP header.")                     \
+    X(MISSING_SECURITY_HEADER, 400, "MissingSecurityHeader", "Your request is missing a required header.")                         \
+    X(NO_SUCH_BUCKET, 404, "NoSuchBucket", "The specified bucket does not exist")                                                  \
+    X(NO_SUCH_KEY, 404, "NoSuchKey", "The specified key does not exist.")                                                          \
+    X(NOT_IMPLEMENTED, 501, "NotImplemented", "A header or query you provided implies functionality that is not implemented.")     \
+    X(REQUEST_TIME_TOO_SKEWED, 403, "RequestTimeTooSkewed",                                                                        \
+      "The difference between the request time and the server's time is too large.")                                               \
+    X(SERVICE_UNAVAILABLE, 503, "ServiceUnavailable", "Please reduce your request rate.")                                          \
+    X(SIGNATURE_DOES_NOT_MATCH, 403, "SignatureDoesNotMatch",                                                                      \
+      "The request signature we calculated does not match the signature you provided. Check your key and signing method.")         \
+    X(STORAGE_FULL, 507, "InsufficientStorage", "There is not enough space left on the storage to complete the request.")          \
+    X(CONTENT_SHA256_MISMATCH, 400, "XAmzContentSHA256Mismatch",                                                                   \
+      "The provided 'x-amz-content-sha256' header does not match what was computed.")
+
+typedef enum s3err {
+    S3ERR_NONE = 0,
+#define S3ERR_ENUM(name, status, code, message) S3ERR_##name,
+    S3ERR_LIST(S3ERR_ENUM)
+#undef S3ERR_ENUM
+        S3ERR_COUNT
+} s3err_t;
+
+/** HTTP status of an error. */
+int s3err_status(s3err_t err);
+/** The S3 error code string ("NoSuchKey"). */
+const char *s3err_code(s3err_t err);
+/** AWS's default message for an error. */
+const char *s3err_message(s3err_t err);
+
+/** Maps a storage return value (-errno or STORE_E_*) to an S3 error; not for 0. */
+s3err_t s3err_from_store(int rc);
+
+#endif

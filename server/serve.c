@@ -1,0 +1,278 @@
+/* server/serve.c -- `coffer serve`: storage, credentials, h2o loops, signals.
+ *
+ * DESIGN: one h2o event loop per thread, each with its own SO_REUSEPORT
+ * listening socket so the kernel spreads connections without a shared accept
+ * lock. Blocking disk work goes to the I/O pool and comes back to the loop
+ * that asked (iopool.c). SIGINT/SIGTERM are taken by the main thread with
+ * sigwait; it wakes every loop through its control receiver. A loop stops
+ * accepting, lets the requests it has finish (bounded by a deadline, but never
+ * while one of its jobs is still on a worker), and exits; then the pool drains
+ * and storage closes cleanly. */
+#include "server/serve.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/rand.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server/handler.h"
+#include "server/log.h"
+
+#define MAX_REQUEST_BODY ((size_t)5 * 1024 * 1024 * 1024 + 1024 * 1024) /* 5 GiB, S3's single-PUT limit, + slack */
+#define REQUEST_TIMEOUT_MS (10 * 60 * 1000) /* h2o's timeout covers the whole body: allow slow large uploads */
+#define SHUTDOWN_GRACE_SECS 10
+
+void serve_config_defaults(serve_config_t *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    snprintf(cfg->listen_host, sizeof(cfg->listen_host), "127.0.0.1");
+    cfg->listen_port = 9000;
+    cfg->threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (cfg->threads < 1)
+        cfg->threads = 1;
+    cfg->io_threads = 32;
+    cfg->region = "us-east-1";
+}
+
+/* ------------------------------------------------------------------ credentials */
+
+static void random_string(char *out, size_t len, const char *alphabet)
+{
+    size_t n = strlen(alphabet);
+    unsigned char rnd[128];
+    if (RAND_bytes(rnd, (int)len) != 1)
+        abort();
+    for (size_t i = 0; i < len; ++i)
+        out[i] = alphabet[rnd[i] % n]; /* alphabets are 32 or 64 long: no modulo bias */
+    out[len] = '\0';
+}
+
+/* Root credentials: the environment wins; else the meta directory; else new ones, kept there. */
+static int load_root_credentials(server_t *s)
+{
+    const char *ak = getenv("COFFER_ROOT_ACCESS_KEY"), *sk = getenv("COFFER_ROOT_SECRET_KEY");
+    char akbuf[129], skbuf[129];
+    int generated = 0, from_env = 0;
+    if (ak != NULL && sk != NULL && ak[0] != '\0' && sk[0] != '\0') {
+        from_env = 1;
+    } else {
+        int alen = store_setting_get(s->store, "root_access_key", akbuf, sizeof(akbuf) - 1);
+        int slen = store_setting_get(s->store, "root_secret_key", skbuf, sizeof(skbuf) - 1);
+        if (alen > 0 && slen > 0 && alen < (int)sizeof(akbuf) && slen < (int)sizeof(skbuf)) {
+            akbuf[alen] = '\0';
+            skbuf[slen] = '\0';
+        } else {
+            random_string(akbuf, 20, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567");
+            random_string(skbuf, 40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+            if (store_setting_put(s->store, "root_access_key", akbuf, strlen(akbuf)) != 0 ||
+                store_setting_put(s->store, "root_secret_key", skbuf, strlen(skbuf)) != 0) {
+                log_error("cannot keep the generated root credentials in the meta directory");
+                return -1;
+            }
+            generated = 1;
+        }
+        ak = akbuf;
+        sk = skbuf;
+    }
+    if (keys_add(s->keys, ak, sk, "root") != 0) {
+        log_error("the root access key or secret key is empty or longer than 128 characters");
+        return -1;
+    }
+    keys_lookup(s->keys, ak, &s->root);
+    if (!from_env) {
+        printf("Coffer root credentials (%s the meta directory %s):\n"
+               "  access key: %s\n"
+               "  secret key: %s\n"
+               "Set COFFER_ROOT_ACCESS_KEY and COFFER_ROOT_SECRET_KEY to choose your own.\n",
+               generated ? "new, kept in" : "from", s->cfg.meta_dir, ak, sk);
+        fflush(stdout);
+    }
+    explicit_bzero(skbuf, sizeof(skbuf));
+    return 0;
+}
+
+/* ------------------------------------------------------------------ listeners and loops */
+
+static int open_listener(const serve_config_t *cfg, char *err, size_t err_len)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    char port[16];
+    snprintf(port, sizeof(port), "%d", cfg->listen_port);
+    int gai = getaddrinfo(cfg->listen_host[0] != '\0' ? cfg->listen_host : NULL, port, &hints, &res);
+    if (gai != 0) {
+        snprintf(err, err_len, "resolve %s: %s", cfg->listen_host, gai_strerror(gai));
+        return -1;
+    }
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 || bind(fd, res->ai_addr, res->ai_addrlen) != 0 ||
+        listen(fd, SOMAXCONN) != 0) {
+        snprintf(err, err_len, "listen on %s:%d: %s", cfg->listen_host, cfg->listen_port, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+static void on_accept(h2o_socket_t *listener, const char *err)
+{
+    server_thread_t *t = listener->data;
+    if (err != NULL)
+        return;
+    h2o_socket_t *sock;
+    for (int i = 0; i < 32 && (sock = h2o_evloop_socket_accept(listener)) != NULL; ++i) {
+        int one = 1;
+        setsockopt(h2o_socket_get_fd(sock), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        h2o_accept(&t->accept_ctx, sock);
+    }
+}
+
+static void on_control(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    server_thread_t *t = H2O_STRUCT_FROM_MEMBER(server_thread_t, ctl_receiver, receiver);
+    while (!h2o_linklist_is_empty(messages)) {
+        h2o_multithread_message_t *m = H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
+        h2o_linklist_unlink(&m->link);
+        free(m);
+    }
+    if (t->listener != NULL) { /* stop accepting; requests already read are answered */
+        h2o_socket_read_stop(t->listener);
+        h2o_socket_close(t->listener);
+        t->listener = NULL;
+        t->listen_fd = -1;
+    }
+    h2o_context_request_shutdown(&t->ctx);
+}
+
+static void *thread_main(void *arg)
+{
+    server_thread_t *t = arg;
+    server_t *s = t->server;
+    h2o_evloop_t *loop = h2o_evloop_create();
+    h2o_context_init(&t->ctx, loop, &s->h2o_config);
+    t->accept_ctx.ctx = &t->ctx;
+    t->accept_ctx.hosts = s->h2o_config.hosts;
+    t->queue = h2o_multithread_create_queue(loop);
+    h2o_multithread_register_receiver(t->queue, &t->io_receiver, iopool_on_done);
+    h2o_multithread_register_receiver(t->queue, &t->ctl_receiver, on_control);
+    t->listener = h2o_evloop_socket_create(loop, t->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
+    t->listener->data = t;
+    h2o_socket_read_start(t->listener, on_accept);
+
+    time_t deadline = 0;
+    for (;;) {
+        h2o_evloop_run(loop, 200);
+        if (!s->shutting_down)
+            continue;
+        if (deadline == 0)
+            deadline = time(NULL) + SHUTDOWN_GRACE_SECS;
+        /* Jobs on workers point into requests of this loop: never leave before they return. */
+        if (t->jobs_in_flight == 0 && (t->ctx.http1._conns.next == &t->ctx.http1._conns || time(NULL) >= deadline))
+            break;
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ run */
+
+int serve_run(const serve_config_t *cfg)
+{
+    static server_t server;
+    server_t *s = &server;
+    int exit_status = 1;
+    char err[512];
+    memset(s, 0, sizeof(*s));
+    s->cfg = *cfg;
+
+    /* Signals: the main thread waits for them; every other thread has them blocked. */
+    signal(SIGPIPE, SIG_IGN);
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+    store_config_t scfg = {.meta_dir = cfg->meta_dir, .data_dirs = cfg->data_dirs, .num_data_dirs = cfg->num_data_dirs};
+    int rc = store_open(&scfg, &s->store, err, sizeof(err));
+    if (rc != 0) {
+        log_error("cannot open storage: %s", err);
+        return 1;
+    }
+    s->keys = keys_create();
+    if (load_root_credentials(s) != 0)
+        goto Exit;
+    if (RAND_bytes((unsigned char *)&s->request_id_salt, sizeof(s->request_id_salt)) != 1)
+        abort();
+
+    h2o_config_init(&s->h2o_config);
+    s->h2o_config.server_name = h2o_iovec_init(H2O_STRLIT("Coffer"));
+    s->h2o_config.max_request_entity_size = MAX_REQUEST_BODY;
+    s->h2o_config.http1.req_timeout = REQUEST_TIMEOUT_MS;
+    s->h2o_config.http1.upgrade_to_http2 = 0; /* HTTP/1.1 only: see the lifetime rule in handler.h */
+    h2o_hostconf_t *host = h2o_config_register_host(&s->h2o_config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
+    h2o_handler_t *handler = h2o_create_handler(path, sizeof(*handler));
+    handler->on_req = handler_on_req;
+    /* Large request bodies spill into an mmap'd file: on the data volume, not a small /tmp. */
+    snprintf(h2o_socket_buffer_mmap_settings.fn_template, sizeof(h2o_socket_buffer_mmap_settings.fn_template),
+             "%s/tmp/h2o-body.XXXXXX", cfg->data_dirs[0]);
+
+    s->iopool = iopool_create(cfg->io_threads);
+    s->num_threads = cfg->threads;
+    s->threads = calloc((size_t)cfg->threads, sizeof(server_thread_t));
+    if (s->threads == NULL)
+        abort();
+    for (int i = 0; i < cfg->threads; ++i) {
+        server_thread_t *t = &s->threads[i];
+        t->server = s;
+        t->index = i;
+        if ((t->listen_fd = open_listener(cfg, err, sizeof(err))) < 0) {
+            log_error("%s", err);
+            for (int j = 0; j < i; ++j)
+                close(s->threads[j].listen_fd);
+            iopool_destroy(s->iopool);
+            goto Exit;
+        }
+    }
+    for (int i = 0; i < cfg->threads; ++i) {
+        if (pthread_create(&s->threads[i].tid, NULL, thread_main, &s->threads[i]) != 0)
+            abort();
+    }
+    log_info("coffer listening on %s:%d (%d event loops, %d I/O workers, %zu data directories)", cfg->listen_host, cfg->listen_port,
+             cfg->threads, cfg->io_threads, cfg->num_data_dirs);
+
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    log_info("received %s; shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    s->shutting_down = 1;
+    for (int i = 0; i < cfg->threads; ++i) {
+        h2o_multithread_message_t *m = calloc(1, sizeof(*m));
+        if (m == NULL)
+            abort();
+        h2o_multithread_send_message(&s->threads[i].ctl_receiver, m);
+    }
+    for (int i = 0; i < cfg->threads; ++i)
+        pthread_join(s->threads[i].tid, NULL);
+    iopool_destroy(s->iopool);
+    log_info("stopped");
+    exit_status = 0;
+
+Exit:
+    store_close(s->store);
+    keys_destroy(s->keys);
+    return exit_status;
+}

@@ -1,0 +1,62 @@
+/* storage/blob.h -- chunk files on the data directories.
+ *
+ * DESIGN: a chunk is one immutable file named by its id:
+ * <datadir>/chunks/<2 hex digits>/<16 hex digits>. It is written to
+ * <datadir>/tmp/, fdatasync'ed, renamed into place and its directory fsync'ed;
+ * only then may metadata point at it (the commit order lives in store.c). No
+ * object key ever becomes a path. An fsync error marks the directory failed:
+ * after a failed fsync the page cache cannot be trusted, and retrying fsync
+ * would report success for data that never reached the disk.
+ */
+#ifndef COFFER_BLOB_H
+#define COFFER_BLOB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+typedef struct blob_dir {
+    char *path;        /* owned: the data directory root */
+    uint64_t capacity; /* bytes (statvfs total size); the placement weight */
+    volatile int failed; /* set once on an fsync EIO; never cleared while open */
+} blob_dir_t;
+
+typedef struct blob_stage {
+    blob_dir_t *dir; /* borrowed */
+    uint64_t id;
+    int fd; /* -1 once closed */
+    char tmp_path[4096];
+} blob_stage_t;
+
+/**
+ * Prepares a data directory: creates it, tmp/ and chunks/00..ff when missing,
+ * removes stale temp files a crash left in tmp/, and measures its capacity.
+ * Returns 0, or -errno with a reason in errbuf.
+ */
+int blob_dir_open(blob_dir_t *d, const char *path, char *errbuf, size_t errbuf_len);
+void blob_dir_close(blob_dir_t *d);
+/** Returns 1 when any chunk file exists under d, 0 when none, -errno on error. */
+int blob_dir_has_chunks(const blob_dir_t *d);
+
+/** Writes the final path of chunk id in d into out. */
+void blob_chunk_path(const blob_dir_t *d, uint64_t id, char *out, size_t out_len);
+
+/** Creates the temp file for chunk id. Returns 0 or -errno. */
+int blob_stage_open(blob_dir_t *d, uint64_t id, blob_stage_t *st);
+/** Appends the iovecs to the temp file, retrying short writes. Returns 0 or -errno. */
+int blob_stage_write(blob_stage_t *st, const struct iovec *iov, int iovcnt);
+/** fdatasync's and closes the temp file. Returns 0 or -errno (EIO marks the dir failed). */
+int blob_stage_sync(blob_stage_t *st);
+/** Renames a synced temp file to its final name and fsyncs that directory. Returns 0 or -errno. */
+int blob_stage_commit(blob_stage_t *st);
+/** Closes (when open) and removes the temp file. */
+void blob_stage_abort(blob_stage_t *st);
+
+/** Opens chunk id for reading. Returns an fd or -errno. */
+int blob_open_read(const blob_dir_t *d, uint64_t id);
+/** Reads exactly len bytes at off. Returns 0, -EIO (short file or read error) or -errno. */
+int blob_pread(int fd, void *buf, size_t len, uint64_t off);
+/** Removes chunk id's file. Returns 0 or -errno (-ENOENT when it was already gone). */
+int blob_unlink(const blob_dir_t *d, uint64_t id);
+
+#endif

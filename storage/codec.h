@@ -1,0 +1,122 @@
+/* storage/codec.h -- metadata key and record encoding (pure functions).
+ *
+ * DESIGN: every metadata record lives in one RocksDB key space chosen by a
+ * one-byte prefix, and keys are built so that RocksDB's bytewise order is the
+ * order S3 lists in:
+ *
+ *   'B' name                              bucket record
+ *   'O' u8 len(bucket) bucket key-bytes   object record (current version)
+ *   'R' u64be chunk id                    chunk reference count (u64le)
+ *   'S' name                              small named setting
+ *   'C'                                   chunk-id reservation counter (u64le)
+ *   'M'                                   marker: "this is a Coffer metadata store"
+ *
+ * The length byte in object keys keeps buckets whose names are prefixes of each
+ * other ("ab", "abc") apart, and object keys may hold any byte, NUL included.
+ *
+ * Object record (all integers little-endian):
+ *   u8 version(1) | u64 size | i64 mtime_ns | u8 md5[16]          <- the head (listing stops here)
+ *   u16 num_headers { u16 name_len name u16 value_len value }
+ *   u8 layout: 0 = inline { size bytes }
+ *              1 = chunks { u32 num_chunks { u64 id u16 dir u32 len u32 crc32c[ceil(len / 1 MiB)] } }
+ * The data layout comes last so the head decodes without touching it. Every
+ * decoder bounds-checks: a corrupt record yields -EINVAL, never a crash.
+ */
+#ifndef COFFER_CODEC_H
+#define COFFER_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "storage/store.h"
+
+#define CODEC_PREFIX_BUCKET 'B'
+#define CODEC_PREFIX_OBJECT 'O'
+#define CODEC_PREFIX_REF 'R'
+#define CODEC_PREFIX_SETTING 'S'
+#define CODEC_KEY_CHUNK_COUNTER "C"
+#define CODEC_KEY_MARKER "M"
+#define CODEC_MARKER_VALUE "coffer-meta-v1"
+
+#define CODEC_RECORD_VERSION 1
+#define CODEC_OBJECT_HEAD_LEN (1 + 8 + 8 + 16)
+#define CODEC_SETTING_NAME_MAX 255
+/* 'O' + length byte + bucket + key */
+#define CODEC_OBJECT_KEY_MAX (2 + STORE_BUCKET_NAME_MAX + STORE_KEY_MAX)
+#define CODEC_REF_KEY_LEN 9
+
+/** A chunk of an object's data, as decoded from its record. */
+struct store_chunk_ref {
+    uint64_t id;
+    uint64_t offset; /* where the chunk starts in the object (derived from the lengths before it) */
+    uint32_t len;
+    uint16_t dir;          /* index into the configured data directories */
+    uint32_t num_blocks;   /* ceil(len / STORE_READ_BLOCK) */
+    const uint8_t *crcs;   /* borrowed from the record: num_blocks CRC32C values, u32le each */
+};
+
+/** A chunk to encode: crcs holds ceil(len / STORE_READ_BLOCK) values. */
+typedef struct codec_chunk_in {
+    uint64_t id;
+    uint32_t len;
+    uint16_t dir;
+    const uint32_t *crcs; /* borrowed */
+} codec_chunk_in_t;
+
+/** What an object record holds, for encoding. Exactly one of inline_data / chunks describes the data. */
+typedef struct codec_object_in {
+    uint64_t size;
+    int64_t mtime_ns;
+    uint8_t md5[16];
+    const store_kv_t *headers; /* borrowed */
+    size_t num_headers;
+    const uint8_t *inline_data; /* borrowed; used when num_chunks == 0 (size bytes) */
+    const codec_chunk_in_t *chunks; /* borrowed */
+    size_t num_chunks;
+} codec_object_in_t;
+
+/** Writes 'B'+name into out (CODEC_OBJECT_KEY_MAX bytes suffice). Returns the key length or -EINVAL. */
+int codec_bucket_key(uint8_t *out, const char *name, size_t name_len);
+/** Writes the prefix all of a bucket's object keys share ('O' len bucket). Returns its length or -EINVAL. */
+int codec_object_prefix(uint8_t *out, const char *bucket, size_t bucket_len);
+/** Writes the object key into out (CODEC_OBJECT_KEY_MAX bytes). Returns the key length or -EINVAL. */
+int codec_object_key(uint8_t *out, const char *bucket, size_t bucket_len, const void *key, size_t key_len);
+/** Splits an object key into bucket and key (pointers into enc). Returns 0 or -EINVAL. */
+int codec_object_key_decode(const uint8_t *enc, size_t enc_len, const char **bucket, size_t *bucket_len, const char **key,
+                            size_t *key_len);
+/** Writes 'R'+u64be id (CODEC_REF_KEY_LEN bytes). */
+void codec_ref_key(uint8_t *out, uint64_t chunk_id);
+/** Writes 'S'+name into out (1 + CODEC_SETTING_NAME_MAX bytes). Returns the key length or -EINVAL. */
+int codec_setting_key(uint8_t *out, const char *name);
+
+/**
+ * Turns key into the smallest byte string greater than every string that starts
+ * with key (drop trailing 0xFF bytes, then add one to the last byte), in place.
+ * Returns the new length, or 0 when no such string exists (key was all 0xFF).
+ */
+size_t codec_prefix_successor(uint8_t *key, size_t len);
+
+/** Encodes a u64 as 8 little-endian bytes (reference counts, the chunk-id counter). */
+void codec_put_u64(uint8_t *out, uint64_t v);
+/** Decodes a u64 value record. Returns 0 or -EINVAL when len != 8. */
+int codec_get_u64(const void *in, size_t len, uint64_t *v);
+
+/** Encodes a bucket record into a malloc'ed buffer (free()). Returns 0 or -EINVAL (field too long). */
+int codec_bucket_encode(const store_bucket_t *b, uint8_t **out, size_t *out_len);
+/** Decodes a bucket record; name is taken from the caller. Returns 0 or -EINVAL. */
+int codec_bucket_decode(const void *rec, size_t len, const char *name, size_t name_len, store_bucket_t *out);
+
+/** Encodes an object record into a malloc'ed buffer (free()). Returns 0 or -EINVAL (a field too long). */
+int codec_object_encode(const codec_object_in_t *in, uint8_t **out, size_t *out_len);
+/** Decodes only the fixed head (size, mtime, md5). Returns 0 or -EINVAL. */
+int codec_object_decode_head(const void *rec, size_t len, uint64_t *size, int64_t *mtime_ns, uint8_t md5[16]);
+/**
+ * Decodes a whole record into out; out->rec is NOT set (the caller owns rec and
+ * stores it there) but every pointer in out points into rec; the headers and
+ * chunks arrays are malloc'ed. Returns 0 or -EINVAL (nothing to free then).
+ */
+int codec_object_decode(const void *rec, size_t len, store_object_t *out);
+/** CRC32C of block i of a decoded chunk. */
+uint32_t codec_chunk_crc(const store_chunk_ref_t *c, uint32_t i);
+
+#endif

@@ -1,0 +1,961 @@
+/* storage/store.c -- the storage facade; the commit order lives here only.
+ *
+ * DESIGN: an object PUT makes one pass over the body, feeding MD5 (the ETag)
+ * and a CRC32C per 1 MiB block while writing the chunk files:
+ *
+ *   1. each chunk: temp file -> fdatasync (blob.c)        nothing visible yet
+ *   2. MD5 checked against Content-MD5                    mismatch: temp files removed
+ *   3. each chunk: rename -> fsync its directory          durable, but unreferenced
+ *   4. ONE synced WriteBatch: object record, refcount 1   the object is visible
+ *      for each new chunk, refcount - 1 for each chunk
+ *      of the object it replaces
+ *   5. unlink chunk files whose refcount reached 0        after the batch is durable
+ *
+ * A crash before 4 leaves the old object and at worst orphan chunk files (or
+ * temp files, removed at open); a crash after 4 leaves the new object and at
+ * worst chunks with refcount 0 still on disk. Both kinds of orphan need a GC
+ * pass (storage/gc.c, not written yet). Delete is 4 then 5.
+ *
+ * Concurrency: the read-old-record + write-batch of one (bucket, key) is
+ * serialised by one of 256 mutexes picked by hash, so different keys commit in
+ * parallel and RocksDB can group their synced writes. Refcount read-modify-write
+ * takes further striped locks by chunk id, in ascending stripe order (chunks may
+ * be shared by several objects once copy/multipart exist). Bucket delete takes
+ * a rwlock for writing; the commit step of a PUT holds it for reading, so a
+ * bucket is never deleted between a PUT's bucket check and its batch.
+ *
+ * Chunk ids come from a persisted counter reserved in blocks of 2^24: at open
+ * the counter N is read and N + 2^24 written (synced), ids N.. are handed out
+ * from memory, and another block is reserved when they run out. Ids are thus
+ * never reused across restarts, even after a crash.
+ */
+#include "storage/store.h"
+#include "storage/blob.h"
+#include "storage/codec.h"
+#include "storage/layout.h"
+#include "storage/meta.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <isa-l/crc.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#define STORE_DEFAULT_CHUNK_SIZE (8u * 1024 * 1024)
+#define STORE_MAX_CHUNK_SIZE (1024u * 1024 * 1024)
+#define STORE_DEFAULT_INLINE_MAX (4u * 1024)
+#define STORE_MAX_INLINE (1024u * 1024)
+#define STORE_ID_BLOCK (1ull << 24)
+#define STORE_STRIPES 256
+
+struct store {
+    meta_t *meta;
+    blob_dir_t *dirs; /* owned */
+    size_t num_dirs;
+    size_t chunk_size;
+    size_t inline_max;
+    pthread_rwlock_t bucket_lock;
+    pthread_mutex_t key_locks[STORE_STRIPES];
+    pthread_mutex_t ref_locks[STORE_STRIPES];
+    pthread_mutex_t id_lock;
+    uint64_t next_id;  /* under id_lock */
+    uint64_t id_limit; /* first id not reserved yet; under id_lock */
+    atomic_uint_fast64_t list_steps;
+};
+
+/* A set of ref-lock stripes, taken in ascending order to avoid deadlock. */
+typedef struct stripe_set {
+    uint64_t bits[STORE_STRIPES / 64];
+} stripe_set_t;
+
+static void *xcalloc(size_t n, size_t sz)
+{
+    void *p = calloc(n ? n : 1, sz ? sz : 1);
+    if (p == NULL)
+        abort();
+    return p;
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Standard CRC32C (Castagnoli), as ISA-L computes it without the final inversion. */
+static uint32_t crc32c(const void *p, size_t len)
+{
+    return ~crc32_iscsi((unsigned char *)p, (int)len, 0xFFFFFFFFu);
+}
+
+static uint32_t key_stripe(const char *bucket, size_t bucket_len, const char *key, size_t key_len)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < bucket_len; i++)
+        h = (h ^ (uint8_t)bucket[i]) * 16777619u;
+    h = (h ^ 0xFFu) * 16777619u; /* separator: ("ab","c") and ("a","bc") differ */
+    for (size_t i = 0; i < key_len; i++)
+        h = (h ^ (uint8_t)key[i]) * 16777619u;
+    return h % STORE_STRIPES;
+}
+
+static void stripes_add(stripe_set_t *s, uint64_t chunk_id)
+{
+    unsigned i = (unsigned)(chunk_id % STORE_STRIPES);
+    s->bits[i / 64] |= 1ull << (i % 64);
+}
+
+static void stripes_lock(store_t *st, const stripe_set_t *s)
+{
+    for (unsigned i = 0; i < STORE_STRIPES; i++)
+        if (s->bits[i / 64] & (1ull << (i % 64)))
+            pthread_mutex_lock(&st->ref_locks[i]);
+}
+
+static void stripes_unlock(store_t *st, const stripe_set_t *s)
+{
+    for (unsigned i = STORE_STRIPES; i-- > 0;)
+        if (s->bits[i / 64] & (1ull << (i % 64)))
+            pthread_mutex_unlock(&st->ref_locks[i]);
+}
+
+/* Returns 0 when the bucket exists, STORE_E_NO_BUCKET, -EINVAL (bad name) or -EIO. */
+static int bucket_check(store_t *st, const char *name)
+{
+    uint8_t key[1 + STORE_BUCKET_NAME_MAX];
+    void *val = NULL;
+    size_t val_len;
+    int n = name ? codec_bucket_key(key, name, strlen(name)) : -EINVAL;
+    if (n < 0)
+        return -EINVAL;
+    int ret = meta_get(st->meta, key, (size_t)n, &val, &val_len);
+    meta_free(val);
+    return ret == -ENOENT ? STORE_E_NO_BUCKET : ret;
+}
+
+/* Persists the next reservation block of chunk ids. Caller holds id_lock (or is store_open). */
+static int reserve_ids(store_t *st)
+{
+    uint8_t val[8];
+    uint64_t limit = st->id_limit + STORE_ID_BLOCK;
+    codec_put_u64(val, limit);
+    int ret = meta_put_sync(st->meta, CODEC_KEY_CHUNK_COUNTER, 1, val, sizeof(val));
+    if (ret == 0)
+        st->id_limit = limit;
+    return ret;
+}
+
+/* Hands out a chunk id never used before, across restarts. Returns 0 or -EIO. */
+static int alloc_chunk_id(store_t *st, uint64_t *id)
+{
+    int ret = 0;
+    pthread_mutex_lock(&st->id_lock);
+    if (st->next_id >= st->id_limit)
+        ret = reserve_ids(st);
+    if (ret == 0)
+        *id = st->next_id++;
+    pthread_mutex_unlock(&st->id_lock);
+    return ret;
+}
+
+/* Unlinks chunk files (after their last reference is durably gone, or of a write that failed). */
+static void unlink_chunks(store_t *st, const uint64_t *ids, const uint16_t *dirs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (dirs[i] >= st->num_dirs)
+            continue;
+        int ret = blob_unlink(&st->dirs[dirs[i]], ids[i]);
+        if (ret != 0 && ret != -ENOENT)
+            fprintf(stderr, "coffer: storage: unlink chunk %016llx: %s (left for GC)\n", (unsigned long long)ids[i],
+                    strerror(-ret));
+    }
+}
+
+/* ------------------------------------------------------------------ open/close */
+
+int store_open(const store_config_t *cfg, store_t **out, char *errbuf, size_t errbuf_len)
+{
+    store_t *st;
+    int ret, created = 0;
+    void *val = NULL;
+    size_t val_len;
+
+    if (cfg == NULL || cfg->meta_dir == NULL || cfg->data_dirs == NULL || cfg->num_data_dirs == 0 ||
+        cfg->num_data_dirs > UINT16_MAX) {
+        snprintf(errbuf, errbuf_len, "storage: need a metadata directory and 1 to 65535 data directories");
+        return -EINVAL;
+    }
+    st = xcalloc(1, sizeof(*st));
+    st->chunk_size = cfg->chunk_size ? cfg->chunk_size : STORE_DEFAULT_CHUNK_SIZE;
+    /* whole blocks per chunk, so object offsets on a block boundary are block-aligned in their chunk */
+    st->chunk_size = (st->chunk_size + STORE_READ_BLOCK - 1) / STORE_READ_BLOCK * STORE_READ_BLOCK;
+    if (st->chunk_size > STORE_MAX_CHUNK_SIZE)
+        st->chunk_size = STORE_MAX_CHUNK_SIZE;
+    st->inline_max = cfg->inline_max ? cfg->inline_max : STORE_DEFAULT_INLINE_MAX;
+    if (st->inline_max > STORE_MAX_INLINE)
+        st->inline_max = STORE_MAX_INLINE;
+
+    if ((ret = meta_open(cfg->meta_dir, &st->meta, &created, errbuf, errbuf_len)) != 0)
+        goto Fail;
+    st->dirs = xcalloc(cfg->num_data_dirs, sizeof(*st->dirs));
+    for (; st->num_dirs < cfg->num_data_dirs; st->num_dirs++) {
+        if ((ret = blob_dir_open(&st->dirs[st->num_dirs], cfg->data_dirs[st->num_dirs], errbuf, errbuf_len)) != 0)
+            goto Fail;
+        /* a fresh metadata store next to existing chunks means the metadata was lost or the path is wrong */
+        if (created && blob_dir_has_chunks(&st->dirs[st->num_dirs]) != 0) {
+            snprintf(errbuf, errbuf_len,
+                     "metadata directory %s is new but data directory %s already holds chunks; "
+                     "refusing to start (is the metadata directory missing or misconfigured?)",
+                     cfg->meta_dir, cfg->data_dirs[st->num_dirs]);
+            st->num_dirs++;
+            ret = -EINVAL;
+            goto Fail;
+        }
+    }
+
+    ret = meta_get(st->meta, CODEC_KEY_CHUNK_COUNTER, 1, &val, &val_len);
+    if (ret == 0) {
+        ret = codec_get_u64(val, val_len, &st->id_limit);
+        meta_free(val);
+    } else if (ret == -ENOENT) {
+        st->id_limit = 1; /* id 0 is never used */
+        ret = 0;
+    }
+    if (ret != 0 || (st->next_id = st->id_limit, ret = reserve_ids(st)) != 0) {
+        snprintf(errbuf, errbuf_len, "metadata directory %s: cannot reserve chunk ids", cfg->meta_dir);
+        ret = ret == -EINVAL ? -EIO : ret;
+        goto Fail;
+    }
+
+    pthread_rwlockattr_t rwa;
+    pthread_rwlockattr_init(&rwa);
+    /* a bucket delete must not starve behind a steady stream of PUTs */
+    pthread_rwlockattr_setkind_np(&rwa, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&st->bucket_lock, &rwa);
+    pthread_rwlockattr_destroy(&rwa);
+    for (int i = 0; i < STORE_STRIPES; i++) {
+        pthread_mutex_init(&st->key_locks[i], NULL);
+        pthread_mutex_init(&st->ref_locks[i], NULL);
+    }
+    pthread_mutex_init(&st->id_lock, NULL);
+    atomic_init(&st->list_steps, 0);
+    *out = st;
+    return 0;
+
+Fail:
+    for (size_t i = 0; i < st->num_dirs; i++)
+        blob_dir_close(&st->dirs[i]);
+    free(st->dirs);
+    meta_close(st->meta);
+    free(st);
+    return ret;
+}
+
+void store_close(store_t *st)
+{
+    if (st == NULL)
+        return;
+    pthread_rwlock_destroy(&st->bucket_lock);
+    for (int i = 0; i < STORE_STRIPES; i++) {
+        pthread_mutex_destroy(&st->key_locks[i]);
+        pthread_mutex_destroy(&st->ref_locks[i]);
+    }
+    pthread_mutex_destroy(&st->id_lock);
+    meta_close(st->meta);
+    for (size_t i = 0; i < st->num_dirs; i++)
+        blob_dir_close(&st->dirs[i]);
+    free(st->dirs);
+    free(st);
+}
+
+uint64_t store_stat_list_steps(store_t *st)
+{
+    return atomic_load(&st->list_steps);
+}
+
+/* ------------------------------------------------------------------ settings */
+
+int store_setting_get(store_t *st, const char *name, char *buf, size_t buf_len)
+{
+    uint8_t key[1 + CODEC_SETTING_NAME_MAX];
+    void *val = NULL;
+    size_t val_len;
+    int n = codec_setting_key(key, name);
+    if (n < 0)
+        return -EINVAL;
+    int ret = meta_get(st->meta, key, (size_t)n, &val, &val_len);
+    if (ret != 0)
+        return ret;
+    if (buf_len)
+        memcpy(buf, val, val_len < buf_len ? val_len : buf_len);
+    meta_free(val);
+    return val_len > INT32_MAX ? INT32_MAX : (int)val_len;
+}
+
+int store_setting_put(store_t *st, const char *name, const char *value, size_t value_len)
+{
+    uint8_t key[1 + CODEC_SETTING_NAME_MAX];
+    int n = codec_setting_key(key, name);
+    if (n < 0 || value_len > INT32_MAX)
+        return -EINVAL;
+    return meta_put_sync(st->meta, key, (size_t)n, value, value_len);
+}
+
+/* ------------------------------------------------------------------ buckets */
+
+int store_bucket_create(store_t *st, const char *name, const char *owner, const char *region)
+{
+    uint8_t key[1 + STORE_BUCKET_NAME_MAX], *rec = NULL;
+    size_t rec_len;
+    store_bucket_t b;
+    int n = name ? codec_bucket_key(key, name, strlen(name)) : -EINVAL;
+    int ret;
+
+    if (n < 0 || (owner && strlen(owner) >= sizeof(b.owner)) || (region && strlen(region) >= sizeof(b.region)))
+        return -EINVAL;
+    memset(&b, 0, sizeof(b));
+    strcpy(b.name, name);
+    strcpy(b.owner, owner ? owner : "");
+    strcpy(b.region, region ? region : "");
+    b.created_ns = now_ns();
+    if ((ret = codec_bucket_encode(&b, &rec, &rec_len)) != 0)
+        return ret;
+
+    pthread_rwlock_wrlock(&st->bucket_lock); /* serialises check + create against other creates/deletes */
+    ret = bucket_check(st, name);
+    if (ret == 0)
+        ret = -EEXIST;
+    else if (ret == STORE_E_NO_BUCKET)
+        ret = meta_put_sync(st->meta, key, (size_t)n, rec, rec_len);
+    pthread_rwlock_unlock(&st->bucket_lock);
+    free(rec);
+    return ret;
+}
+
+int store_bucket_get(store_t *st, const char *name, store_bucket_t *out)
+{
+    uint8_t key[1 + STORE_BUCKET_NAME_MAX];
+    void *val = NULL;
+    size_t val_len, name_len = name ? strlen(name) : 0;
+    int n = name ? codec_bucket_key(key, name, name_len) : -EINVAL;
+    if (n < 0)
+        return STORE_E_NO_BUCKET; /* no such name can exist */
+    int ret = meta_get(st->meta, key, (size_t)n, &val, &val_len);
+    if (ret == -ENOENT)
+        return STORE_E_NO_BUCKET;
+    if (ret != 0)
+        return ret;
+    if (out != NULL && codec_bucket_decode(val, val_len, name, name_len, out) != 0)
+        ret = STORE_E_CORRUPT;
+    meta_free(val);
+    return ret;
+}
+
+int store_bucket_delete(store_t *st, const char *name)
+{
+    uint8_t key[1 + STORE_BUCKET_NAME_MAX], prefix[2 + STORE_BUCKET_NAME_MAX];
+    int n = name ? codec_bucket_key(key, name, strlen(name)) : -EINVAL;
+    int ret;
+
+    if (n < 0)
+        return STORE_E_NO_BUCKET;
+    int plen = codec_object_prefix(prefix, name, strlen(name));
+
+    pthread_rwlock_wrlock(&st->bucket_lock); /* no PUT is between its bucket check and its batch */
+    ret = bucket_check(st, name);
+    if (ret == 0) {
+        meta_iter_t *it = meta_iter_new(st->meta, NULL, 0);
+        meta_iter_seek(it, prefix, (size_t)plen);
+        size_t klen = 0;
+        const void *k = meta_iter_valid(it) ? meta_iter_key(it, &klen) : NULL;
+        if (k != NULL && klen >= (size_t)plen && memcmp(k, prefix, (size_t)plen) == 0)
+            ret = -ENOTEMPTY;
+        else if ((ret = meta_iter_status(it)) == 0) {
+            meta_batch_t *b = meta_batch_new();
+            meta_batch_delete(b, key, (size_t)n);
+            ret = meta_batch_write(st->meta, b);
+            meta_batch_free(b);
+        }
+        meta_iter_free(it);
+    }
+    pthread_rwlock_unlock(&st->bucket_lock);
+    return ret;
+}
+
+int store_bucket_list(store_t *st, int (*cb)(void *ctx, const store_bucket_t *b), void *ctx)
+{
+    uint8_t lo = CODEC_PREFIX_BUCKET, hi = CODEC_PREFIX_BUCKET + 1;
+    meta_iter_t *it = meta_iter_new(st->meta, &hi, 1);
+    int ret = 0;
+
+    for (meta_iter_seek(it, &lo, 1); meta_iter_valid(it); meta_iter_next(it)) {
+        store_bucket_t b;
+        size_t klen, vlen;
+        const uint8_t *k = meta_iter_key(it, &klen);
+        const void *v = meta_iter_value(it, &vlen);
+        if (codec_bucket_decode(v, vlen, (const char *)k + 1, klen - 1, &b) != 0) {
+            fprintf(stderr, "coffer: storage: corrupt bucket record skipped\n");
+            continue;
+        }
+        if (cb(ctx, &b) != 0)
+            break;
+    }
+    if (ret == 0)
+        ret = meta_iter_status(it);
+    meta_iter_free(it);
+    return ret;
+}
+
+/* ------------------------------------------------------------------ objects */
+
+void store_object_free(store_object_t *obj)
+{
+    if (obj == NULL)
+        return;
+    free(obj->headers);
+    free(obj->chunks);
+    meta_free(obj->rec);
+    memset(obj, 0, sizeof(*obj));
+}
+
+int store_object_get(store_t *st, const char *bucket, const char *key, size_t key_len, store_object_t *out)
+{
+    uint8_t okey[CODEC_OBJECT_KEY_MAX];
+    void *val = NULL;
+    size_t val_len;
+    int n = bucket ? codec_object_key(okey, bucket, strlen(bucket), key, key_len) : -EINVAL;
+    int ret;
+
+    memset(out, 0, sizeof(*out));
+    if (n < 0)
+        return bucket && strlen(bucket) <= STORE_BUCKET_NAME_MAX ? -ENOENT : STORE_E_NO_BUCKET;
+    ret = meta_get(st->meta, okey, (size_t)n, &val, &val_len);
+    if (ret == -ENOENT) {
+        ret = bucket_check(st, bucket);
+        return ret == 0 ? -ENOENT : ret;
+    }
+    if (ret != 0)
+        return ret;
+    if (codec_object_decode(val, val_len, out) != 0) {
+        meta_free(val);
+        return STORE_E_CORRUPT;
+    }
+    out->rec = val;
+    return 0;
+}
+
+/* Where the put is in the body iovecs. */
+typedef struct body_cursor {
+    const struct iovec *iov;
+    size_t iovcnt;
+    size_t index;
+    size_t offset; /* within iov[index] */
+} body_cursor_t;
+
+/*
+ * Takes the next len bytes of the body as iovecs into pieces (room for iovcnt + 1),
+ * feeding them to MD5 and returning their CRC32C. Returns the number of pieces.
+ */
+static int take_block(body_cursor_t *cur, size_t len, EVP_MD_CTX *md, struct iovec *pieces, uint32_t *crc)
+{
+    uint32_t c = 0xFFFFFFFFu;
+    int n = 0;
+    while (len > 0) {
+        const struct iovec *v = &cur->iov[cur->index];
+        size_t take = v->iov_len - cur->offset;
+        if (take == 0) {
+            cur->index++;
+            cur->offset = 0;
+            continue;
+        }
+        if (take > len)
+            take = len;
+        unsigned char *p = (unsigned char *)v->iov_base + cur->offset;
+        EVP_DigestUpdate(md, p, take);
+        c = crc32_iscsi(p, (int)take, c);
+        pieces[n].iov_base = p;
+        pieces[n].iov_len = take;
+        n++;
+        cur->offset += take;
+        len -= take;
+    }
+    *crc = ~c;
+    return n;
+}
+
+/* Writes one chunk of the body into a synced temp file. Returns 0 or -errno. */
+static int stage_chunk(store_t *st, body_cursor_t *cur, EVP_MD_CTX *md, struct iovec *pieces, codec_chunk_in_t *chunk,
+                       uint32_t *crcs, blob_stage_t *stage)
+{
+    uint16_t order[st->num_dirs];
+    int ret;
+
+    if ((ret = alloc_chunk_id(st, &chunk->id)) != 0)
+        return ret;
+    if (layout_rank(st->dirs, st->num_dirs, chunk->id, order) == 0)
+        return -EIO; /* every data directory has failed */
+    chunk->dir = order[0];
+    if ((ret = blob_stage_open(&st->dirs[chunk->dir], chunk->id, stage)) != 0)
+        return ret;
+    for (uint32_t off = 0, b = 0; off < chunk->len; off += STORE_READ_BLOCK, b++) {
+        size_t blen = chunk->len - off < STORE_READ_BLOCK ? chunk->len - off : STORE_READ_BLOCK;
+        int np = take_block(cur, blen, md, pieces, &crcs[b]);
+        if ((ret = blob_stage_write(stage, pieces, np)) != 0)
+            goto Fail;
+    }
+    if ((ret = blob_stage_sync(stage)) != 0)
+        goto Fail;
+    return 0;
+
+Fail:
+    blob_stage_abort(stage);
+    return ret;
+}
+
+/*
+ * Makes the object visible: one synced batch puts the record and the new chunks'
+ * refcounts and drops the references of the object it replaces. On success the
+ * chunks that lost their last reference are returned in freed_* (malloc'ed).
+ */
+static int commit_object(store_t *st, const char *bucket, const uint8_t *okey, size_t okey_len, const uint8_t *rec,
+                         size_t rec_len, const codec_chunk_in_t *chunks, size_t num_chunks, int is_put, uint64_t **freed_ids,
+                         uint16_t **freed_dirs, size_t *num_freed)
+{
+    const char *key_bytes;
+    size_t bucket_len, key_len;
+    codec_object_key_decode(okey, okey_len, &bucket, &bucket_len, &key_bytes, &key_len);
+    pthread_mutex_t *klock = &st->key_locks[key_stripe(bucket, bucket_len, key_bytes, key_len)];
+    store_object_t old = {0};
+    stripe_set_t stripes = {{0}};
+    void *old_rec = NULL;
+    size_t old_len = 0;
+    int ret, have_old = 0;
+    meta_batch_t *b = meta_batch_new();
+
+    *freed_ids = NULL;
+    *freed_dirs = NULL;
+    *num_freed = 0;
+    if (is_put)
+        pthread_rwlock_rdlock(&st->bucket_lock);
+    pthread_mutex_lock(klock);
+
+    char bname[STORE_BUCKET_NAME_MAX + 1];
+    memcpy(bname, bucket, bucket_len);
+    bname[bucket_len] = '\0';
+    if ((ret = bucket_check(st, bname)) != 0)
+        goto Exit;
+    ret = meta_get(st->meta, okey, okey_len, &old_rec, &old_len);
+    if (ret == 0) {
+        if (codec_object_decode(old_rec, old_len, &old) == 0)
+            have_old = 1;
+        else /* its chunks stay referenced; a GC pass can reclaim them */
+            fprintf(stderr, "coffer: storage: replacing a corrupt object record\n");
+    } else if (ret != -ENOENT) {
+        goto Exit;
+    }
+    ret = 0;
+    if (!is_put && !have_old && old_rec == NULL)
+        goto Exit; /* nothing to delete */
+
+    if (is_put)
+        meta_batch_put(b, okey, okey_len, rec, rec_len);
+    else
+        meta_batch_delete(b, okey, okey_len);
+    for (size_t i = 0; i < num_chunks; i++) {
+        uint8_t rkey[CODEC_REF_KEY_LEN], one[8];
+        codec_ref_key(rkey, chunks[i].id);
+        codec_put_u64(one, 1);
+        meta_batch_put(b, rkey, sizeof(rkey), one, sizeof(one));
+    }
+    if (have_old) {
+        *freed_ids = xcalloc(old.num_chunks, sizeof(**freed_ids));
+        *freed_dirs = xcalloc(old.num_chunks, sizeof(**freed_dirs));
+        for (size_t i = 0; i < old.num_chunks; i++)
+            stripes_add(&stripes, old.chunks[i].id);
+        stripes_lock(st, &stripes);
+        for (size_t i = 0; i < old.num_chunks && ret == 0; i++) {
+            uint8_t rkey[CODEC_REF_KEY_LEN], cnt[8];
+            void *v = NULL;
+            size_t vlen;
+            uint64_t refs;
+            codec_ref_key(rkey, old.chunks[i].id);
+            ret = meta_get(st->meta, rkey, sizeof(rkey), &v, &vlen);
+            if (ret == -ENOENT) {
+                fprintf(stderr, "coffer: storage: chunk %016llx has no refcount record\n",
+                        (unsigned long long)old.chunks[i].id);
+                ret = 0;
+                continue;
+            }
+            if (ret != 0)
+                break;
+            if (codec_get_u64(v, vlen, &refs) != 0 || refs == 0)
+                refs = 1; /* corrupt count: drop it rather than keep it forever */
+            meta_free(v);
+            if (--refs == 0) {
+                meta_batch_delete(b, rkey, sizeof(rkey));
+                (*freed_ids)[*num_freed] = old.chunks[i].id;
+                (*freed_dirs)[*num_freed] = old.chunks[i].dir;
+                (*num_freed)++;
+            } else {
+                codec_put_u64(cnt, refs);
+                meta_batch_put(b, rkey, sizeof(rkey), cnt, sizeof(cnt));
+            }
+        }
+        if (ret == 0)
+            ret = meta_batch_write(st->meta, b);
+        stripes_unlock(st, &stripes);
+    } else {
+        ret = meta_batch_write(st->meta, b);
+    }
+
+Exit:
+    pthread_mutex_unlock(klock);
+    if (is_put)
+        pthread_rwlock_unlock(&st->bucket_lock);
+    if (ret != 0) {
+        free(*freed_ids);
+        free(*freed_dirs);
+        *freed_ids = NULL;
+        *freed_dirs = NULL;
+        *num_freed = 0;
+    }
+    free(old.headers);
+    free(old.chunks);
+    meta_free(old_rec);
+    meta_batch_free(b);
+    return ret;
+}
+
+int store_object_put(store_t *st, const store_put_t *put, store_object_t *out_obj)
+{
+    uint8_t okey[CODEC_OBJECT_KEY_MAX], *rec = NULL, md5[16], *inline_buf = NULL;
+    uint64_t size = 0, *freed_ids = NULL, *ids = NULL;
+    uint16_t *freed_dirs = NULL, *dirs = NULL;
+    size_t num_chunks = 0, num_staged = 0, num_committed = 0, rec_len, num_freed = 0;
+    codec_chunk_in_t *chunks = NULL;
+    blob_stage_t *stages = NULL;
+    uint32_t *crcs = NULL;
+    struct iovec *pieces = NULL;
+    EVP_MD_CTX *md = NULL;
+    int ret, n;
+
+    if (put == NULL || put->bucket == NULL || (put->key == NULL && put->key_len) || put->key_len == 0 ||
+        (put->body == NULL && put->body_iovcnt) || (put->headers == NULL && put->num_headers))
+        return -EINVAL;
+    if ((n = codec_object_key(okey, put->bucket, strlen(put->bucket), put->key, put->key_len)) < 0)
+        return -EINVAL;
+    for (size_t i = 0; i < put->body_iovcnt; i++)
+        size += put->body[i].iov_len;
+    if ((ret = bucket_check(st, put->bucket)) != 0) /* fail early; checked again at commit */
+        return ret;
+
+    codec_object_in_t in = {.size = size,
+                            .mtime_ns = now_ns(),
+                            .headers = put->headers,
+                            .num_headers = put->num_headers};
+    md = EVP_MD_CTX_new();
+    if (md == NULL || EVP_DigestInit_ex(md, EVP_md5(), NULL) != 1)
+        abort();
+
+    if (size <= st->inline_max) {
+        if (put->body_iovcnt == 1) {
+            in.inline_data = put->body[0].iov_base;
+        } else {
+            inline_buf = xcalloc(1, size);
+            for (size_t i = 0, off = 0; i < put->body_iovcnt; off += put->body[i].iov_len, i++)
+                if (put->body[i].iov_len)
+                    memcpy(inline_buf + off, put->body[i].iov_base, put->body[i].iov_len);
+            in.inline_data = inline_buf;
+        }
+        EVP_DigestUpdate(md, in.inline_data, size);
+    } else {
+        body_cursor_t cur = {put->body, put->body_iovcnt, 0, 0};
+        size_t blocks_per_chunk = st->chunk_size / STORE_READ_BLOCK;
+        num_chunks = (size + st->chunk_size - 1) / st->chunk_size;
+        chunks = xcalloc(num_chunks, sizeof(*chunks));
+        stages = xcalloc(num_chunks, sizeof(*stages));
+        crcs = xcalloc(num_chunks * blocks_per_chunk, sizeof(*crcs));
+        pieces = xcalloc(put->body_iovcnt + 1, sizeof(*pieces));
+        for (; num_staged < num_chunks; num_staged++) {
+            codec_chunk_in_t *c = &chunks[num_staged];
+            uint64_t left = size - (uint64_t)num_staged * st->chunk_size;
+            c->len = (uint32_t)(left < st->chunk_size ? left : st->chunk_size);
+            c->crcs = crcs + num_staged * blocks_per_chunk;
+            if ((ret = stage_chunk(st, &cur, md, pieces, c, crcs + num_staged * blocks_per_chunk, &stages[num_staged])) != 0)
+                goto Exit;
+        }
+        in.chunks = chunks;
+        in.num_chunks = num_chunks;
+    }
+    EVP_DigestFinal_ex(md, md5, NULL);
+    memcpy(in.md5, md5, 16);
+    if (put->expected_md5 != NULL && CRYPTO_memcmp(put->expected_md5, md5, 16) != 0) {
+        ret = STORE_E_BAD_DIGEST;
+        goto Exit;
+    }
+    if ((ret = codec_object_encode(&in, &rec, &rec_len)) != 0)
+        goto Exit;
+    for (; num_committed < num_chunks; num_committed++)
+        if ((ret = blob_stage_commit(&stages[num_committed])) != 0)
+            goto Exit;
+
+    ret = commit_object(st, put->bucket, okey, (size_t)n, rec, rec_len, chunks, num_chunks, 1, &freed_ids, &freed_dirs,
+                        &num_freed);
+    if (ret == 0) {
+        unlink_chunks(st, freed_ids, freed_dirs, num_freed);
+        if (out_obj != NULL) {
+            memset(out_obj, 0, sizeof(*out_obj));
+            out_obj->size = size;
+            out_obj->mtime_ns = in.mtime_ns;
+            memcpy(out_obj->md5, md5, 16);
+        }
+    }
+
+Exit:
+    if (ret != 0) {
+        /* nothing references these chunks: remove them (renamed ones first, then temp files) */
+        ids = xcalloc(num_chunks, sizeof(*ids));
+        dirs = xcalloc(num_chunks, sizeof(*dirs));
+        for (size_t i = 0; i < num_committed; i++) {
+            ids[i] = chunks[i].id;
+            dirs[i] = chunks[i].dir;
+        }
+        unlink_chunks(st, ids, dirs, num_committed);
+        for (size_t i = num_committed; i < num_staged; i++)
+            blob_stage_abort(&stages[i]);
+        free(ids);
+        free(dirs);
+    }
+    EVP_MD_CTX_free(md);
+    free(freed_ids);
+    free(freed_dirs);
+    free(rec);
+    free(inline_buf);
+    free(chunks);
+    free(stages);
+    free(crcs);
+    free(pieces);
+    return ret;
+}
+
+int store_object_delete(store_t *st, const char *bucket, const char *key, size_t key_len)
+{
+    uint8_t okey[CODEC_OBJECT_KEY_MAX];
+    uint64_t *freed_ids = NULL;
+    uint16_t *freed_dirs = NULL;
+    size_t num_freed = 0;
+    int n;
+
+    if (bucket == NULL || strlen(bucket) > STORE_BUCKET_NAME_MAX || strlen(bucket) == 0)
+        return STORE_E_NO_BUCKET;
+    if ((n = codec_object_key(okey, bucket, strlen(bucket), key, key_len)) < 0 || key_len == 0)
+        return bucket_check(st, bucket); /* no such key can exist */
+    int ret = commit_object(st, bucket, okey, (size_t)n, NULL, 0, NULL, 0, 0, &freed_ids, &freed_dirs, &num_freed);
+    if (ret == 0)
+        unlink_chunks(st, freed_ids, freed_dirs, num_freed); /* only after the delete is durable */
+    free(freed_ids);
+    free(freed_dirs);
+    return ret;
+}
+
+/* Reads block b of chunk c into dst (the whole block) and checks its CRC32C. Returns 0, STORE_E_CORRUPT or -errno. */
+static int read_block(int fd, const store_chunk_ref_t *c, uint32_t b, void *dst, size_t blen)
+{
+    int ret = blob_pread(fd, dst, blen, (uint64_t)b * STORE_READ_BLOCK);
+    if (ret != 0)
+        return ret;
+    if (crc32c(dst, blen) != codec_chunk_crc(c, b)) {
+        fprintf(stderr, "coffer: storage: chunk %016llx block %u: CRC32C mismatch\n", (unsigned long long)c->id, b);
+        return STORE_E_CORRUPT;
+    }
+    return 0;
+}
+
+int store_object_read(store_t *st, const store_object_t *obj, uint64_t offset, void *buf, size_t len)
+{
+    uint8_t *out = buf, *scratch = NULL;
+    size_t lo = 0, hi;
+    int ret = 0;
+
+    if (offset > obj->size || len > obj->size - offset)
+        return -EINVAL;
+    if (len == 0)
+        return 0;
+    if (obj->inline_data != NULL) {
+        memcpy(buf, obj->inline_data + offset, len);
+        return 0;
+    }
+    if (obj->num_chunks == 0)
+        return STORE_E_CORRUPT;
+    /* the last chunk starting at or before offset */
+    hi = obj->num_chunks;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (obj->chunks[mid].offset <= offset)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; len > 0 && i < obj->num_chunks; i++) {
+        const store_chunk_ref_t *c = &obj->chunks[i];
+        if (c->dir >= st->num_dirs) {
+            ret = STORE_E_CORRUPT;
+            break;
+        }
+        int fd = blob_open_read(&st->dirs[c->dir], c->id);
+        if (fd < 0) {
+            fprintf(stderr, "coffer: storage: open chunk %016llx: %s\n", (unsigned long long)c->id, strerror(-fd));
+            ret = -EIO;
+            break;
+        }
+        while (len > 0 && offset < c->offset + c->len) {
+            uint64_t coff = offset - c->offset;
+            uint32_t b = (uint32_t)(coff / STORE_READ_BLOCK);
+            size_t bstart = (size_t)b * STORE_READ_BLOCK;
+            size_t blen = c->len - bstart < STORE_READ_BLOCK ? c->len - bstart : STORE_READ_BLOCK;
+            size_t in_block = (size_t)coff - bstart;
+            size_t take = blen - in_block < len ? blen - in_block : len;
+            if (in_block == 0 && take == blen) {
+                ret = read_block(fd, c, b, out, blen); /* fast path: straight into the caller's buffer */
+            } else {
+                if (scratch == NULL)
+                    scratch = xcalloc(1, STORE_READ_BLOCK);
+                if ((ret = read_block(fd, c, b, scratch, blen)) == 0)
+                    memcpy(out, scratch + in_block, take);
+            }
+            if (ret != 0)
+                break;
+            out += take;
+            offset += take;
+            len -= take;
+        }
+        close(fd);
+        if (ret != 0)
+            break;
+    }
+    if (ret == 0 && len > 0)
+        ret = STORE_E_CORRUPT; /* the chunk lengths do not cover the object */
+    free(scratch);
+    return ret;
+}
+
+/* ------------------------------------------------------------------ listing */
+
+/* Bytewise comparison of two byte strings, shorter first on a tie (S3 order). */
+static int bytes_cmp(const void *a, size_t a_len, const void *b, size_t b_len)
+{
+    size_t n = a_len < b_len ? a_len : b_len;
+    int c = n ? memcmp(a, b, n) : 0;
+    if (c != 0)
+        return c;
+    return a_len < b_len ? -1 : a_len > b_len;
+}
+
+static const uint8_t *find_bytes(const uint8_t *hay, size_t hay_len, const void *needle, size_t needle_len)
+{
+    return memmem(hay, hay_len, needle, needle_len);
+}
+
+int store_object_list(store_t *st, const store_list_params_t *p, int (*cb)(void *ctx, const store_list_entry_t *e), void *ctx,
+                      int *is_truncated)
+{
+    uint8_t base[2 + STORE_BUCKET_NAME_MAX], upper[2 + STORE_BUCKET_NAME_MAX];
+    uint8_t seek[CODEC_OBJECT_KEY_MAX + 1];
+    size_t prefix_len = p->prefix ? p->prefix_len : 0, delim_len = p->delimiter ? p->delimiter_len : 0;
+    size_t delivered = 0, seek_len;
+    uint64_t steps = 0;
+    int ret, bl, truncated = 0;
+
+    *is_truncated = 0;
+    if (p->bucket == NULL || (bl = codec_object_prefix(base, p->bucket, strlen(p->bucket))) < 0)
+        return STORE_E_NO_BUCKET;
+    if ((ret = bucket_check(st, p->bucket)) != 0)
+        return ret;
+    if (prefix_len > STORE_KEY_MAX || p->start_after_len > STORE_KEY_MAX)
+        return 0; /* no key can match or follow */
+
+    /* start at max(prefix, successor(start_after)); start_after + "\0" is its successor */
+    memcpy(seek, base, (size_t)bl);
+    seek_len = (size_t)bl;
+    if (p->start_after != NULL && bytes_cmp(p->start_after, p->start_after_len, p->prefix, prefix_len) >= 0) {
+        memcpy(seek + seek_len, p->start_after, p->start_after_len);
+        seek_len += p->start_after_len;
+        seek[seek_len++] = 0;
+    } else if (prefix_len) {
+        memcpy(seek + seek_len, p->prefix, prefix_len);
+        seek_len += prefix_len;
+    }
+    memcpy(upper, base, (size_t)bl);
+    size_t upper_len = codec_prefix_successor(upper, (size_t)bl); /* never 0: the first byte is 'O' */
+
+    meta_iter_t *it = meta_iter_new(st->meta, upper, upper_len);
+    meta_iter_seek(it, seek, seek_len);
+    steps++;
+    while (meta_iter_valid(it)) {
+        size_t klen;
+        const uint8_t *k = meta_iter_key(it, &klen);
+        const uint8_t *key = k + bl;
+        size_t key_len = klen - (size_t)bl;
+        if (key_len < prefix_len || (prefix_len && memcmp(key, p->prefix, prefix_len) != 0))
+            break; /* past every key with the prefix */
+
+        const uint8_t *d = delim_len ? find_bytes(key + prefix_len, key_len - prefix_len, p->delimiter, delim_len) : NULL;
+        if (d != NULL) {
+            size_t cp_len = (size_t)(d - key) + delim_len;
+            if (p->start_after == NULL || bytes_cmp(key, cp_len, p->start_after, p->start_after_len) > 0) {
+                if (delivered == p->max_keys) {
+                    truncated = 1;
+                    break;
+                }
+                store_list_entry_t e = {.key = (const char *)key, .key_len = cp_len, .is_prefix = 1};
+                delivered++;
+                if (cb(ctx, &e) != 0) {
+                    truncated = 1;
+                    break;
+                }
+            }
+            /* skip every key under this common prefix with one seek */
+            memcpy(seek, k, (size_t)bl + cp_len);
+            seek_len = codec_prefix_successor(seek, (size_t)bl + cp_len);
+            if (seek_len <= (size_t)bl)
+                break; /* the prefix was all 0xFF: nothing can follow it */
+            meta_iter_seek(it, seek, seek_len);
+            steps++;
+            continue;
+        }
+        if (p->start_after == NULL || bytes_cmp(key, key_len, p->start_after, p->start_after_len) > 0) {
+            if (delivered == p->max_keys) {
+                truncated = 1;
+                break;
+            }
+            store_list_entry_t e = {.key = (const char *)key, .key_len = key_len};
+            size_t vlen;
+            const void *v = meta_iter_value(it, &vlen);
+            if (codec_object_decode_head(v, vlen, &e.size, &e.mtime_ns, e.md5) != 0) {
+                ret = STORE_E_CORRUPT;
+                break;
+            }
+            delivered++;
+            if (cb(ctx, &e) != 0) {
+                truncated = 1;
+                break;
+            }
+        }
+        meta_iter_next(it);
+        steps++;
+    }
+    if (ret == 0)
+        ret = meta_iter_status(it);
+    meta_iter_free(it);
+    atomic_fetch_add(&st->list_steps, steps);
+    *is_truncated = truncated;
+    return ret;
+}

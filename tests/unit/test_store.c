@@ -1,0 +1,787 @@
+/* tests/unit/test_store.c -- the storage facade (storage/store.c) on real directories.
+ *
+ * DESIGN: every test opens a store in a fresh mkdtemp directory (under
+ * $TMPDIR) and removes it afterwards. Outcomes are checked on the store's
+ * answers and on the files underneath: chunk files counted under chunks/,
+ * a byte flipped in a chunk file, temp files left in tmp/.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <dirent.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <openssl/evp.h>
+
+#include "storage/store.h"
+
+#define MIB (1024u * 1024)
+#define S(lit) lit, sizeof(lit) - 1
+
+typedef struct fixture {
+    char root[512];
+    char meta[600];
+    char data[2][600];
+    store_t *st;
+} fixture_t;
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static store_t *open_store(fixture_t *f, size_t num_dirs, size_t chunk_size)
+{
+    const char *dirs[2] = {f->data[0], f->data[1]};
+    store_config_t cfg = {.meta_dir = f->meta, .data_dirs = dirs, .num_data_dirs = num_dirs, .chunk_size = chunk_size};
+    char err[512] = "";
+    store_t *st = NULL;
+    int ret = store_open(&cfg, &st, err, sizeof(err));
+    if (ret != 0)
+        fail_msg("store_open: %d %s", ret, err);
+    return st;
+}
+
+static int setup_dirs(fixture_t *f)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(f->root, sizeof(f->root), "%s/coffer-store-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (mkdtemp(f->root) == NULL)
+        return -1;
+    snprintf(f->meta, sizeof(f->meta), "%s/meta", f->root);
+    snprintf(f->data[0], sizeof(f->data[0]), "%s/d0", f->root);
+    snprintf(f->data[1], sizeof(f->data[1]), "%s/d1", f->root);
+    return 0;
+}
+
+static int setup1(void **state)
+{
+    fixture_t *f = calloc(1, sizeof(*f));
+    if (setup_dirs(f) != 0)
+        return -1;
+    f->st = open_store(f, 1, 0);
+    *state = f;
+    return 0;
+}
+
+static int setup2(void **state)
+{
+    fixture_t *f = calloc(1, sizeof(*f));
+    if (setup_dirs(f) != 0)
+        return -1;
+    f->st = open_store(f, 2, 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    store_close(f->st);
+    nftw(f->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ helpers */
+
+/* Counts the files under <data_dir>/<sub> (one level of subdirectories for chunks/); the last path found goes to path. */
+static size_t count_files(const char *data_dir, const char *sub, char *path, size_t path_len)
+{
+    char dir[700];
+    size_t n = 0;
+    snprintf(dir, sizeof(dir), "%s/%s", data_dir, sub);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL) {
+        char p[1000];
+        struct stat sb;
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+        assert_int_equal(stat(p, &sb), 0);
+        if (S_ISDIR(sb.st_mode)) {
+            char inner[800];
+            snprintf(inner, sizeof(inner), "%s/%s", sub, e->d_name);
+            n += count_files(data_dir, inner, path, path_len);
+        } else {
+            n++;
+            if (path)
+                snprintf(path, path_len, "%s", p);
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+static size_t count_chunks(const fixture_t *f, int dir)
+{
+    return count_files(f->data[dir], "chunks", NULL, 0);
+}
+
+static void fill_pattern(uint8_t *buf, size_t len, uint32_t seed)
+{
+    uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
+    for (size_t i = 0; i < len; i += 8) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        memcpy(buf + i, &x, len - i < 8 ? len - i : 8);
+    }
+}
+
+static void md5_of(const void *data, size_t len, uint8_t out[16])
+{
+    unsigned int n = 16;
+    assert_int_equal(EVP_Digest(data, len, out, &n, EVP_md5(), NULL), 1);
+}
+
+/* Puts data under key as iovecs of at most piece bytes (0 = one iovec). */
+static int put_pieces(store_t *st, const char *bucket, const char *key, size_t key_len, const uint8_t *data, size_t len,
+                      size_t piece, const uint8_t *expected_md5)
+{
+    size_t n = piece && len ? (len + piece - 1) / piece : 1;
+    struct iovec *iov = calloc(n, sizeof(*iov));
+    for (size_t i = 0; i < n; i++) {
+        size_t off = piece ? i * piece : 0;
+        iov[i].iov_base = (void *)(data + off);
+        iov[i].iov_len = piece ? (len - off < piece ? len - off : piece) : len;
+    }
+    store_put_t put = {.bucket = bucket, .key = key, .key_len = key_len, .body = iov, .body_iovcnt = len ? n : 0,
+                       .expected_md5 = expected_md5};
+    int ret = store_object_put(st, &put, NULL);
+    free(iov);
+    return ret;
+}
+
+static int put_str(store_t *st, const char *bucket, const char *key, const char *data)
+{
+    return put_pieces(st, bucket, key, strlen(key), (const uint8_t *)data, strlen(data), 0, NULL);
+}
+
+/* Asserts that key holds exactly data (get + full read). */
+static void assert_object(store_t *st, const char *bucket, const char *key, size_t key_len, const uint8_t *data, size_t len)
+{
+    store_object_t o;
+    uint8_t md5[16];
+    assert_int_equal(store_object_get(st, bucket, key, key_len, &o), 0);
+    assert_int_equal(o.size, len);
+    md5_of(data, len, md5);
+    assert_memory_equal(o.md5, md5, 16);
+    uint8_t *buf = malloc(len + 1);
+    assert_int_equal(store_object_read(st, &o, 0, buf, len), 0);
+    if (len)
+        assert_memory_equal(buf, data, len);
+    free(buf);
+    store_object_free(&o);
+}
+
+/* ------------------------------------------------------------------ buckets */
+
+static int collect_bucket(void *ctx, const store_bucket_t *b)
+{
+    char *names = ctx;
+    strcat(names, b->name);
+    strcat(names, ",");
+    return 0;
+}
+
+static void test_buckets(void **state)
+{
+    fixture_t *f = *state;
+    store_bucket_t b;
+    char names[256] = "";
+
+    assert_int_equal(store_bucket_create(f->st, "photos", "AKID1", "eu-west-1"), 0);
+    assert_int_equal(store_bucket_create(f->st, "photos", "AKID2", ""), -EEXIST);
+    assert_int_equal(store_bucket_create(f->st, "ab", "AKID1", NULL), 0);
+    assert_int_equal(store_bucket_create(f->st, "a", "AKID1", NULL), 0);
+    assert_int_equal(store_bucket_get(f->st, "photos", &b), 0);
+    assert_string_equal(b.name, "photos");
+    assert_string_equal(b.owner, "AKID1");
+    assert_string_equal(b.region, "eu-west-1");
+    assert_true(b.created_ns > 0);
+    assert_int_equal(store_bucket_get(f->st, "nope", NULL), STORE_E_NO_BUCKET);
+    assert_int_equal(store_bucket_list(f->st, collect_bucket, names), 0);
+    assert_string_equal(names, "a,ab,photos,");
+
+    assert_int_equal(store_bucket_delete(f->st, "nope"), STORE_E_NO_BUCKET);
+    assert_int_equal(put_str(f->st, "ab", "k", "v"), 0);
+    assert_int_equal(store_bucket_delete(f->st, "ab"), -ENOTEMPTY);
+    assert_int_equal(store_bucket_delete(f->st, "a"), 0); /* "ab"'s keys are not "a"'s */
+    assert_int_equal(store_object_delete(f->st, "ab", "k", 1), 0);
+    assert_int_equal(store_bucket_delete(f->st, "ab"), 0);
+    assert_int_equal(store_bucket_get(f->st, "ab", NULL), STORE_E_NO_BUCKET);
+    assert_int_equal(put_str(f->st, "ab", "k", "v"), STORE_E_NO_BUCKET);
+    store_object_t o;
+    assert_int_equal(store_object_get(f->st, "ab", "k", 1, &o), STORE_E_NO_BUCKET);
+    assert_int_equal(store_object_delete(f->st, "ab", "k", 1), STORE_E_NO_BUCKET);
+    names[0] = '\0';
+    assert_int_equal(store_bucket_list(f->st, collect_bucket, names), 0);
+    assert_string_equal(names, "photos,");
+}
+
+static void test_settings(void **state)
+{
+    fixture_t *f = *state;
+    char buf[64];
+    assert_int_equal(store_setting_get(f->st, "root-key", buf, sizeof(buf)), -ENOENT);
+    assert_int_equal(store_setting_put(f->st, "root-key", "secret-1", 8), 0);
+    assert_int_equal(store_setting_put(f->st, "root-key", "secret-22", 9), 0);
+    assert_int_equal(store_setting_get(f->st, "root-key", buf, sizeof(buf)), 9);
+    assert_memory_equal(buf, "secret-22", 9);
+    assert_int_equal(store_setting_get(f->st, "root-key", buf, 3), 9); /* length, even when truncated */
+}
+
+/* ------------------------------------------------------------------ objects */
+
+static void test_put_get_sizes(void **state)
+{
+    fixture_t *f = *state;
+    static const struct {
+        size_t size;
+        size_t piece; /* iovec size; 0 = one iovec */
+        size_t chunk_files;
+    } cases[] = {
+        {0, 0, 0}, {1, 0, 0}, {4096, 0, 0}, {4096, 1000, 0}, {4097, 0, 1}, {4097, 7, 1}, {20 * MIB, 0, 3}, {20 * MIB, 3 * MIB + 17, 3},
+    };
+    uint8_t *data = malloc(20 * MIB);
+    assert_int_equal(store_bucket_create(f->st, "b", "o", ""), 0);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char key[32];
+        uint8_t md5[16];
+        store_object_t out;
+        snprintf(key, sizeof(key), "obj-%zu", i);
+        fill_pattern(data, cases[i].size, (uint32_t)i);
+        md5_of(data, cases[i].size, md5);
+        size_t before = count_chunks(f, 0);
+        size_t n = cases[i].piece && cases[i].size ? (cases[i].size + cases[i].piece - 1) / cases[i].piece : 1;
+        struct iovec *iov = calloc(n, sizeof(*iov));
+        for (size_t j = 0; j < n; j++) {
+            size_t off = j * cases[i].piece;
+            iov[j].iov_base = data + off;
+            iov[j].iov_len = cases[i].piece ? (cases[i].size - off < cases[i].piece ? cases[i].size - off : cases[i].piece)
+                                            : cases[i].size;
+        }
+        store_kv_t hdr = {S("content-type"), S("application/x-test")};
+        store_put_t put = {.bucket = "b", .key = key, .key_len = strlen(key), .body = iov, .body_iovcnt = n,
+                           .headers = &hdr, .num_headers = 1, .expected_md5 = md5};
+        assert_int_equal(store_object_put(f->st, &put, &out), 0);
+        free(iov);
+        assert_int_equal(out.size, cases[i].size);
+        assert_memory_equal(out.md5, md5, 16);
+        assert_true(out.mtime_ns > 0);
+        assert_null(out.rec);
+        assert_int_equal(count_chunks(f, 0) - before, cases[i].chunk_files);
+        assert_object(f->st, "b", key, strlen(key), data, cases[i].size);
+
+        store_object_t o;
+        assert_int_equal(store_object_get(f->st, "b", key, strlen(key), &o), 0);
+        assert_int_equal(o.num_headers, 1);
+        assert_memory_equal(o.headers[0].value, "application/x-test", 18);
+        assert_true(o.mtime_ns == out.mtime_ns);
+        assert_int_equal(o.inline_data != NULL, cases[i].chunk_files == 0);
+        store_object_free(&o);
+    }
+
+    /* partial reads of the 20 MiB object (chunks of 8 MiB, blocks of 1 MiB) */
+    static const struct {
+        uint64_t off;
+        size_t len;
+    } reads[] = {
+        {0, 1}, {1, 2}, {MIB - 1, 2}, {MIB, MIB}, {MIB, 3 * MIB}, {8 * MIB - 3, 10}, {8 * MIB - MIB / 2, 2 * MIB},
+        {3, 20 * MIB - 6}, {16 * MIB + 5, 4 * MIB - 5}, {20 * MIB - 1, 1}, {20 * MIB, 0}, {7 * MIB, 9 * MIB + 1},
+    };
+    store_object_t o;
+    size_t last = sizeof(cases) / sizeof(cases[0]) - 1;
+    fill_pattern(data, 20 * MIB, (uint32_t)last);
+    assert_int_equal(store_object_get(f->st, "b", "obj-7", 5, &o), 0);
+    uint8_t *buf = malloc(20 * MIB);
+    for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++) {
+        memset(buf, 0xEE, reads[i].len + 1 < 20 * MIB ? reads[i].len + 1 : 20 * MIB);
+        assert_int_equal(store_object_read(f->st, &o, reads[i].off, buf, reads[i].len), 0);
+        if (reads[i].len && memcmp(buf, data + reads[i].off, reads[i].len) != 0)
+            fail_msg("read %zu returned wrong bytes", i);
+    }
+    assert_int_equal(store_object_read(f->st, &o, 20 * MIB - 1, buf, 2), -EINVAL);
+    store_object_free(&o);
+    assert_int_equal(store_object_get(f->st, "b", "missing", 7, &o), -ENOENT);
+    free(buf);
+    free(data);
+}
+
+static void test_overwrite_and_delete_free_chunks(void **state)
+{
+    fixture_t *f = *state;
+    size_t len = 20 * MIB;
+    uint8_t *a = malloc(len), *b = malloc(len);
+    fill_pattern(a, len, 1);
+    fill_pattern(b, len, 2);
+    assert_int_equal(store_bucket_create(f->st, "b", "o", ""), 0);
+
+    assert_int_equal(put_pieces(f->st, "b", "k", 1, a, len, 0, NULL), 0);
+    assert_int_equal(count_chunks(f, 0), 3);
+    assert_int_equal(put_pieces(f->st, "b", "k", 1, b, len, 0, NULL), 0); /* old chunks freed */
+    assert_int_equal(count_chunks(f, 0), 3);
+    assert_object(f->st, "b", "k", 1, b, len);
+    assert_int_equal(put_pieces(f->st, "b", "k", 1, b, 100, 0, NULL), 0); /* large -> inline */
+    assert_int_equal(count_chunks(f, 0), 0);
+    assert_object(f->st, "b", "k", 1, b, 100);
+    assert_int_equal(put_pieces(f->st, "b", "k", 1, a, 5 * MIB, 0, NULL), 0);
+    assert_int_equal(count_chunks(f, 0), 1);
+    assert_int_equal(store_object_delete(f->st, "b", "k", 1), 0);
+    assert_int_equal(count_chunks(f, 0), 0);
+    assert_int_equal(store_object_delete(f->st, "b", "k", 1), 0); /* deleting nothing is fine */
+    store_object_t o;
+    assert_int_equal(store_object_get(f->st, "b", "k", 1, &o), -ENOENT);
+    assert_int_equal(count_files(f->data[0], "tmp", NULL, 0), 0);
+    free(a);
+    free(b);
+}
+
+static void test_two_dirs_both_used(void **state)
+{
+    fixture_t *f = *state;
+    size_t len = 50 * MIB;
+    uint8_t *data = malloc(len);
+    fill_pattern(data, len, 3);
+    assert_int_equal(store_bucket_create(f->st, "b", "o", ""), 0);
+    for (int i = 0; i < 3; i++) {
+        char key[8];
+        snprintf(key, sizeof(key), "o%d", i);
+        assert_int_equal(put_pieces(f->st, "b", key, strlen(key), data, len, 0, NULL), 0);
+    }
+    size_t c0 = count_chunks(f, 0), c1 = count_chunks(f, 1);
+    assert_int_equal(c0 + c1, 3 * 7);
+    assert_true(c0 > 0);
+    assert_true(c1 > 0);
+    assert_object(f->st, "b", "o1", 2, data, len);
+    free(data);
+}
+
+static void test_bad_digest_stores_nothing(void **state)
+{
+    fixture_t *f = *state;
+    uint8_t *data = malloc(10 * MIB), wrong[16] = {0};
+    fill_pattern(data, 10 * MIB, 4);
+    assert_int_equal(store_bucket_create(f->st, "b", "o", ""), 0);
+    assert_int_equal(put_pieces(f->st, "b", "keep", 4, data, 10, 0, NULL), 0);
+
+    static const size_t sizes[] = {0, 10, 10 * MIB};
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(put_pieces(f->st, "b", "new", 3, data, sizes[i], 0, wrong), STORE_E_BAD_DIGEST);
+        assert_int_equal(put_pieces(f->st, "b", "keep", 4, data, sizes[i], MIB / 3, wrong), STORE_E_BAD_DIGEST);
+    }
+    store_object_t o;
+    assert_int_equal(store_object_get(f->st, "b", "new", 3, &o), -ENOENT);
+    assert_object(f->st, "b", "keep", 4, data, 10); /* the old object is untouched */
+    assert_int_equal(count_chunks(f, 0), 0);
+    assert_int_equal(count_files(f->data[0], "tmp", NULL, 0), 0);
+    free(data);
+}
+
+static void test_flipped_byte_is_corrupt(void **state)
+{
+    fixture_t *f = *state;
+    size_t len = 3 * MIB;
+    uint8_t *data = malloc(len), *buf = malloc(len);
+    char path[1000];
+    fill_pattern(data, len, 5);
+    assert_int_equal(store_bucket_create(f->st, "b", "o", ""), 0);
+    assert_int_equal(put_pieces(f->st, "b", "k", 1, data, len, 0, NULL), 0);
+    assert_int_equal(count_files(f->data[0], "chunks", path, sizeof(path)), 1);
+
+    int fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    uint8_t byte;
+    off_t at = MIB + MIB / 2; /* in block 1 */
+    assert_int_equal(pread(fd, &byte, 1, at), 1);
+    byte ^= 0x01;
+    assert_int_equal(pwrite(fd, &byte, 1, at), 1);
+    close(fd);
+
+    store_object_t o;
+    assert_int_equal(store_object_get(f->st, "b", "k", 1, &o), 0);
+    assert_int_equal(store_object_read(f->st, &o, 0, buf, MIB), 0); /* block 0 is intact */
+    assert_memory_equal(buf, data, MIB);
+    assert_int_equal(store_object_read(f->st, &o, 0, buf, len), STORE_E_CORRUPT);
+    assert_int_equal(store_object_read(f->st, &o, MIB, buf, MIB), STORE_E_CORRUPT);
+    assert_int_equal(store_object_read(f->st, &o, MIB + 10, buf, 5), STORE_E_CORRUPT);
+    assert_int_equal(store_object_read(f->st, &o, 2 * MIB, buf, MIB), 0); /* block 2 is intact */
+    store_object_free(&o);
+
+    /* a truncated chunk file is an error too, never short data */
+    assert_int_equal(truncate(path, MIB), 0);
+    assert_int_equal(store_object_get(f->st, "b", "k", 1, &o), 0);
+    assert_true(store_object_read(f->st, &o, 2 * MIB, buf, MIB) < 0);
+    store_object_free(&o);
+    free(data);
+    free(buf);
+}
+
+static void test_reopen(void **state)
+{
+    fixture_t *f = *state;
+    size_t len = 9 * MIB;
+    uint8_t *data = malloc(len), *data2 = malloc(len);
+    char buf[16];
+    fill_pattern(data, len, 6);
+    fill_pattern(data2, len, 7);
+    assert_int_equal(store_bucket_create(f->st, "b", "o", ""), 0);
+    assert_int_equal(put_pieces(f->st, "b", "big", 3, data, len, 0, NULL), 0);
+    assert_int_equal(put_pieces(f->st, "b", "small", 5, data, 10, 0, NULL), 0);
+    assert_int_equal(store_setting_put(f->st, "s", "v", 1), 0);
+    size_t chunks = count_chunks(f, 0) + count_chunks(f, 1);
+
+    store_close(f->st);
+    /* a stale temp file from a "crash" is removed at open */
+    char tmp[700];
+    snprintf(tmp, sizeof(tmp), "%s/tmp/00000000deadbeef.tmp", f->data[0]);
+    FILE *fp = fopen(tmp, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    f->st = open_store(f, 2, 0);
+    assert_int_equal(count_files(f->data[0], "tmp", NULL, 0), 0);
+
+    assert_int_equal(store_bucket_get(f->st, "b", NULL), 0);
+    assert_object(f->st, "b", "big", 3, data, len);
+    assert_object(f->st, "b", "small", 5, data, 10);
+    assert_int_equal(store_setting_get(f->st, "s", buf, sizeof(buf)), 1);
+    /* chunk ids are not reused after a restart: new chunks add files, old data stays intact */
+    assert_int_equal(put_pieces(f->st, "b", "big2", 4, data2, len, 0, NULL), 0);
+    assert_int_equal(count_chunks(f, 0) + count_chunks(f, 1), 2 * chunks);
+    assert_object(f->st, "b", "big", 3, data, len);
+    assert_object(f->st, "b", "big2", 4, data2, len);
+    free(data);
+    free(data2);
+}
+
+static void test_open_refuses_wrong_dirs(void **state)
+{
+    fixture_t *f = *state;
+    char path[700], err[512];
+    store_t *st = NULL;
+
+    /* a metadata dir with files but no database */
+    char bogus[600];
+    snprintf(bogus, sizeof(bogus), "%s/bogus", f->root);
+    mkdir(bogus, 0700);
+    snprintf(path, sizeof(path), "%s/notes.txt", bogus);
+    FILE *fp = fopen(path, "w");
+    fclose(fp);
+    const char *dirs[] = {f->data[0]};
+    store_config_t cfg = {.meta_dir = bogus, .data_dirs = dirs, .num_data_dirs = 1};
+    err[0] = '\0';
+    assert_true(store_open(&cfg, &st, err, sizeof(err)) < 0);
+    assert_non_null(strstr(err, "no RocksDB database"));
+
+    /* a fresh metadata dir next to data dirs that hold chunks */
+    uint8_t data[5000] = {0};
+    assert_int_equal(store_bucket_create(f->st, "b", "o", ""), 0);
+    assert_int_equal(put_pieces(f->st, "b", "k", 1, data, sizeof(data), 0, NULL), 0);
+    snprintf(bogus, sizeof(bogus), "%s/meta-lost", f->root);
+    cfg.meta_dir = bogus;
+    err[0] = '\0';
+    assert_true(store_open(&cfg, &st, err, sizeof(err)) < 0);
+    assert_non_null(strstr(err, "already holds chunks"));
+}
+
+typedef struct race_ctx {
+    store_t *st;
+    int thread;
+} race_ctx_t;
+
+static void *race_thread(void *arg)
+{
+    race_ctx_t *c = arg;
+    static uint8_t data[2 * MIB];
+    for (int i = 0; i < 20; i++) {
+        char key[16];
+        size_t len = i % 3 == 0 ? MIB + (size_t)i : 100 + (size_t)i;
+        snprintf(key, sizeof(key), "%s", i % 2 ? "shared" : "own");
+        if (i % 2 == 0)
+            snprintf(key, sizeof(key), "own-%d", c->thread);
+        if (put_pieces(c->st, "b", key, strlen(key), data, len, 0, NULL) != 0)
+            return (void *)1;
+    }
+    return NULL;
+}
+
+static void test_concurrent_puts(void **state)
+{
+    fixture_t *f = *state;
+    pthread_t t[8];
+    race_ctx_t ctx[8];
+    assert_int_equal(store_bucket_create(f->st, "b", "o", ""), 0);
+    for (int i = 0; i < 8; i++) {
+        ctx[i] = (race_ctx_t){f->st, i};
+        assert_int_equal(pthread_create(&t[i], NULL, race_thread, &ctx[i]), 0);
+    }
+    for (int i = 0; i < 8; i++) {
+        void *r;
+        pthread_join(t[i], &r);
+        assert_null(r);
+    }
+    /* every surviving chunk file belongs to exactly one live object */
+    size_t want = 0;
+    for (int i = 0; i <= 8; i++) {
+        char key[16];
+        store_object_t o;
+        if (i == 8)
+            snprintf(key, sizeof(key), "shared");
+        else
+            snprintf(key, sizeof(key), "own-%d", i);
+        assert_int_equal(store_object_get(f->st, "b", key, strlen(key), &o), 0);
+        want += o.num_chunks;
+        store_object_free(&o);
+    }
+    assert_int_equal(count_chunks(f, 0) + count_chunks(f, 1), want);
+}
+
+/* ------------------------------------------------------------------ listing */
+
+typedef struct listed {
+    char text[1024]; /* entries joined by '|', prefixes marked with a leading '+' */
+    size_t n;
+    char last[256];
+    size_t last_len;
+} listed_t;
+
+static int collect_entry(void *ctx, const store_list_entry_t *e)
+{
+    listed_t *l = ctx;
+    if (l->n++)
+        strcat(l->text, "|");
+    if (e->is_prefix)
+        strcat(l->text, "+");
+    strncat(l->text, e->key, e->key_len);
+    memcpy(l->last, e->key, e->key_len);
+    l->last_len = e->key_len;
+    return 0;
+}
+
+static const char *list_keys[] = {"a", "a/b", "a/c", "a/d/e", "b", "b/", "c//d", "d--x--y", "d--z", "e"};
+
+typedef struct list_case {
+    const char *prefix, *delimiter, *start_after;
+    size_t max_keys;
+    const char *want;
+    int truncated;
+} list_case_t;
+
+static const list_case_t list_cases[] = {
+    {NULL, NULL, NULL, 1000, "a|a/b|a/c|a/d/e|b|b/|c//d|d--x--y|d--z|e", 0},
+    {NULL, "/", NULL, 1000, "a|+a/|b|+b/|+c/|d--x--y|d--z|e", 0},
+    {"a/", "/", NULL, 1000, "a/b|a/c|+a/d/", 0},
+    {NULL, "--", NULL, 1000, "a|a/b|a/c|a/d/e|b|b/|c//d|+d--|e", 0},
+    {"d-", "--", NULL, 1000, "+d--x--|d--z", 0}, /* multi-char delimiter searched after the prefix */
+    {"c", "//", NULL, 1000, "+c//", 0},
+    {NULL, "/", "a/", 1000, "b|+b/|+c/|d--x--y|d--z|e", 0}, /* start_after == a common prefix */
+    {NULL, "/", "a/c", 1000, "b|+b/|+c/|d--x--y|d--z|e", 0}, /* inside a common prefix: it is not > start_after */
+    {NULL, "/", "a", 1000, "+a/|b|+b/|+c/|d--x--y|d--z|e", 0},
+    {NULL, NULL, NULL, 0, "", 1},
+    {NULL, "/", NULL, 1, "a", 1},
+    {NULL, "/", NULL, 2, "a|+a/", 1},
+    {NULL, "/", NULL, 7, "a|+a/|b|+b/|+c/|d--x--y|d--z", 1},
+    {NULL, "/", NULL, 8, "a|+a/|b|+b/|+c/|d--x--y|d--z|e", 0},
+    {"zz", "/", NULL, 1000, "", 0},
+    {NULL, NULL, "e", 1000, "", 0},
+    {NULL, NULL, "e", 0, "", 0},
+    {"a", NULL, "a/b", 1000, "a/c|a/d/e", 0},
+    {"b", NULL, "a/zz", 1000, "b|b/", 0}, /* start_after before the prefix */
+    {"a/", NULL, "zzz", 1000, "", 0},     /* start_after past the prefix */
+    {"a/d/e", "/", NULL, 1000, "a/d/e", 0},
+};
+
+static void test_list_table(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(store_bucket_create(f->st, "b", "o", ""), 0);
+    assert_int_equal(store_bucket_create(f->st, "b2", "o", ""), 0); /* a neighbour bucket must not leak in */
+    for (size_t i = 0; i < sizeof(list_keys) / sizeof(list_keys[0]); i++) {
+        assert_int_equal(put_str(f->st, "b", list_keys[i], list_keys[i]), 0);
+        assert_int_equal(put_str(f->st, "b2", list_keys[i], "x"), 0);
+    }
+    for (size_t i = 0; i < sizeof(list_cases) / sizeof(list_cases[0]); i++) {
+        const list_case_t *c = &list_cases[i];
+        listed_t l = {0};
+        int truncated = -1;
+        store_list_params_t p = {.bucket = "b",
+                                 .prefix = c->prefix,
+                                 .prefix_len = c->prefix ? strlen(c->prefix) : 0,
+                                 .delimiter = c->delimiter,
+                                 .delimiter_len = c->delimiter ? strlen(c->delimiter) : 0,
+                                 .start_after = c->start_after,
+                                 .start_after_len = c->start_after ? strlen(c->start_after) : 0,
+                                 .max_keys = c->max_keys};
+        assert_int_equal(store_object_list(f->st, &p, collect_entry, &l, &truncated), 0);
+        if (strcmp(l.text, c->want) != 0 || truncated != c->truncated)
+            fail_msg("list case %zu: got \"%s\" truncated=%d, want \"%s\" truncated=%d", i, l.text, truncated, c->want,
+                     c->truncated);
+    }
+
+    /* paging by start_after = last entry returned reproduces the full listing */
+    listed_t all = {0};
+    char joined[1024] = "";
+    int truncated = 1, pages = 0;
+    while (truncated) {
+        listed_t l = {0};
+        store_list_params_t p = {.bucket = "b", .delimiter = "/", .delimiter_len = 1, .max_keys = 3};
+        if (pages++) {
+            p.start_after = all.last;
+            p.start_after_len = all.last_len;
+        }
+        assert_int_equal(store_object_list(f->st, &p, collect_entry, &l, &truncated), 0);
+        if (l.n) {
+            if (joined[0])
+                strcat(joined, "|");
+            strcat(joined, l.text);
+        }
+        memcpy(all.last, l.last, l.last_len);
+        all.last_len = l.last_len;
+    }
+    assert_string_equal(joined, list_cases[1].want);
+    assert_int_equal(pages, 3);
+
+    /* listing checks its bucket, and each entry carries the record head */
+    listed_t l = {0};
+    store_list_params_t p = {.bucket = "nope", .max_keys = 10};
+    assert_int_equal(store_object_list(f->st, &p, collect_entry, &l, &truncated), STORE_E_NO_BUCKET);
+}
+
+static int check_head(void *ctx, const store_list_entry_t *e)
+{
+    uint8_t md5[16];
+    (void)ctx;
+    assert_false(e->is_prefix);
+    assert_int_equal(e->size, e->key_len);
+    md5_of(e->key, e->key_len, md5); /* put_str stored the key as its own body */
+    assert_memory_equal(e->md5, md5, 16);
+    assert_true(e->mtime_ns > 0);
+    return 0;
+}
+
+static void test_list_odd_bytes(void **state)
+{
+    fixture_t *f = *state;
+    static const struct {
+        const char *key;
+        size_t len;
+    } keys[] = {{S("k")}, {S("k\0a")}, {S("k\xff")}, {S("k\xff\xff/x")}, {S("k\xc3\xa9")}, {S("k\x01")}};
+    assert_int_equal(store_bucket_create(f->st, "b", "o", ""), 0);
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        assert_int_equal(put_pieces(f->st, "b", keys[i].key, keys[i].len, (const uint8_t *)keys[i].key, keys[i].len, 0, NULL), 0);
+    assert_object(f->st, "b", "k\0a", 3, (const uint8_t *)"k\0a", 3);
+    assert_object(f->st, "b", "k", 1, (const uint8_t *)"k", 1);
+
+    int truncated;
+    store_list_params_t p = {.bucket = "b", .max_keys = 100};
+    assert_int_equal(store_object_list(f->st, &p, check_head, NULL, &truncated), 0);
+
+    /* order: k, k\0a, k\x01, k\xc3\xa9, k\xff, k\xff\xff/x -- checked through a delimiter of 0xFF */
+    listed_t l = {0};
+    p.delimiter = "\xff";
+    p.delimiter_len = 1;
+    assert_int_equal(store_object_list(f->st, &p, collect_entry, &l, &truncated), 0);
+    assert_int_equal(l.n, 5);
+    assert_string_equal(l.text, "k|k|k\x01|k\xc3\xa9|+k\xff"); /* "k\0a" shows as "k": strncat stops at NUL */
+    assert_int_equal(l.last_len, 2);
+    assert_memory_equal(l.last, "k\xff", 2);
+}
+
+static int count_entry(void *ctx, const store_list_entry_t *e)
+{
+    (void)e;
+    (*(size_t *)ctx)++;
+    return 0;
+}
+
+typedef struct thread_put {
+    store_t *st;
+    int from, to;
+} thread_put_t;
+
+static void *put_range(void *arg)
+{
+    thread_put_t *t = arg;
+    for (int i = t->from; i < t->to; i++) {
+        char key[32];
+        snprintf(key, sizeof(key), "%c/%04d", i < 1000 ? 'x' : 'y', i % 1000);
+        if (put_str(t->st, "b", key, "v") != 0)
+            return (void *)1;
+    }
+    return NULL;
+}
+
+static void test_list_delimiter_seeks(void **state)
+{
+    fixture_t *f = *state;
+    pthread_t t[8];
+    thread_put_t tp[8];
+    assert_int_equal(store_bucket_create(f->st, "b", "o", ""), 0);
+    for (int i = 0; i < 8; i++) { /* concurrent synced puts: RocksDB groups their commits */
+        tp[i] = (thread_put_t){f->st, i * 250, (i + 1) * 250};
+        assert_int_equal(pthread_create(&t[i], NULL, put_range, &tp[i]), 0);
+    }
+    for (int i = 0; i < 8; i++) {
+        void *r;
+        pthread_join(t[i], &r);
+        assert_null(r);
+    }
+    listed_t l = {0};
+    int truncated;
+    store_list_params_t p = {.bucket = "b", .delimiter = "/", .delimiter_len = 1, .max_keys = 1000};
+    uint64_t before = store_stat_list_steps(f->st);
+    assert_int_equal(store_object_list(f->st, &p, collect_entry, &l, &truncated), 0);
+    uint64_t steps = store_stat_list_steps(f->st) - before;
+    assert_string_equal(l.text, "+x/|+y/");
+    assert_int_equal(truncated, 0);
+    assert_true(steps <= 4);
+
+    /* without a delimiter the same walk visits every key */
+    l = (listed_t){0};
+    p.delimiter = NULL;
+    p.delimiter_len = 0;
+    p.max_keys = 5000;
+    p.prefix = "y/";
+    p.prefix_len = 2;
+    before = store_stat_list_steps(f->st);
+    size_t count = 0;
+    assert_int_equal(store_object_list(f->st, &p, count_entry, &count, &truncated), 0);
+    assert_int_equal(count, 1000);
+    assert_true(store_stat_list_steps(f->st) - before >= 1000);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_buckets, setup1, teardown),
+        cmocka_unit_test_setup_teardown(test_settings, setup1, teardown),
+        cmocka_unit_test_setup_teardown(test_put_get_sizes, setup1, teardown),
+        cmocka_unit_test_setup_teardown(test_overwrite_and_delete_free_chunks, setup1, teardown),
+        cmocka_unit_test_setup_teardown(test_two_dirs_both_used, setup2, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_digest_stores_nothing, setup1, teardown),
+        cmocka_unit_test_setup_teardown(test_flipped_byte_is_corrupt, setup1, teardown),
+        cmocka_unit_test_setup_teardown(test_reopen, setup2, teardown),
+        cmocka_unit_test_setup_teardown(test_open_refuses_wrong_dirs, setup1, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_puts, setup2, teardown),
+        cmocka_unit_test_setup_teardown(test_list_table, setup1, teardown),
+        cmocka_unit_test_setup_teardown(test_list_odd_bytes, setup1, teardown),
+        cmocka_unit_test_setup_teardown(test_list_delimiter_seeks, setup1, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
