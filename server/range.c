@@ -13,9 +13,10 @@ static int parse_u64(const char **p, const char *end, uint64_t *out)
     if (s == end || *s < '0' || *s > '9')
         return -1;
     for (; s < end && *s >= '0' && *s <= '9'; ++s) {
-        if (v > (UINT64_MAX - 9) / 10)
+        uint64_t d = (uint64_t)(*s - '0');
+        if (v > (UINT64_MAX - d) / 10)
             return -1;
-        v = v * 10 + (uint64_t)(*s - '0');
+        v = v * 10 + d;
     }
     *p = s;
     *out = v;

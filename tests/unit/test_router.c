@@ -1,0 +1,200 @@
+/* tests/unit/test_router.c -- the router over a table of path-style and
+ * virtual-host-style requests, and the bucket-name rules. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "server/router.h"
+
+typedef struct route_case {
+    const char *method;
+    const char *path;
+    const char *host;
+    const char *domain;
+    s3err_t err;
+    s3_op_t op;
+    const char *bucket;
+    const char *key; /* expected decoded key */
+    size_t key_len;  /* 0 = strlen(key) */
+} route_case_t;
+
+static const route_case_t cases[] = {
+    /* path style */
+    {"GET", "/", "127.0.0.1:9000", NULL, S3ERR_NONE, S3OP_LIST_BUCKETS, "", "", 0},
+    {"PUT", "/", "127.0.0.1:9000", NULL, S3ERR_NONE, S3OP_METHOD_NOT_ALLOWED, "", "", 0},
+    {"PUT", "/bkt", "h", NULL, S3ERR_NONE, S3OP_CREATE_BUCKET, "bkt", "", 0},
+    {"PUT", "/bkt/", "h", NULL, S3ERR_NONE, S3OP_CREATE_BUCKET, "bkt", "", 0},
+    {"HEAD", "/bkt", "h", NULL, S3ERR_NONE, S3OP_HEAD_BUCKET, "bkt", "", 0},
+    {"DELETE", "/bkt", "h", NULL, S3ERR_NONE, S3OP_DELETE_BUCKET, "bkt", "", 0},
+    {"GET", "/bkt?location", "h", NULL, S3ERR_NONE, S3OP_GET_BUCKET_LOCATION, "bkt", "", 0},
+    {"GET", "/bkt?versioning", "h", NULL, S3ERR_NONE, S3OP_GET_BUCKET_VERSIONING, "bkt", "", 0},
+    {"GET", "/bkt?acl", "h", NULL, S3ERR_NONE, S3OP_GET_BUCKET_ACL, "bkt", "", 0},
+    {"GET", "/bkt", "h", NULL, S3ERR_NONE, S3OP_LIST_OBJECTS, "bkt", "", 0},
+    {"GET", "/bkt?prefix=a%2Fb&delimiter=%2F&marker=x", "h", NULL, S3ERR_NONE, S3OP_LIST_OBJECTS, "bkt", "", 0},
+    {"GET", "/bkt?list-type=2&prefix=", "h", NULL, S3ERR_NONE, S3OP_LIST_OBJECTS_V2, "bkt", "", 0},
+    {"GET", "/bkt?list-type=3", "h", NULL, S3ERR_INVALID_ARGUMENT, S3OP_LIST_OBJECTS, "bkt", "", 0},
+    {"POST", "/bkt?delete", "h", NULL, S3ERR_NONE, S3OP_NOT_IMPLEMENTED, "bkt", "", 0},
+    {"GET", "/bkt?uploads", "h", NULL, S3ERR_NONE, S3OP_NOT_IMPLEMENTED, "bkt", "", 0},
+    {"PUT", "/bkt?policy", "h", NULL, S3ERR_NONE, S3OP_NOT_IMPLEMENTED, "bkt", "", 0},
+    {"PATCH", "/bkt", "h", NULL, S3ERR_NONE, S3OP_METHOD_NOT_ALLOWED, "bkt", "", 0},
+    {"PUT", "/bkt/key", "h", NULL, S3ERR_NONE, S3OP_PUT_OBJECT, "bkt", "key", 0},
+    {"GET", "/bkt/key", "h", NULL, S3ERR_NONE, S3OP_GET_OBJECT, "bkt", "key", 0},
+    {"HEAD", "/bkt/key", "h", NULL, S3ERR_NONE, S3OP_HEAD_OBJECT, "bkt", "key", 0},
+    {"DELETE", "/bkt/key", "h", NULL, S3ERR_NONE, S3OP_DELETE_OBJECT, "bkt", "key", 0},
+    {"GET", "/bkt/key?acl", "h", NULL, S3ERR_NONE, S3OP_GET_OBJECT_ACL, "bkt", "key", 0},
+    {"PUT", "/bkt/key?tagging", "h", NULL, S3ERR_NONE, S3OP_NOT_IMPLEMENTED, "bkt", "key", 0},
+    {"PUT", "/bkt/key?partNumber=1&uploadId=abc", "h", NULL, S3ERR_NONE, S3OP_NOT_IMPLEMENTED, "bkt", "key", 0},
+    {"OPTIONS", "/bkt/key", "h", NULL, S3ERR_NONE, S3OP_METHOD_NOT_ALLOWED, "bkt", "key", 0},
+    /* unknown query parameters are ignored, as AWS does */
+    {"GET", "/bkt/key?x-id=GetObject&response-content-type=a%2Fb", "h", NULL, S3ERR_NONE, S3OP_GET_OBJECT, "bkt", "key", 0},
+    /* keys are decoded exactly once and never normalized */
+    {"GET", "/bkt/dir/sub/file.txt", "h", NULL, S3ERR_NONE, S3OP_GET_OBJECT, "bkt", "dir/sub/file.txt", 0},
+    {"GET", "/bkt/a%20b%2Bc+d%25e", "h", NULL, S3ERR_NONE, S3OP_GET_OBJECT, "bkt", "a b+c+d%e", 0},
+    {"GET", "/bkt/../x/./y", "h", NULL, S3ERR_NONE, S3OP_GET_OBJECT, "bkt", "../x/./y", 0},
+    {"GET", "/bkt//double//slash/", "h", NULL, S3ERR_NONE, S3OP_GET_OBJECT, "bkt", "/double//slash/", 0},
+    {"GET", "/bkt/%C3%BC/%E6%97%A5%E6%9C%AC", "h", NULL, S3ERR_NONE, S3OP_GET_OBJECT, "bkt", "\xc3\xbc/\xe6\x97\xa5\xe6\x9c\xac",
+     0},
+    {"GET", "/bkt/nul%00byte", "h", NULL, S3ERR_NONE, S3OP_GET_OBJECT, "bkt", "nul\0byte", 8},
+    {"GET", "/bkt/%2", "h", NULL, S3ERR_INVALID_URI, S3OP_INVALID, "", "", 0},
+    {"GET", "/bkt/%zz", "h", NULL, S3ERR_INVALID_URI, S3OP_INVALID, "", "", 0},
+    {"GET", "bkt/key", "h", NULL, S3ERR_INVALID_URI, S3OP_INVALID, "", "", 0},
+    {"GET", "/bkt?prefix=%G0", "h", NULL, S3ERR_INVALID_URI, S3OP_INVALID, "", "", 0},
+    /* virtual-host style */
+    {"GET", "/", "bkt.example.com", "example.com", S3ERR_NONE, S3OP_LIST_OBJECTS, "bkt", "", 0},
+    {"GET", "/?list-type=2", "bkt.example.com:9000", "example.com", S3ERR_NONE, S3OP_LIST_OBJECTS_V2, "bkt", "", 0},
+    {"PUT", "/", "my.dotted.bkt.example.com", "example.com", S3ERR_NONE, S3OP_CREATE_BUCKET, "my.dotted.bkt", "", 0},
+    {"PUT", "/k/e/y", "bkt.EXAMPLE.com:80", "example.com", S3ERR_NONE, S3OP_PUT_OBJECT, "bkt", "k/e/y", 0},
+    {"GET", "//lead", "bkt.example.com", "example.com", S3ERR_NONE, S3OP_GET_OBJECT, "bkt", "/lead", 0},
+    /* the domain itself, or another host, is path style */
+    {"GET", "/bkt/key", "example.com:9000", "example.com", S3ERR_NONE, S3OP_GET_OBJECT, "bkt", "key", 0},
+    {"GET", "/", "example.com", "example.com", S3ERR_NONE, S3OP_LIST_BUCKETS, "", "", 0},
+    {"GET", "/bkt/key", "127.0.0.1:9000", "example.com", S3ERR_NONE, S3OP_GET_OBJECT, "bkt", "key", 0},
+    {"GET", "/bkt/key", "bkt.other.org", "example.com", S3ERR_NONE, S3OP_GET_OBJECT, "bkt", "key", 0},
+    {"GET", "/bkt/key", "xexample.com", "example.com", S3ERR_NONE, S3OP_GET_OBJECT, "bkt", "key", 0},
+};
+
+static void test_route_table(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i) {
+        const route_case_t *c = &cases[i];
+        router_input_t in = {c->method, strlen(c->method),
+                             c->path,   strlen(c->path),
+                             c->host,   c->host ? strlen(c->host) : 0,
+                             c->domain, c->domain ? strlen(c->domain) : 0};
+        char scratch[ROUTER_SCRATCH_LEN(256)];
+        route_t r;
+        s3err_t err = router_route(&in, &r, scratch, sizeof(scratch));
+        if (err != c->err)
+            fail_msg("case %zu (%s %s): err %d, want %d", i, c->method, c->path, err, c->err);
+        if (err != S3ERR_NONE)
+            continue;
+        if (r.op != c->op)
+            fail_msg("case %zu (%s %s): op %s, want %s", i, c->method, c->path, router_op_name(r.op), router_op_name(c->op));
+        assert_string_equal(r.bucket, c->bucket);
+        size_t key_len = c->key_len != 0 ? c->key_len : strlen(c->key);
+        if (r.key_len != key_len || memcmp(r.key, c->key, key_len) != 0)
+            fail_msg("case %zu (%s): key '%.*s', want '%s'", i, c->path, (int)r.key_len, r.key, c->key);
+        /* the bucket came from Host exactly when the request path does not start with it */
+        int path_names_bucket = c->bucket[0] != '\0' && strncmp(c->path + 1, c->bucket, strlen(c->bucket)) == 0;
+        assert_int_equal(r.virtual_host, c->bucket[0] != '\0' && !path_names_bucket);
+    }
+}
+
+static void test_route_params(void **state)
+{
+    (void)state;
+    const char *path = "/bkt?list-type=2&prefix=a%2Fb+c&delimiter=%2F&continuation-token=abc%3D%3D&fetch-owner&empty=";
+    router_input_t in = {"GET", 3, path, strlen(path), "h", 1, NULL, 0};
+    char scratch[ROUTER_SCRATCH_LEN(256)];
+    route_t r;
+    assert_int_equal(router_route(&in, &r, scratch, sizeof(scratch)), S3ERR_NONE);
+    size_t len;
+    assert_string_equal(route_param(&r, "prefix", &len), "a/b+c");
+    assert_int_equal(len, 5);
+    assert_string_equal(route_param(&r, "delimiter", NULL), "/");
+    assert_string_equal(route_param(&r, "continuation-token", NULL), "abc==");
+    assert_string_equal(route_param(&r, "fetch-owner", &len), "");
+    assert_int_equal(len, 0);
+    assert_string_equal(route_param(&r, "empty", NULL), "");
+    assert_null(route_param(&r, "marker", NULL));
+    assert_int_equal(r.raw_path_len, 4);
+    assert_int_equal(r.raw_query_len, strlen(path) - 5);
+}
+
+static void test_route_limits(void **state)
+{
+    (void)state;
+    static char path[4096], scratch[ROUTER_SCRATCH_LEN(4096)];
+    route_t r;
+    /* a key of exactly 1024 bytes is fine, 1025 is KeyTooLongError */
+    for (size_t n = 1024; n <= 1025; ++n) {
+        int len = snprintf(path, sizeof(path), "/bkt/");
+        memset(path + len, 'k', n);
+        path[len + n] = '\0';
+        router_input_t in = {"PUT", 3, path, strlen(path), "h", 1, NULL, 0};
+        assert_int_equal(router_route(&in, &r, scratch, sizeof(scratch)), n == 1024 ? S3ERR_NONE : S3ERR_KEY_TOO_LONG);
+    }
+    /* too many query parameters */
+    int len = snprintf(path, sizeof(path), "/bkt?");
+    for (int i = 0; i < ROUTE_MAX_PARAMS + 1; ++i)
+        len += snprintf(path + len, sizeof(path) - len, "p%d=1&", i);
+    router_input_t in = {"GET", 3, path, strlen(path), "h", 1, NULL, 0};
+    assert_int_equal(router_route(&in, &r, scratch, sizeof(scratch)), S3ERR_INVALID_ARGUMENT);
+    /* a scratch buffer that is too small is refused, not overrun */
+    router_input_t small = {"GET", 3, "/bkt/key", 8, "h", 1, NULL, 0};
+    assert_int_equal(router_route(&small, &r, scratch, 4), S3ERR_INVALID_URI);
+}
+
+static void test_bucket_names(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        int valid;
+    } names[] = {
+        {"abc", 1},
+        {"my-bucket.v2", 1},
+        {"0bucket9", 1},
+        {"a1.b2.c3", 1},
+        {"ab", 0},
+        {"a", 0},
+        {"", 0},
+        {"AB-upper", 0},
+        {"a..b", 0},
+        {"-ab", 0},
+        {"ab-", 0},
+        {".ab", 0},
+        {"ab.", 0},
+        {"192.168.1.1", 0},
+        {"1.2.3", 1},
+        {"xn--abc", 0},
+        {"sthree-abc", 0},
+        {"abc-s3alias", 0},
+        {"abc--ol-s3", 0},
+        {"under_score", 0},
+        {"sp ace", 0},
+        {"slash/x", 0},
+        {"a123456789012345678901234567890123456789012345678901234567890bc", 1},
+        {"a123456789012345678901234567890123456789012345678901234567890bcd", 0},
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); ++i) {
+        if (router_bucket_name_valid(names[i].name, strlen(names[i].name)) != names[i].valid)
+            fail_msg("bucket name '%s': want valid=%d", names[i].name, names[i].valid);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_route_table),
+        cmocka_unit_test(test_route_params),
+        cmocka_unit_test(test_route_limits),
+        cmocka_unit_test(test_bucket_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
