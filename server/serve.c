@@ -25,12 +25,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "server/bodymap.h"
 #include "server/handler.h"
 #include "server/log.h"
 
 #define MAX_REQUEST_BODY ((size_t)5 * 1024 * 1024 * 1024 + 1024 * 1024) /* 5 GiB, S3's single-PUT limit, + slack */
 #define REQUEST_TIMEOUT_MS (10 * 60 * 1000) /* h2o's timeout covers the whole body: allow slow large uploads */
 #define SHUTDOWN_GRACE_SECS 10
+#define BODY_TRIM_INTERVAL_MS 25 /* how often resident pages of spilled request bodies are dropped */
 
 void serve_config_defaults(serve_config_t *cfg)
 {
@@ -174,8 +176,14 @@ static void *thread_main(void *arg)
     h2o_socket_read_start(t->listener, on_accept);
 
     time_t deadline = 0;
+    uint64_t last_trim = 0;
     for (;;) {
         h2o_evloop_run(loop, 200);
+        uint64_t now = h2o_now(loop);
+        if (now - last_trim >= BODY_TRIM_INTERVAL_MS) {
+            bodymap_trim(&t->ctx);
+            last_trim = now;
+        }
         if (!s->shutting_down)
             continue;
         if (deadline == 0)

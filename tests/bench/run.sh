@@ -450,7 +450,7 @@ echo
 echo "latency ms (p50 / p90 / p99 / max) and errors:"
 for k in coffer_put_small coffer_get_small nginx_get_small coffer_put_large coffer_get_large nginx_get_large; do
     [[ -n ${R[$k.ops]:-} ]] || continue
-    printf '  %-18s %8s / %8s / %8s / %8s   ops %s, errors %s\n' "$k" "${R[$k.p50_ms]}" "${R[$k.p90_ms]}" \
+    printf '  %-18s %10s / %10s / %10s / %10s   ops %s, errors %s\n' "$k" "${R[$k.p50_ms]}" "${R[$k.p90_ms]}" \
         "${R[$k.p99_ms]}" "${R[$k.max_ms]}" "${R[$k.ops]}" "${R[$k.errors]}"
 done
 if has_phase coffer; then
