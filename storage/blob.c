@@ -28,7 +28,7 @@
 static void mark_failed(blob_dir_t *d, const char *op, const char *path, int err)
 {
     fprintf(stderr, "coffer: storage: %s %s: %s; data directory %s marked failed\n", op, path, strerror(err), d->path);
-    d->failed = 1;
+    atomic_store(&d->failed, 1);
 }
 
 /* Fsyncs a directory so entries created or renamed in it survive a crash. Returns 0 or -errno. */
@@ -91,7 +91,47 @@ static int clear_tmp(const char *dir)
     return 0;
 }
 
-int blob_dir_open(blob_dir_t *d, const char *path, char *errbuf, size_t errbuf_len)
+/*
+ * Checks or writes <path>/coffer-dir, which records the directory's index.
+ * Returns 0, -EXDEV when the directory was configured under another index, or -errno.
+ */
+static int check_index(const char *path, unsigned index, unsigned *found)
+{
+    char file[PATH_MAX], tmp[PATH_MAX], want[64], have[64];
+    int len = snprintf(want, sizeof(want), "coffer data directory %u\n", index);
+    int fd, ret = 0;
+
+    snprintf(file, sizeof(file), "%s/coffer-dir", path);
+    fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t n = read(fd, have, sizeof(have) - 1);
+        close(fd);
+        if (n < 0)
+            return -errno;
+        have[n] = '\0';
+        if (sscanf(have, "coffer data directory %u", found) != 1)
+            return -EINVAL;
+        return *found == index ? 0 : -EXDEV;
+    }
+    if (errno != ENOENT)
+        return -errno;
+    /* write-sync-rename-fsync like a chunk: a torn marker would refuse the next start */
+    snprintf(tmp, sizeof(tmp), "%s/tmp/coffer-dir", path);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    errno = 0;
+    if (write(fd, want, (size_t)len) != len || fdatasync(fd) != 0)
+        ret = errno ? -errno : -EIO;
+    close(fd);
+    if (ret == 0 && rename(tmp, file) != 0)
+        ret = -errno;
+    if (ret == 0)
+        ret = fsync_dir(path);
+    return ret;
+}
+
+int blob_dir_open(blob_dir_t *d, const char *path, unsigned index, char *errbuf, size_t errbuf_len)
 {
     char sub[PATH_MAX];
     struct statvfs vfs;
@@ -114,18 +154,25 @@ int blob_dir_open(blob_dir_t *d, const char *path, char *errbuf, size_t errbuf_l
     snprintf(sub, sizeof(sub), "%s/chunks", path);
     if ((ret = mkdir_if_missing(sub, &made)) != 0)
         goto Fail;
-    for (int i = 0; i < 256; i++) {
-        snprintf(sub, sizeof(sub), "%s/chunks/%02x", path, i);
-        if ((ret = mkdir_if_missing(sub, &made)) != 0)
-            goto Fail;
-    }
     if (made) {
         /* new directory entries must survive a crash before chunks are renamed into them */
         op = "fsync";
-        snprintf(sub, sizeof(sub), "%s/chunks", path);
-        if ((ret = fsync_dir(sub)) != 0 || (ret = fsync_dir(path)) != 0)
+        if ((ret = fsync_dir(path)) != 0)
             goto Fail;
     }
+    op = "coffer-dir marker";
+    unsigned found = 0;
+    if ((ret = check_index(path, index, &found)) == -EXDEV) {
+        snprintf(errbuf, errbuf_len,
+                 "data directory %s was configured as directory number %u, now as number %u: "
+                 "the order of the data directories must not change",
+                 path, found, index);
+        free(d->path);
+        d->path = NULL;
+        return -EINVAL;
+    }
+    if (ret != 0)
+        goto Fail;
     op = "statvfs";
     if (statvfs(path, &vfs) != 0) {
         ret = -errno;
@@ -150,24 +197,29 @@ void blob_dir_close(blob_dir_t *d)
 int blob_dir_has_chunks(const blob_dir_t *d)
 {
     char sub[PATH_MAX];
-    for (int i = 0; i < 256; i++) {
-        snprintf(sub, sizeof(sub), "%s/chunks/%02x", d->path, i);
-        DIR *dir = opendir(sub);
-        struct dirent *e;
-        if (dir == NULL) {
-            if (errno == ENOENT)
-                continue;
-            return -errno;
+    struct dirent *e;
+    int found = 0;
+
+    snprintf(sub, sizeof(sub), "%s/chunks", d->path);
+    DIR *top = opendir(sub);
+    if (top == NULL)
+        return errno == ENOENT ? 0 : -errno;
+    while (!found && (e = readdir(top)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(sub, sizeof(sub), "%s/chunks/%s", d->path, e->d_name);
+        DIR *fan = opendir(sub);
+        if (fan == NULL) {
+            found = errno == ENOTDIR; /* a stray file counts as data too */
+            continue;
         }
-        while ((e = readdir(dir)) != NULL) {
-            if (e->d_name[0] != '.') {
-                closedir(dir);
-                return 1;
-            }
-        }
-        closedir(dir);
+        struct dirent *c;
+        while (!found && (c = readdir(fan)) != NULL)
+            found = c->d_name[0] != '.';
+        closedir(fan);
     }
-    return 0;
+    closedir(top);
+    return found;
 }
 
 void blob_chunk_path(const blob_dir_t *d, uint64_t id, char *out, size_t out_len)
@@ -233,16 +285,33 @@ int blob_stage_sync(blob_stage_t *st)
     return ret;
 }
 
+/* Creates chunks/<xx> on first use; fsyncs chunks/ so the new directory survives a crash. Returns 0 or -errno. */
+static int make_fanout_dir(blob_dir_t *d, const char *dir)
+{
+    char parent[PATH_MAX];
+    int made = 0, ret = mkdir_if_missing(dir, &made);
+    if (ret != 0 || !made)
+        return ret;
+    snprintf(parent, sizeof(parent), "%s/chunks", d->path);
+    if ((ret = fsync_dir(parent)) == -EIO)
+        mark_failed(d, "fsync", parent, EIO);
+    return ret;
+}
+
 int blob_stage_commit(blob_stage_t *st)
 {
     char final[PATH_MAX], dir[PATH_MAX];
-    int ret;
+    int ret = 0;
 
     blob_chunk_path(st->dir, st->id, final, sizeof(final));
-    if (rename(st->tmp_path, final) != 0)
-        return -errno;
-    /* the rename must be durable before metadata points at the chunk */
     snprintf(dir, sizeof(dir), "%s/chunks/%02x", st->dir->path, (unsigned)(st->id & 0xFF));
+    if (rename(st->tmp_path, final) != 0) {
+        if (errno != ENOENT || (ret = make_fanout_dir(st->dir, dir)) != 0)
+            return ret ? ret : -errno;
+        if (rename(st->tmp_path, final) != 0)
+            return -errno;
+    }
+    /* the rename must be durable before metadata points at the chunk */
     if ((ret = fsync_dir(dir)) != 0) {
         if (ret == -EIO)
             mark_failed(st->dir, "fsync", dir, EIO);

@@ -11,6 +11,7 @@
 #ifndef COFFER_BLOB_H
 #define COFFER_BLOB_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -18,7 +19,7 @@
 typedef struct blob_dir {
     char *path;        /* owned: the data directory root */
     uint64_t capacity; /* bytes (statvfs total size); the placement weight */
-    volatile int failed; /* set once on an fsync EIO; never cleared while open */
+    atomic_int failed; /* set once on an fsync EIO; never cleared while open */
 } blob_dir_t;
 
 typedef struct blob_stage {
@@ -29,11 +30,15 @@ typedef struct blob_stage {
 } blob_stage_t;
 
 /**
- * Prepares a data directory: creates it, tmp/ and chunks/00..ff when missing,
+ * Prepares a data directory: creates it, tmp/ and chunks/ when missing (the
+ * chunks/<xx> fan-out directories are made on first use),
  * removes stale temp files a crash left in tmp/, and measures its capacity.
+ * Object records name a chunk's directory by its index in the configuration,
+ * so the index is written into the directory (file "coffer-dir") on first use
+ * and a directory configured under another index is refused.
  * Returns 0, or -errno with a reason in errbuf.
  */
-int blob_dir_open(blob_dir_t *d, const char *path, char *errbuf, size_t errbuf_len);
+int blob_dir_open(blob_dir_t *d, const char *path, unsigned index, char *errbuf, size_t errbuf_len);
 void blob_dir_close(blob_dir_t *d);
 /** Returns 1 when any chunk file exists under d, 0 when none, -errno on error. */
 int blob_dir_has_chunks(const blob_dir_t *d);

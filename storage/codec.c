@@ -193,8 +193,7 @@ int codec_bucket_decode(const void *rec, size_t len, const char *name, size_t na
         return -EINVAL;
     if (r_int(&r, &version, 1) != 0 || version != CODEC_RECORD_VERSION || r_int(&r, &created, 8) != 0 ||
         r_int(&r, &owner_len, 1) != 0 || owner_len >= sizeof(out->owner) || r_bytes(&r, &owner, owner_len) != 0 ||
-        r_int(&r, &region_len, 1) != 0 || region_len >= sizeof(out->region) || r_bytes(&r, &region, region_len) != 0 ||
-        r.left != 0)
+        r_int(&r, &region_len, 1) != 0 || region_len >= sizeof(out->region) || r_bytes(&r, &region, region_len) != 0 || r.left != 0)
         return -EINVAL;
     memset(out, 0, sizeof(*out));
     memcpy(out->name, name, name_len);

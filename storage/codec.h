@@ -50,9 +50,9 @@ struct store_chunk_ref {
     uint64_t id;
     uint64_t offset; /* where the chunk starts in the object (derived from the lengths before it) */
     uint32_t len;
-    uint16_t dir;          /* index into the configured data directories */
-    uint32_t num_blocks;   /* ceil(len / STORE_READ_BLOCK) */
-    const uint8_t *crcs;   /* borrowed from the record: num_blocks CRC32C values, u32le each */
+    uint16_t dir;        /* index into the configured data directories */
+    uint32_t num_blocks; /* ceil(len / STORE_READ_BLOCK) */
+    const uint8_t *crcs; /* borrowed from the record: num_blocks CRC32C values, u32le each */
 };
 
 /** A chunk to encode: crcs holds ceil(len / STORE_READ_BLOCK) values. */
@@ -70,7 +70,7 @@ typedef struct codec_object_in {
     uint8_t md5[16];
     const store_kv_t *headers; /* borrowed */
     size_t num_headers;
-    const uint8_t *inline_data; /* borrowed; used when num_chunks == 0 (size bytes) */
+    const uint8_t *inline_data;     /* borrowed; used when num_chunks == 0 (size bytes) */
     const codec_chunk_in_t *chunks; /* borrowed */
     size_t num_chunks;
 } codec_object_in_t;

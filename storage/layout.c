@@ -48,7 +48,7 @@ size_t layout_rank(const blob_dir_t *dirs, size_t num_dirs, uint64_t chunk_id, u
     size_t n = 0;
 
     for (size_t i = 0; i < num_dirs; i++) {
-        if (dirs[i].failed)
+        if (atomic_load(&dirs[i].failed))
             continue;
         double s = score(&dirs[i], i, chunk_id);
         size_t j = n++;

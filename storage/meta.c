@@ -89,6 +89,16 @@ static int dir_has_entries(const char *dir)
     return found;
 }
 
+/* Returns 1 when the database holds no key at all. */
+static int db_is_empty(meta_t *m)
+{
+    rocksdb_iterator_t *it = rocksdb_create_iterator(m->db, m->ropts);
+    rocksdb_iter_seek_to_first(it);
+    int empty = !rocksdb_iter_valid(it);
+    rocksdb_iter_destroy(it);
+    return empty;
+}
+
 static void free_parts(meta_t *m)
 {
     if (m->db)
@@ -158,6 +168,8 @@ int meta_open(const char *dir, meta_t **out, int *created, char *errbuf, size_t 
         ret = -EIO;
         goto Fail;
     }
+    if (!fresh && db_is_empty(m))
+        fresh = 1; /* a crash came between creating the database and writing its marker */
     if (fresh) {
         ret = meta_put_sync(m, CODEC_KEY_MARKER, 1, CODEC_MARKER_VALUE, strlen(CODEC_MARKER_VALUE));
         if (ret != 0) {
@@ -172,7 +184,9 @@ int meta_open(const char *dir, meta_t **out, int *created, char *errbuf, size_t 
         meta_free(val);
         if (!ok) {
             snprintf(errbuf, errbuf_len, "metadata directory %s holds a RocksDB database that is not a Coffer store (%s)", dir,
-                     ret == -ENOENT ? "no marker" : ret == 0 ? "unknown marker version" : "marker unreadable");
+                     ret == -ENOENT ? "no marker"
+                     : ret == 0     ? "unknown marker version"
+                                    : "marker unreadable");
             ret = -EINVAL;
             goto Fail;
         }

@@ -207,7 +207,8 @@ int store_open(const store_config_t *cfg, store_t **out, char *errbuf, size_t er
         goto Fail;
     st->dirs = xcalloc(cfg->num_data_dirs, sizeof(*st->dirs));
     for (; st->num_dirs < cfg->num_data_dirs; st->num_dirs++) {
-        if ((ret = blob_dir_open(&st->dirs[st->num_dirs], cfg->data_dirs[st->num_dirs], errbuf, errbuf_len)) != 0)
+        if ((ret = blob_dir_open(&st->dirs[st->num_dirs], cfg->data_dirs[st->num_dirs], (unsigned)st->num_dirs, errbuf,
+                                 errbuf_len)) != 0)
             goto Fail;
         /* a fresh metadata store next to existing chunks means the metadata was lost or the path is wrong */
         if (created && blob_dir_has_chunks(&st->dirs[st->num_dirs]) != 0) {
@@ -435,8 +436,10 @@ int store_object_get(store_t *st, const char *bucket, const char *key, size_t ke
     int ret;
 
     memset(out, 0, sizeof(*out));
-    if (n < 0)
-        return bucket && strlen(bucket) <= STORE_BUCKET_NAME_MAX ? -ENOENT : STORE_E_NO_BUCKET;
+    if (n < 0) { /* a key no object can have */
+        ret = bucket_check(st, bucket);
+        return ret == 0 ? -ENOENT : ret == -EINVAL ? STORE_E_NO_BUCKET : ret;
+    }
     ret = meta_get(st->meta, okey, (size_t)n, &val, &val_len);
     if (ret == -ENOENT) {
         ret = bucket_check(st, bucket);
@@ -525,9 +528,9 @@ Fail:
  * refcounts and drops the references of the object it replaces. On success the
  * chunks that lost their last reference are returned in freed_* (malloc'ed).
  */
-static int commit_object(store_t *st, const char *bucket, const uint8_t *okey, size_t okey_len, const uint8_t *rec,
-                         size_t rec_len, const codec_chunk_in_t *chunks, size_t num_chunks, int is_put, uint64_t **freed_ids,
-                         uint16_t **freed_dirs, size_t *num_freed)
+static int commit_object(store_t *st, const char *bucket, const uint8_t *okey, size_t okey_len, const uint8_t *rec, size_t rec_len,
+                         const codec_chunk_in_t *chunks, size_t num_chunks, int is_put, uint64_t **freed_ids, uint16_t **freed_dirs,
+                         size_t *num_freed)
 {
     const char *key_bytes;
     size_t bucket_len, key_len;
@@ -589,8 +592,7 @@ static int commit_object(store_t *st, const char *bucket, const uint8_t *okey, s
             codec_ref_key(rkey, old.chunks[i].id);
             ret = meta_get(st->meta, rkey, sizeof(rkey), &v, &vlen);
             if (ret == -ENOENT) {
-                fprintf(stderr, "coffer: storage: chunk %016llx has no refcount record\n",
-                        (unsigned long long)old.chunks[i].id);
+                fprintf(stderr, "coffer: storage: chunk %016llx has no refcount record\n", (unsigned long long)old.chunks[i].id);
                 ret = 0;
                 continue;
             }
@@ -657,10 +659,7 @@ int store_object_put(store_t *st, const store_put_t *put, store_object_t *out_ob
     if ((ret = bucket_check(st, put->bucket)) != 0) /* fail early; checked again at commit */
         return ret;
 
-    codec_object_in_t in = {.size = size,
-                            .mtime_ns = now_ns(),
-                            .headers = put->headers,
-                            .num_headers = put->num_headers};
+    codec_object_in_t in = {.size = size, .mtime_ns = now_ns(), .headers = put->headers, .num_headers = put->num_headers};
     md = EVP_MD_CTX_new();
     if (md == NULL || EVP_DigestInit_ex(md, EVP_md5(), NULL) != 1)
         abort();
@@ -707,8 +706,7 @@ int store_object_put(store_t *st, const store_put_t *put, store_object_t *out_ob
         if ((ret = blob_stage_commit(&stages[num_committed])) != 0)
             goto Exit;
 
-    ret = commit_object(st, put->bucket, okey, (size_t)n, rec, rec_len, chunks, num_chunks, 1, &freed_ids, &freed_dirs,
-                        &num_freed);
+    ret = commit_object(st, put->bucket, okey, (size_t)n, rec, rec_len, chunks, num_chunks, 1, &freed_ids, &freed_dirs, &num_freed);
     if (ret == 0) {
         unlink_chunks(st, freed_ids, freed_dirs, num_freed);
         if (out_obj != NULL) {
@@ -868,7 +866,7 @@ int store_object_list(store_t *st, const store_list_params_t *p, int (*cb)(void 
                       int *is_truncated)
 {
     uint8_t base[2 + STORE_BUCKET_NAME_MAX], upper[2 + STORE_BUCKET_NAME_MAX];
-    uint8_t seek[CODEC_OBJECT_KEY_MAX + 1];
+    uint8_t *seek = NULL;
     size_t prefix_len = p->prefix ? p->prefix_len : 0, delim_len = p->delimiter ? p->delimiter_len : 0;
     size_t delivered = 0, seek_len;
     uint64_t steps = 0;
@@ -879,8 +877,11 @@ int store_object_list(store_t *st, const store_list_params_t *p, int (*cb)(void 
         return STORE_E_NO_BUCKET;
     if ((ret = bucket_check(st, p->bucket)) != 0)
         return ret;
-    if (prefix_len > STORE_KEY_MAX || p->start_after_len > STORE_KEY_MAX)
-        return 0; /* no key can match or follow */
+    if (prefix_len > STORE_KEY_MAX)
+        return 0; /* no key can have this prefix */
+    /* room for the start key (start_after may be longer than any key) and any key seeked past later */
+    size_t start_len = p->start_after ? p->start_after_len + 1 : 0;
+    seek = xcalloc(1, (size_t)bl + (start_len > STORE_KEY_MAX ? start_len : STORE_KEY_MAX));
 
     /* start at max(prefix, successor(start_after)); start_after + "\0" is its successor */
     memcpy(seek, base, (size_t)bl);
@@ -955,6 +956,7 @@ int store_object_list(store_t *st, const store_list_params_t *p, int (*cb)(void 
     if (ret == 0)
         ret = meta_iter_status(it);
     meta_iter_free(it);
+    free(seek);
     atomic_fetch_add(&st->list_steps, steps);
     *is_truncated = truncated;
     return ret;

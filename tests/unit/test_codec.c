@@ -40,19 +40,19 @@ typedef struct key_pair {
 } key_pair_t;
 
 static const key_pair_t key_pairs[] = {
-    {"bkt", S(""), "bkt", S("a"), -1},                             /* empty key first */
+    {"bkt", S(""), "bkt", S("a"), -1}, /* empty key first */
     {"bkt", S("a"), "bkt", S("b"), -1},
-    {"bkt", S("a"), "bkt", S("a/"), -1},                           /* prefix sorts first */
+    {"bkt", S("a"), "bkt", S("a/"), -1}, /* prefix sorts first */
     {"bkt", S("a/"), "bkt", S("a/b"), -1},
-    {"bkt", S("a\0"), "bkt", S("a"), 1},                           /* NUL is a real byte */
+    {"bkt", S("a\0"), "bkt", S("a"), 1}, /* NUL is a real byte */
     {"bkt", S("a\0b"), "bkt", S("a\x01"), -1},
     {"bkt", S("a\0b"), "bkt", S("a\0b"), 0},
     {"bkt", S("a\xff"), "bkt", S("b"), -1},
     {"bkt", S("\xff"), "bkt", S("\xff\xff"), -1},
-    {"bkt", S("z"), "bkt", S("\xc3\xa9"), -1},                     /* U+00E9 after ASCII */
-    {"bkt", S("\xc3\xa9"), "bkt", S("\xe2\x82\xac"), -1},          /* U+00E9 < U+20AC */
-    {"bkt", S("\xef\xbf\xbd"), "bkt", S("\xf0\x9f\x98\x80"), -1},  /* BMP < astral: UTF-8 byte order */
-    {"bkt", S("A"), "bkt", S("a"), -1},                            /* case-sensitive, uppercase first */
+    {"bkt", S("z"), "bkt", S("\xc3\xa9"), -1},                    /* U+00E9 after ASCII */
+    {"bkt", S("\xc3\xa9"), "bkt", S("\xe2\x82\xac"), -1},         /* U+00E9 < U+20AC */
+    {"bkt", S("\xef\xbf\xbd"), "bkt", S("\xf0\x9f\x98\x80"), -1}, /* BMP < astral: UTF-8 byte order */
+    {"bkt", S("A"), "bkt", S("a"), -1},                           /* case-sensitive, uppercase first */
     {"bkt", S("a b"), "bkt", S("a-b"), -1},
     /* buckets never interleave, even when one name is a prefix of the other */
     {"ab", S("\xff\xff\xff"), "abc", S(""), -1},
@@ -101,7 +101,8 @@ static void test_key_round_trip(void **state)
         const char *bucket;
         const char *key;
         size_t key_len;
-    } cases[] = {{"b", S("")}, {"bucket", S("a\0b\xff")}, {"x23456789012345678901234567890123456789012345678901234567890123", S("k")}};
+    } cases[] = {
+        {"b", S("")}, {"bucket", S("a\0b\xff")}, {"x23456789012345678901234567890123456789012345678901234567890123", S("k")}};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         uint8_t enc[CODEC_OBJECT_KEY_MAX];
         const char *b, *k;
@@ -242,8 +243,8 @@ static void test_object_record_chunks(void **state)
         {.id = 0x0102030405060708ull, .len = 8u * 1024 * 1024, .dir = 1, .crcs = crcs_a},
         {.id = 42, .len = 1024 * 1024 + 1, .dir = 0, .crcs = crcs_b},
     };
-    codec_object_in_t in = {.size = 9u * 1024 * 1024 + 1, .mtime_ns = 123, .headers = hdrs, .num_headers = 1, .chunks = chunks,
-                            .num_chunks = 2};
+    codec_object_in_t in = {
+        .size = 9u * 1024 * 1024 + 1, .mtime_ns = 123, .headers = hdrs, .num_headers = 1, .chunks = chunks, .num_chunks = 2};
     uint8_t *rec;
     size_t len;
     store_object_t o;
@@ -276,12 +277,12 @@ static void test_object_record_chunks(void **state)
         uint8_t value;
         int from_layout;
     } corruptions[] = {
-        {0, 2, 0},          /* unknown version */
-        {1, 0x7F, 0},       /* size no longer matches the chunks */
-        {0, 7, 1},          /* unknown layout */
-        {1, 0xFF, 1},       /* num_chunks far beyond the record */
-        {1, 0, 1},          /* num_chunks 0 ... */
-        {SIZE_MAX, 0, 0},   /* trailing garbage */
+        {0, 2, 0},                        /* unknown version */
+        {1, 0x7F, 0},                     /* size no longer matches the chunks */
+        {0, 7, 1},                        /* unknown layout */
+        {1, 0xFF, 1},                     /* num_chunks far beyond the record */
+        {1, 0, 1},                        /* num_chunks 0 ... */
+        {SIZE_MAX, 0, 0},                 /* trailing garbage */
         {CODEC_OBJECT_HEAD_LEN, 0xFF, 0}, /* num_headers beyond the record */
     };
     assert_int_equal(rec[layout_at], 1);
@@ -317,10 +318,14 @@ static void test_u64_values(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_key_order),         cmocka_unit_test(test_key_bucket_grouping),
-        cmocka_unit_test(test_key_round_trip),    cmocka_unit_test(test_prefix_successor),
-        cmocka_unit_test(test_bucket_record),     cmocka_unit_test(test_object_record_inline),
-        cmocka_unit_test(test_object_record_chunks), cmocka_unit_test(test_u64_values),
+        cmocka_unit_test(test_key_order),
+        cmocka_unit_test(test_key_bucket_grouping),
+        cmocka_unit_test(test_key_round_trip),
+        cmocka_unit_test(test_prefix_successor),
+        cmocka_unit_test(test_bucket_record),
+        cmocka_unit_test(test_object_record_inline),
+        cmocka_unit_test(test_object_record_chunks),
+        cmocka_unit_test(test_u64_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

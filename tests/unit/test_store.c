@@ -161,8 +161,8 @@ static int put_pieces(store_t *st, const char *bucket, const char *key, size_t k
         iov[i].iov_base = (void *)(data + off);
         iov[i].iov_len = piece ? (len - off < piece ? len - off : piece) : len;
     }
-    store_put_t put = {.bucket = bucket, .key = key, .key_len = key_len, .body = iov, .body_iovcnt = len ? n : 0,
-                       .expected_md5 = expected_md5};
+    store_put_t put = {
+        .bucket = bucket, .key = key, .key_len = key_len, .body = iov, .body_iovcnt = len ? n : 0, .expected_md5 = expected_md5};
     int ret = store_object_put(st, &put, NULL);
     free(iov);
     return ret;
@@ -257,7 +257,8 @@ static void test_put_get_sizes(void **state)
         size_t piece; /* iovec size; 0 = one iovec */
         size_t chunk_files;
     } cases[] = {
-        {0, 0, 0}, {1, 0, 0}, {4096, 0, 0}, {4096, 1000, 0}, {4097, 0, 1}, {4097, 7, 1}, {20 * MIB, 0, 3}, {20 * MIB, 3 * MIB + 17, 3},
+        {0, 0, 0},    {1, 0, 0},    {4096, 0, 0},     {4096, 1000, 0},
+        {4097, 0, 1}, {4097, 7, 1}, {20 * MIB, 0, 3}, {20 * MIB, 3 * MIB + 17, 3},
     };
     uint8_t *data = malloc(20 * MIB);
     assert_int_equal(store_bucket_create(f->st, "b", "o", ""), 0);
@@ -274,12 +275,18 @@ static void test_put_get_sizes(void **state)
         for (size_t j = 0; j < n; j++) {
             size_t off = j * cases[i].piece;
             iov[j].iov_base = data + off;
-            iov[j].iov_len = cases[i].piece ? (cases[i].size - off < cases[i].piece ? cases[i].size - off : cases[i].piece)
-                                            : cases[i].size;
+            iov[j].iov_len =
+                cases[i].piece ? (cases[i].size - off < cases[i].piece ? cases[i].size - off : cases[i].piece) : cases[i].size;
         }
         store_kv_t hdr = {S("content-type"), S("application/x-test")};
-        store_put_t put = {.bucket = "b", .key = key, .key_len = strlen(key), .body = iov, .body_iovcnt = n,
-                           .headers = &hdr, .num_headers = 1, .expected_md5 = md5};
+        store_put_t put = {.bucket = "b",
+                           .key = key,
+                           .key_len = strlen(key),
+                           .body = iov,
+                           .body_iovcnt = n,
+                           .headers = &hdr,
+                           .num_headers = 1,
+                           .expected_md5 = md5};
         assert_int_equal(store_object_put(f->st, &put, &out), 0);
         free(iov);
         assert_int_equal(out.size, cases[i].size);
@@ -303,8 +310,18 @@ static void test_put_get_sizes(void **state)
         uint64_t off;
         size_t len;
     } reads[] = {
-        {0, 1}, {1, 2}, {MIB - 1, 2}, {MIB, MIB}, {MIB, 3 * MIB}, {8 * MIB - 3, 10}, {8 * MIB - MIB / 2, 2 * MIB},
-        {3, 20 * MIB - 6}, {16 * MIB + 5, 4 * MIB - 5}, {20 * MIB - 1, 1}, {20 * MIB, 0}, {7 * MIB, 9 * MIB + 1},
+        {0, 1},
+        {1, 2},
+        {MIB - 1, 2},
+        {MIB, MIB},
+        {MIB, 3 * MIB},
+        {8 * MIB - 3, 10},
+        {8 * MIB - MIB / 2, 2 * MIB},
+        {3, 20 * MIB - 6},
+        {16 * MIB + 5, 4 * MIB - 5},
+        {20 * MIB - 1, 1},
+        {20 * MIB, 0},
+        {7 * MIB, 9 * MIB + 1},
     };
     store_object_t o;
     size_t last = sizeof(cases) / sizeof(cases[0]) - 1;
@@ -500,6 +517,19 @@ static void test_open_refuses_wrong_dirs(void **state)
     assert_non_null(strstr(err, "already holds chunks"));
 }
 
+static void test_open_refuses_reordered_dirs(void **state)
+{
+    fixture_t *f = *state;
+    char err[512] = "";
+    store_t *st = NULL;
+    store_close(f->st);
+    const char *swapped[] = {f->data[1], f->data[0]};
+    store_config_t cfg = {.meta_dir = f->meta, .data_dirs = swapped, .num_data_dirs = 2};
+    assert_true(store_open(&cfg, &st, err, sizeof(err)) < 0);
+    assert_non_null(strstr(err, "must not change"));
+    f->st = open_store(f, 2, 0); /* the right order still opens */
+}
+
 typedef struct race_ctx {
     store_t *st;
     int thread;
@@ -590,7 +620,7 @@ static const list_case_t list_cases[] = {
     {NULL, "--", NULL, 1000, "a|a/b|a/c|a/d/e|b|b/|c//d|+d--|e", 0},
     {"d-", "--", NULL, 1000, "+d--x--|d--z", 0}, /* multi-char delimiter searched after the prefix */
     {"c", "//", NULL, 1000, "+c//", 0},
-    {NULL, "/", "a/", 1000, "b|+b/|+c/|d--x--y|d--z|e", 0}, /* start_after == a common prefix */
+    {NULL, "/", "a/", 1000, "b|+b/|+c/|d--x--y|d--z|e", 0},  /* start_after == a common prefix */
     {NULL, "/", "a/c", 1000, "b|+b/|+c/|d--x--y|d--z|e", 0}, /* inside a common prefix: it is not > start_after */
     {NULL, "/", "a", 1000, "+a/|b|+b/|+c/|d--x--y|d--z|e", 0},
     {NULL, NULL, NULL, 0, "", 1},
@@ -605,6 +635,7 @@ static const list_case_t list_cases[] = {
     {"b", NULL, "a/zz", 1000, "b|b/", 0}, /* start_after before the prefix */
     {"a/", NULL, "zzz", 1000, "", 0},     /* start_after past the prefix */
     {"a/d/e", "/", NULL, 1000, "a/d/e", 0},
+    {NULL, "/", "d", 1000, "d--x--y|d--z|e", 0},
 };
 
 static void test_list_table(void **state)
@@ -656,6 +687,14 @@ static void test_list_table(void **state)
     }
     assert_string_equal(joined, list_cases[1].want);
     assert_int_equal(pages, 3);
+
+    /* a start_after longer than any key still orders correctly */
+    char long_after[3000];
+    memset(long_after, 'd', sizeof(long_after));
+    listed_t lo = {0};
+    store_list_params_t pl = {.bucket = "b", .start_after = long_after, .start_after_len = sizeof(long_after), .max_keys = 10};
+    assert_int_equal(store_object_list(f->st, &pl, collect_entry, &lo, &truncated), 0);
+    assert_string_equal(lo.text, "e");
 
     /* listing checks its bucket, and each entry carries the record head */
     listed_t l = {0};
@@ -778,6 +817,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_flipped_byte_is_corrupt, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_reopen, setup2, teardown),
         cmocka_unit_test_setup_teardown(test_open_refuses_wrong_dirs, setup1, teardown),
+        cmocka_unit_test_setup_teardown(test_open_refuses_reordered_dirs, setup2, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_puts, setup2, teardown),
         cmocka_unit_test_setup_teardown(test_list_table, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_list_odd_bytes, setup1, teardown),
