@@ -298,27 +298,51 @@ static int make_fanout_dir(blob_dir_t *d, const char *dir)
     return ret;
 }
 
-int blob_stage_commit(blob_stage_t *st)
+void blob_stage_start_writeback(blob_stage_t *st)
+{
+    (void)sync_file_range(st->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+}
+
+int blob_stage_rename(blob_stage_t *st)
 {
     char final[PATH_MAX], dir[PATH_MAX];
-    int ret = 0;
+    int ret;
 
     blob_chunk_path(st->dir, st->id, final, sizeof(final));
+    if (rename(st->tmp_path, final) == 0)
+        return 0;
+    if (errno != ENOENT)
+        return -errno;
     snprintf(dir, sizeof(dir), "%s/chunks/%02x", st->dir->path, (unsigned)(st->id & 0xFF));
-    if (rename(st->tmp_path, final) != 0) {
-        if (errno != ENOENT || (ret = make_fanout_dir(st->dir, dir)) != 0)
-            return ret ? ret : -errno;
-        if (rename(st->tmp_path, final) != 0)
-            return -errno;
-    }
-    /* the rename must be durable before metadata points at the chunk */
-    if ((ret = fsync_dir(dir)) != 0) {
-        if (ret == -EIO)
-            mark_failed(st->dir, "fsync", dir, EIO);
-        unlink(final);
+    if ((ret = make_fanout_dir(st->dir, dir)) != 0)
         return ret;
+    return rename(st->tmp_path, final) == 0 ? 0 : -errno;
+}
+
+int blob_sync_fanout(blob_dir_t *d, uint64_t id)
+{
+    char dir[PATH_MAX];
+    int ret;
+
+    snprintf(dir, sizeof(dir), "%s/chunks/%02x", d->path, (unsigned)(id & 0xFF));
+    /* the rename must be durable before metadata points at the chunk */
+    if ((ret = fsync_dir(dir)) == -EIO)
+        mark_failed(d, "fsync", dir, EIO);
+    return ret;
+}
+
+int blob_stage_commit(blob_stage_t *st)
+{
+    int ret;
+
+    if ((ret = blob_stage_rename(st)) != 0)
+        return ret;
+    if ((ret = blob_sync_fanout(st->dir, st->id)) != 0) {
+        char final[PATH_MAX];
+        blob_chunk_path(st->dir, st->id, final, sizeof(final));
+        unlink(final);
     }
-    return 0;
+    return ret;
 }
 
 void blob_stage_abort(blob_stage_t *st)

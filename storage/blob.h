@@ -50,10 +50,24 @@ void blob_chunk_path(const blob_dir_t *d, uint64_t id, char *out, size_t out_len
 int blob_stage_open(blob_dir_t *d, uint64_t id, blob_stage_t *st);
 /** Appends the iovecs to the temp file, retrying short writes. Returns 0 or -errno. */
 int blob_stage_write(blob_stage_t *st, const struct iovec *iov, int iovcnt);
+/**
+ * Asks the kernel to start writing the temp file out now (sync_file_range), so
+ * the fdatasync that follows finds little left to do. A hint: errors surface in
+ * blob_stage_sync.
+ */
+void blob_stage_start_writeback(blob_stage_t *st);
 /** fdatasync's and closes the temp file. Returns 0 or -errno (EIO marks the dir failed). */
 int blob_stage_sync(blob_stage_t *st);
 /** Renames a synced temp file to its final name and fsyncs that directory. Returns 0 or -errno. */
 int blob_stage_commit(blob_stage_t *st);
+/**
+ * Renames a synced temp file to its final name without syncing the directory:
+ * the caller must blob_sync_fanout() it before anything refers to the chunk
+ * (several renames into one directory then share one fsync). Returns 0 or -errno.
+ */
+int blob_stage_rename(blob_stage_t *st);
+/** Fsyncs the fan-out directory that holds chunk id (EIO marks d failed). Returns 0 or -errno. */
+int blob_sync_fanout(blob_dir_t *d, uint64_t id);
 /** Closes (when open) and removes the temp file. */
 void blob_stage_abort(blob_stage_t *st);
 

@@ -48,6 +48,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#define PUT_SYNC_LAG 4 /* chunks written ahead of the oldest unsynced one */
+
 #define STORE_DEFAULT_CHUNK_SIZE (8u * 1024 * 1024)
 #define STORE_MAX_CHUNK_SIZE (1024u * 1024 * 1024)
 #define STORE_DEFAULT_INLINE_MAX (4u * 1024)
@@ -494,7 +496,7 @@ static int take_block(body_cursor_t *cur, size_t len, EVP_MD_CTX *md, struct iov
     return n;
 }
 
-/* Writes one chunk of the body into a synced temp file. Returns 0 or -errno. */
+/* Writes one chunk of the body into a temp file and starts its writeback (not yet synced). Returns 0 or -errno. */
 static int stage_chunk(store_t *st, body_cursor_t *cur, EVP_MD_CTX *md, struct iovec *pieces, codec_chunk_in_t *chunk,
                        uint32_t *crcs, blob_stage_t *stage)
 {
@@ -514,8 +516,7 @@ static int stage_chunk(store_t *st, body_cursor_t *cur, EVP_MD_CTX *md, struct i
         if ((ret = blob_stage_write(stage, pieces, np)) != 0)
             goto Fail;
     }
-    if ((ret = blob_stage_sync(stage)) != 0)
-        goto Fail;
+    blob_stage_start_writeback(stage); /* the disk works while the next chunk is hashed */
     return 0;
 
 Fail:
@@ -636,6 +637,20 @@ Exit:
     return ret;
 }
 
+/* Fsyncs each distinct fan-out directory that received one of chunks. Returns 0 or -errno. */
+static int sync_fanouts(store_t *st, const codec_chunk_in_t *chunks, size_t num_chunks)
+{
+    int ret = 0;
+    for (size_t i = 0; i < num_chunks && ret == 0; i++) {
+        int seen = 0;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = chunks[j].dir == chunks[i].dir && (chunks[j].id & 0xFF) == (chunks[i].id & 0xFF);
+        if (!seen)
+            ret = blob_sync_fanout(&st->dirs[chunks[i].dir], chunks[i].id);
+    }
+    return ret;
+}
+
 int store_object_put(store_t *st, const store_put_t *put, store_object_t *out_obj)
 {
     uint8_t okey[CODEC_OBJECT_KEY_MAX], *rec = NULL, md5[16], *inline_buf = NULL;
@@ -690,7 +705,15 @@ int store_object_put(store_t *st, const store_put_t *put, store_object_t *out_ob
             c->crcs = crcs + num_staged * blocks_per_chunk;
             if ((ret = stage_chunk(st, &cur, md, pieces, c, crcs + num_staged * blocks_per_chunk, &stages[num_staged])) != 0)
                 goto Exit;
+            /* fdatasync a few chunks behind: their writeback started long ago, and few fds stay open */
+            if (num_staged >= PUT_SYNC_LAG && (ret = blob_stage_sync(&stages[num_staged - PUT_SYNC_LAG])) != 0) {
+                num_staged++;
+                goto Exit;
+            }
         }
+        for (size_t i = num_staged > PUT_SYNC_LAG ? num_staged - PUT_SYNC_LAG : 0; i < num_staged; i++)
+            if ((ret = blob_stage_sync(&stages[i])) != 0)
+                goto Exit;
         in.chunks = chunks;
         in.num_chunks = num_chunks;
     }
@@ -702,9 +725,12 @@ int store_object_put(store_t *st, const store_put_t *put, store_object_t *out_ob
     }
     if ((ret = codec_object_encode(&in, &rec, &rec_len)) != 0)
         goto Exit;
+    /* data before names: every chunk is synced; now rename all, then fsync each fan-out directory once */
     for (; num_committed < num_chunks; num_committed++)
-        if ((ret = blob_stage_commit(&stages[num_committed])) != 0)
+        if ((ret = blob_stage_rename(&stages[num_committed])) != 0)
             goto Exit;
+    if ((ret = sync_fanouts(st, chunks, num_chunks)) != 0)
+        goto Exit;
 
     ret = commit_object(st, put->bucket, okey, (size_t)n, rec, rec_len, chunks, num_chunks, 1, &freed_ids, &freed_dirs, &num_freed);
     if (ret == 0) {
