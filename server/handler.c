@@ -69,21 +69,70 @@ void s3_send_error(s3_req_t *r, s3err_t err, const char *message)
     s3_send_xml(r, s3err_status(err), &w);
 }
 
+static const char *reason_phrase(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 204:
+        return "No Content";
+    case 206:
+        return "Partial Content";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 411:
+        return "Length Required";
+    case 412:
+        return "Precondition Failed";
+    case 416:
+        return "Requested Range Not Satisfiable";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 503:
+        return "Service Unavailable";
+    case 507:
+        return "Insufficient Storage";
+    default:
+        return "";
+    }
+}
+
+void s3_set_status(s3_req_t *r, int status)
+{
+    r->req->res.status = status;
+    r->req->res.reason = reason_phrase(status);
+}
+
+void s3_send_body(s3_req_t *r, int status, const char *body, size_t len)
+{
+    s3_set_status(r, status);
+    /* h2o_send_inline leaves Content-Length unset (the body would go out chunked) and copies body into the pool */
+    r->req->res.content_length = len;
+    h2o_send_inline(r->req, body, len); /* HEAD gets the headers only */
+}
+
 void s3_send_xml(s3_req_t *r, int status, xmlw_t *doc)
 {
-    h2o_req_t *req = r->req;
-    req->res.status = status;
-    req->res.reason = "";
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/xml"));
-    h2o_send_inline(req, doc->buf, doc->len); /* copies into the pool; HEAD gets the headers only */
+    h2o_add_header(&r->req->pool, &r->req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/xml"));
+    s3_send_body(r, status, doc->buf, doc->len);
     xmlw_free(doc);
 }
 
 void s3_send_empty(s3_req_t *r, int status)
 {
-    r->req->res.status = status;
-    r->req->res.reason = "";
-    h2o_send_inline(r->req, "", 0);
+    s3_send_body(r, status, "", 0);
 }
 
 void s3_submit(s3_req_t *r, iopool_job_t *job)

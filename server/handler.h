@@ -36,6 +36,12 @@ void s3_add_header(s3_req_t *r, const char *name, const char *value, size_t valu
 /** Sends an S3 error document (message NULL = AWS's default). */
 void s3_send_error(s3_req_t *r, s3err_t err, const char *message);
 
+/** Sets the response status and its reason phrase. */
+void s3_set_status(s3_req_t *r, int status);
+
+/** Sends body (copied) with status and an exact Content-Length. */
+void s3_send_body(s3_req_t *r, int status, const char *body, size_t len);
+
 /** Sends an XML document with status, and frees it. */
 void s3_send_xml(s3_req_t *r, int status, xmlw_t *doc);
 

@@ -203,8 +203,7 @@ void ops_get_object(s3_req_t *r, int head)
                          (unsigned long long)obj.size);
         s3_add_header(r, "content-range", cr, (size_t)n);
     }
-    req->res.status = status;
-    req->res.reason = "";
+    s3_set_status(r, status);
 
     if (head || len == 0) {
         req->res.content_length = len;
@@ -214,7 +213,7 @@ void ops_get_object(s3_req_t *r, int head)
         return;
     }
     if (obj.inline_data != NULL) {
-        h2o_send_inline(req, (const char *)obj.inline_data + first, (size_t)len);
+        s3_send_body(r, status, (const char *)obj.inline_data + first, (size_t)len);
         store_object_free(&obj);
         return;
     }
