@@ -389,6 +389,11 @@ static s3err_t authorize(s3_req_t *r)
 
 static void dispatch(s3_req_t *r)
 {
+    /* No bucket can have a longer name; CreateBucket answers InvalidBucketName itself. */
+    if (r->route.bucket_len > STORE_BUCKET_NAME_MAX && r->route.op != S3OP_CREATE_BUCKET) {
+        s3_send_error(r, S3ERR_NO_SUCH_BUCKET, NULL);
+        return;
+    }
     switch (r->route.op) {
     case S3OP_LIST_BUCKETS:
         ops_list_buckets(r);

@@ -106,10 +106,6 @@ void ops_create_bucket(s3_req_t *r)
 /* Looks the bucket up on the loop: a RocksDB point read that does not sync. */
 static int lookup_bucket(s3_req_t *r, store_bucket_t *b)
 {
-    if (r->route.bucket_len > STORE_BUCKET_NAME_MAX) {
-        s3_send_error(r, S3ERR_NO_SUCH_BUCKET, NULL);
-        return -1;
-    }
     int rc = store_bucket_get(r->thread->server->store, r->route.bucket, b);
     if (rc != 0) {
         s3_send_error(r, s3err_from_store(rc), NULL);
@@ -143,10 +139,6 @@ static void run_delete_bucket(s3_job_t *j)
 
 void ops_delete_bucket(s3_req_t *r)
 {
-    if (r->route.bucket_len > STORE_BUCKET_NAME_MAX) {
-        s3_send_error(r, S3ERR_NO_SUCH_BUCKET, NULL);
-        return;
-    }
     s3_job_start(s3_job_new(r, run_delete_bucket, 0));
 }
 

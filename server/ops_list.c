@@ -158,10 +158,6 @@ static int parse_max_keys(const char *v, size_t len, size_t *out)
 
 void ops_list_objects(s3_req_t *r, int v2)
 {
-    if (r->route.bucket_len > STORE_BUCKET_NAME_MAX) {
-        s3_send_error(r, S3ERR_NO_SUCH_BUCKET, NULL);
-        return;
-    }
     s3_job_t *j = s3_job_new(r, run_list, sizeof(list_state_t));
     list_state_t *st = (list_state_t *)j->extra;
     st->v2 = v2;

@@ -125,11 +125,6 @@ void ops_put_object(s3_req_t *r)
     st->put.body_iovcnt = 1;
     st->put.headers = st->headers;
     st->put.num_headers = num;
-    if (r->route.bucket_len > STORE_BUCKET_NAME_MAX) {
-        free(j);
-        s3_send_error(r, S3ERR_NO_SUCH_BUCKET, NULL);
-        return;
-    }
     s3_job_start(j);
 }
 
@@ -161,10 +156,6 @@ static h2o_generator_t empty_generator = {NULL, NULL};
 void ops_get_object(s3_req_t *r, int head)
 {
     h2o_req_t *req = r->req;
-    if (r->route.bucket_len > STORE_BUCKET_NAME_MAX) {
-        s3_send_error(r, S3ERR_NO_SUCH_BUCKET, NULL);
-        return;
-    }
     store_object_t obj;
     int rc = store_object_get(r->thread->server->store, r->route.bucket, r->route.key, r->route.key_len, &obj);
     if (rc != 0) {
@@ -233,9 +224,5 @@ static void run_delete_object(s3_job_t *j)
 
 void ops_delete_object(s3_req_t *r)
 {
-    if (r->route.bucket_len > STORE_BUCKET_NAME_MAX) {
-        s3_send_error(r, S3ERR_NO_SUCH_BUCKET, NULL);
-        return;
-    }
     s3_job_start(s3_job_new(r, run_delete_object, 0));
 }

@@ -12,6 +12,7 @@
  * rename never crosses a filesystem. Reads use pread on a per-call fd.
  */
 #include "storage/blob.h"
+#include "storage/fsdir.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -41,36 +42,6 @@ static int fsync_dir(const char *path)
     if (fsync(fd) != 0)
         ret = -errno;
     close(fd);
-    return ret;
-}
-
-static int mkdir_if_missing(const char *path, int *made)
-{
-    if (mkdir(path, 0700) == 0) {
-        *made = 1;
-        return 0;
-    }
-    return errno == EEXIST ? 0 : -errno;
-}
-
-static int mkdir_p(const char *dir)
-{
-    char *p = strdup(dir);
-    int ret = 0, made = 0;
-    if (p == NULL)
-        abort();
-    for (char *s = p + 1;; s++) {
-        if (*s == '/' || *s == '\0') {
-            char c = *s;
-            *s = '\0';
-            if ((ret = mkdir_if_missing(p, &made)) != 0)
-                break;
-            *s = c;
-            if (c == '\0')
-                break;
-        }
-    }
-    free(p);
     return ret;
 }
 
@@ -142,17 +113,17 @@ int blob_dir_open(blob_dir_t *d, const char *path, unsigned index, char *errbuf,
     d->path = strdup(path);
     if (d->path == NULL)
         abort();
-    if ((ret = mkdir_p(path)) != 0)
+    if ((ret = fsdir_make_parents(path)) != 0)
         goto Fail;
     snprintf(sub, sizeof(sub), "%s/tmp", path);
-    if ((ret = mkdir_if_missing(sub, &made)) != 0)
+    if ((ret = fsdir_make(sub, &made)) != 0)
         goto Fail;
     op = "clear";
     if ((ret = clear_tmp(sub)) != 0)
         goto Fail;
     op = "mkdir";
     snprintf(sub, sizeof(sub), "%s/chunks", path);
-    if ((ret = mkdir_if_missing(sub, &made)) != 0)
+    if ((ret = fsdir_make(sub, &made)) != 0)
         goto Fail;
     if (made) {
         /* new directory entries must survive a crash before chunks are renamed into them */
@@ -289,7 +260,7 @@ int blob_stage_sync(blob_stage_t *st)
 static int make_fanout_dir(blob_dir_t *d, const char *dir)
 {
     char parent[PATH_MAX];
-    int made = 0, ret = mkdir_if_missing(dir, &made);
+    int made = 0, ret = fsdir_make(dir, &made);
     if (ret != 0 || !made)
         return ret;
     snprintf(parent, sizeof(parent), "%s/chunks", d->path);

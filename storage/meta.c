@@ -13,6 +13,7 @@
  * an empty store).
  */
 #include "storage/meta.h"
+#include "storage/fsdir.h"
 #include "storage/codec.h"
 
 #include <dirent.h>
@@ -46,30 +47,6 @@ struct meta_iter {
     rocksdb_readoptions_t *ropts;
     char *upper; /* owned: must outlive the iterator */
 };
-
-/* Creates dir and its parents (mode 0700). Returns 0 or -errno. */
-static int mkdir_p(const char *dir)
-{
-    char *p = strdup(dir);
-    int ret = 0;
-    if (p == NULL)
-        abort();
-    for (char *s = p + 1;; s++) {
-        if (*s == '/' || *s == '\0') {
-            char c = *s;
-            *s = '\0';
-            if (mkdir(p, 0700) != 0 && errno != EEXIST) {
-                ret = -errno;
-                break;
-            }
-            *s = c;
-            if (c == '\0')
-                break;
-        }
-    }
-    free(p);
-    return ret;
-}
 
 /* Returns 1 when dir holds any entry besides . and .., 0 when empty, -errno on error. */
 static int dir_has_entries(const char *dir)
@@ -125,7 +102,7 @@ int meta_open(const char *dir, meta_t **out, int *created, char *errbuf, size_t 
 
     if (m == NULL)
         abort();
-    if ((ret = mkdir_p(dir)) != 0) {
+    if ((ret = fsdir_make_parents(dir)) != 0) {
         snprintf(errbuf, errbuf_len, "metadata directory %s: mkdir: %s", dir, strerror(-ret));
         goto Fail;
     }
