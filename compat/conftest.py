@@ -6,7 +6,9 @@ and drives it with aws-cli, s3cmd and boto3. Run it with the system interpreter:
     /usr/bin/python3 -m pytest -q compat
 """
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +31,7 @@ def _isolate_environment():
         if name.startswith("AWS_") or name.startswith("BOTO"):
             del os.environ[name]
     cfg_dir = tempfile.mkdtemp(prefix="coffer-compat-aws-")
+    atexit.register(shutil.rmtree, cfg_dir, True)
     for var, fname in (("AWS_CONFIG_FILE", "config"), ("AWS_SHARED_CREDENTIALS_FILE", "credentials")):
         path = os.path.join(cfg_dir, fname)
         open(path, "w").close()

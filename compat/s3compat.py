@@ -229,11 +229,12 @@ class RawResponse:
 
 
 def raw_request(port, method, path, query=None, headers=None, body=b"", host=None,
-                access_key=ACCESS_KEY, secret_key=SECRET_KEY, sign=True, timeout=60):
+                access_key=ACCESS_KEY, secret_key=SECRET_KEY, sign=True, timeout=60, wire_body=None):
     """Sends one request to 127.0.0.1:port, optionally SigV4-signed, with an optional Host override.
 
     path is the already-encoded request path (e.g. '/bucket/key%20x'); query is a list of
-    (name, value) pairs or a dict; host defaults to 127.0.0.1:port.
+    (name, value) pairs or a dict; host defaults to 127.0.0.1:port. The signature covers
+    body; wire_body, when given, is sent instead (to test payload verification).
     """
     host = host or "127.0.0.1:%d" % port
     if isinstance(query, dict):
@@ -244,14 +245,16 @@ def raw_request(port, method, path, query=None, headers=None, body=b"", host=Non
     if sign:
         req = botocore.awsrequest.AWSRequest(method=method, url="http://%s%s" % (host, target),
                                              data=body, headers=hdrs)
-        req.headers["X-Amz-Content-SHA256"] = hashlib.sha256(body).hexdigest()
+        if not any(k.lower() == "x-amz-content-sha256" for k in hdrs):
+            req.headers["X-Amz-Content-SHA256"] = hashlib.sha256(body).hexdigest()
         creds = botocore.credentials.Credentials(access_key, secret_key)
         botocore.auth.S3SigV4Auth(creds, "s3", REGION).add_auth(req)
         hdrs = dict(req.headers.items())
     hdrs["Host"] = host
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        conn.request(method, target, body=body if body else None, headers=hdrs)
+        sent = body if wire_body is None else wire_body
+        conn.request(method, target, body=sent if sent else None, headers=hdrs)
         resp = conn.getresponse()
         data = resp.read()
         return RawResponse(resp.status, {k.lower(): v for k, v in resp.getheaders()}, data)

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from botocore.exceptions import ClientError
 
-from s3compat import KiB, MiB, data_of, md5_hex, sha256
+from s3compat import KiB, MiB, data_of, listing_body, md5_hex, sha256
 
 SMALL = [0, 1, 100, 4 * KiB, 4 * KiB + 1, 64 * KiB]
 
@@ -54,7 +54,7 @@ def check_set(client, bucket, objs):
         resp = client.get_object(Bucket=bucket, Key=key)
         assert sha256(resp["Body"].read()) == sha256(data), key
         assert resp["ETag"] == '"%s"' % md5_hex(data), key
-        assert resp["ContentLength"] == len(data), key
+        assert client.head_object(Bucket=bucket, Key=key)["ContentLength"] == len(data), key
     listed = []
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
         listed += [o["Key"] for o in page.get("Contents", [])]
@@ -132,7 +132,7 @@ def test_sigkill_after_acknowledged_puts(server_factory):
     srv.start()
     c = srv.client()
     check_set(c, "crash", objs)
-    assert read(c, "crash2", "x") == b"x"
+    assert sha256(read(c, "crash2", "x")) == sha256(b"x")
 
 
 def test_sigkill_during_concurrent_writes(server_factory):
@@ -202,43 +202,56 @@ def test_big_objects_spread_over_both_data_dirs(server_factory):
 def test_delete_and_overwrite_free_chunk_files(server_factory):
     srv = server_factory()
     c = srv.client()
-    c.create_bucket(Bucket="gc")
+    c.create_bucket(Bucket="gc-bucket")
     for i in range(3):
-        c.put_object(Bucket="gc", Key="big%d" % i, Body=data_of(50 * MiB, seed=1200 + i))
+        c.put_object(Bucket="gc-bucket", Key="big%d" % i, Body=data_of(50 * MiB, seed=1200 + i))
     full = sum(srv.chunk_files())
     assert full >= 21, srv.chunk_files()
     assert full % 3 == 0, srv.chunk_files()  # three objects of the same size
     per_object = full // 3
 
     # delete one: its chunk files go
-    c.delete_object(Bucket="gc", Key="big0")
+    c.delete_object(Bucket="gc-bucket", Key="big0")
     wait_for(lambda: sum(srv.chunk_files()) <= full - per_object)
     assert sum(srv.chunk_files()) == full - per_object, (full, srv.chunk_files())
 
     # overwrite one with a small object: its chunk files go
-    c.put_object(Bucket="gc", Key="big1", Body=b"tiny")
+    c.put_object(Bucket="gc-bucket", Key="big1", Body=b"tiny")
     wait_for(lambda: sum(srv.chunk_files()) <= full - 2 * per_object)
     assert sum(srv.chunk_files()) == full - 2 * per_object, (full, srv.chunk_files())
-    assert read(c, "gc", "big1") == b"tiny"
+    assert sha256(read(c, "gc-bucket", "big1")) == sha256(b"tiny")
 
     # overwrite the last with another big object: old chunks replaced, count unchanged
     new = data_of(50 * MiB, seed=1299)
-    c.put_object(Bucket="gc", Key="big2", Body=new)
+    c.put_object(Bucket="gc-bucket", Key="big2", Body=new)
     wait_for(lambda: sum(srv.chunk_files()) <= per_object)
     assert sum(srv.chunk_files()) == per_object, srv.chunk_files()
-    assert sha256(read(c, "gc", "big2")) == sha256(new)
+    assert sha256(read(c, "gc-bucket", "big2")) == sha256(new)
 
     # a restart keeps the count, then deleting everything leaves no chunk file
     srv.restart()
     c = srv.client()
     assert sum(srv.chunk_files()) == per_object
-    assert sha256(read(c, "gc", "big2")) == sha256(new)
-    c.delete_object(Bucket="gc", Key="big2")
-    c.delete_object(Bucket="gc", Key="big1")
+    assert sha256(read(c, "gc-bucket", "big2")) == sha256(new)
+    c.delete_object(Bucket="gc-bucket", Key="big2")
+    c.delete_object(Bucket="gc-bucket", Key="big1")
     wait_for(lambda: sum(srv.chunk_files()) == 0)
     assert srv.chunk_files() == [0, 0]
-    c.delete_bucket(Bucket="gc")
+    c.delete_bucket(Bucket="gc-bucket")
     for d in srv.data_dirs:
         tmp = os.path.join(d, "tmp")
         leftovers = os.listdir(tmp) if os.path.isdir(tmp) else []
         assert leftovers == [], (tmp, leftovers)
+
+
+def test_shared_server_restart_keeps_listing(restart_server, listing_bucket):
+    """The shared server (2,500 awkward keys) restarted with SIGTERM lists and reads the same."""
+    bucket, keys = listing_bucket
+    c = restart_server()
+    listed = []
+    for page in c.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        listed += [o["Key"] for o in page.get("Contents", [])]
+    assert listed == keys
+    for key in keys[::50] + [k for k in keys if not k.startswith("d")][::17]:
+        assert sha256(read(c, bucket, key)) == sha256(listing_body(key)), key
+    assert bucket in [b["Name"] for b in c.list_buckets()["Buckets"]]
