@@ -198,6 +198,7 @@ static void on_req_dispose(void *p)
 {
     s3_req_t *r = p;
     h2o_req_t *req = r->req;
+    --r->thread->active_requests;
     if (!log_access_enabled)
         return;
     struct timeval now;
@@ -460,6 +461,7 @@ int handler_on_req(h2o_handler_t *self, h2o_req_t *req)
     r->route.bucket_len = r->route.key_len = r->route.raw_path_len = 0;
     r->req = req;
     r->thread = t;
+    ++t->active_requests;
     r->authenticated = 0;
     r->verify_payload_in_job = 0;
     snprintf(r->request_id, sizeof(r->request_id), "%08X%02X%06llX", t->server->request_id_salt, t->index & 0xff,

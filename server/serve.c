@@ -188,8 +188,9 @@ static void *thread_main(void *arg)
             continue;
         if (deadline == 0)
             deadline = time(NULL) + SHUTDOWN_GRACE_SECS;
-        /* Jobs on workers point into requests of this loop: never leave before they return. */
-        if (t->jobs_in_flight == 0 && (t->ctx.http1._conns.next == &t->ctx.http1._conns || time(NULL) >= deadline))
+        /* Jobs on workers point into requests of this loop: never leave before they return. Idle
+         * keep-alive connections are not waited for; a request still being received was never answered. */
+        if (t->jobs_in_flight == 0 && (t->active_requests == 0 || time(NULL) >= deadline))
             break;
     }
     return NULL;

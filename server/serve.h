@@ -42,6 +42,7 @@ typedef struct server_thread {
     sigkey_cache_t sigkeys;
     uint64_t req_counter;
     size_t jobs_in_flight;
+    size_t active_requests; /* handed to on_req and not yet disposed */
 } server_thread_t;
 
 struct server {
