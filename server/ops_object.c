@@ -11,11 +11,13 @@
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <time.h>
 
 #include "auth/sigv4.h"
 #include "server/getstream.h"
 #include "server/handler.h"
+#include "server/log.h"
 #include "server/range.h"
 
 #define USER_METADATA_MAX 2048
@@ -56,7 +58,12 @@ static void run_put_object(s3_job_t *j)
         }
     }
     store_object_t obj;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = store_object_put(r->thread->server->store, &st->put, &obj);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    log_debug("%s: stored %zu bytes in %.1f ms (rc %d)", r->request_id, st->body.iov_len,
+              (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6, rc);
     if (rc != 0) {
         j->err = s3err_from_store(rc);
         return;
@@ -115,6 +122,12 @@ void ops_put_object(s3_req_t *r)
             return;
         }
         st->put.expected_md5 = st->expected_md5;
+    }
+    if (log_threshold <= LOG_DEBUG && !h2o_timeval_is_null(&req->timestamps.request_begin_at)) {
+        struct timeval now;
+        gettimeofday(&now, NULL);
+        log_debug("%s: body of %zu bytes received in %.1f ms", r->request_id, req->entity.len,
+                  h2o_timeval_subtract(&req->timestamps.request_begin_at, &now) / 1e3);
     }
     st->body.iov_base = req->entity.base;
     st->body.iov_len = req->entity.len;

@@ -177,11 +177,13 @@ static void *thread_main(void *arg)
 
     time_t deadline = 0;
     uint64_t last_trim = 0;
+    int32_t max_wait = 200;
     for (;;) {
-        h2o_evloop_run(loop, 200);
+        h2o_evloop_run(loop, max_wait);
         uint64_t now = h2o_now(loop);
         if (now - last_trim >= BODY_TRIM_INTERVAL_MS) {
-            bodymap_trim(&t->ctx);
+            /* while a spilled body exists (being received, or read by a worker), wake up often enough to trim it */
+            max_wait = bodymap_trim(&t->ctx) != 0 ? BODY_TRIM_INTERVAL_MS : 200;
             last_trim = now;
         }
         if (!s->shutting_down)
