@@ -210,10 +210,10 @@ static uint32_t num_blocks_of(uint32_t len)
 
 int codec_object_encode(const codec_object_in_t *in, uint8_t **out, size_t *out_len)
 {
-    size_t n = CODEC_OBJECT_HEAD_LEN + 2 + 1;
+    size_t n = CODEC_OBJECT_HEAD_LEN + 2 + 8 * (size_t)in->num_parts + 1;
     uint64_t total = 0;
 
-    if (in->num_headers > UINT16_MAX)
+    if (in->num_headers > UINT16_MAX || (in->num_parts != 0 && in->part_sizes == NULL))
         return -EINVAL;
     for (size_t i = 0; i < in->num_headers; i++) {
         if (in->headers[i].name_len > UINT16_MAX || in->headers[i].value_len > UINT16_MAX)
@@ -244,6 +244,7 @@ int codec_object_encode(const codec_object_in_t *in, uint8_t **out, size_t *out_
     w_int(&w, in->size, 8);
     w_int(&w, (uint64_t)in->mtime_ns, 8);
     w_bytes(&w, in->md5, 16);
+    w_int(&w, in->num_parts, 4);
     w_int(&w, in->num_headers, 2);
     for (size_t i = 0; i < in->num_headers; i++) {
         w_int(&w, in->headers[i].name_len, 2);
@@ -251,6 +252,8 @@ int codec_object_encode(const codec_object_in_t *in, uint8_t **out, size_t *out_
         w_int(&w, in->headers[i].value_len, 2);
         w_bytes(&w, in->headers[i].value, in->headers[i].value_len);
     }
+    for (uint32_t i = 0; i < in->num_parts; i++)
+        w_int(&w, in->part_sizes[i], 8);
     if (in->num_chunks == 0) {
         w_int(&w, 0, 1);
         w_bytes(&w, in->inline_data, in->size);
@@ -270,22 +273,23 @@ int codec_object_encode(const codec_object_in_t *in, uint8_t **out, size_t *out_
     return 0;
 }
 
-static int decode_head(rd_t *r, uint64_t *size, int64_t *mtime_ns, uint8_t md5[16])
+static int decode_head(rd_t *r, uint64_t *size, int64_t *mtime_ns, uint8_t md5[16], uint32_t *num_parts)
 {
-    uint64_t version, mtime;
+    uint64_t version, mtime, parts = 0;
     const uint8_t *m;
-    if (r_int(r, &version, 1) != 0 || version != CODEC_RECORD_VERSION || r_int(r, size, 8) != 0 || r_int(r, &mtime, 8) != 0 ||
-        r_bytes(r, &m, 16) != 0)
+    if (r_int(r, &version, 1) != 0 || version < 1 || version > CODEC_RECORD_VERSION || r_int(r, size, 8) != 0 ||
+        r_int(r, &mtime, 8) != 0 || r_bytes(r, &m, 16) != 0 || (version >= 2 && r_int(r, &parts, 4) != 0))
         return -EINVAL;
     *mtime_ns = (int64_t)mtime;
     memcpy(md5, m, 16);
+    *num_parts = (uint32_t)parts;
     return 0;
 }
 
-int codec_object_decode_head(const void *rec, size_t len, uint64_t *size, int64_t *mtime_ns, uint8_t md5[16])
+int codec_object_decode_head(const void *rec, size_t len, uint64_t *size, int64_t *mtime_ns, uint8_t md5[16], uint32_t *num_parts)
 {
     rd_t r = {rec, len};
-    return decode_head(&r, size, mtime_ns, md5);
+    return decode_head(&r, size, mtime_ns, md5, num_parts);
 }
 
 int codec_object_decode(const void *rec, size_t len, store_object_t *out)
@@ -295,7 +299,7 @@ int codec_object_decode(const void *rec, size_t len, store_object_t *out)
     const uint8_t *p;
 
     memset(out, 0, sizeof(*out));
-    if (decode_head(&r, &out->size, &out->mtime_ns, out->md5) != 0 || r_int(&r, &num_headers, 2) != 0)
+    if (decode_head(&r, &out->size, &out->mtime_ns, out->md5, &out->num_parts) != 0 || r_int(&r, &num_headers, 2) != 0)
         goto Fail;
     /* each header takes at least 4 bytes: reject impossible counts before allocating */
     if (num_headers * 4 > r.left)
@@ -312,6 +316,14 @@ int codec_object_decode(const void *rec, size_t len, store_object_t *out)
             goto Fail;
         kv->value = (const char *)p;
         kv->value_len = v;
+    }
+    if (out->num_parts != 0) {
+        if ((uint64_t)out->num_parts * 8 > r.left)
+            goto Fail;
+        out->part_sizes = xcalloc(out->num_parts, sizeof(*out->part_sizes));
+        for (uint32_t i = 0; i < out->num_parts; i++)
+            if (r_int(&r, &out->part_sizes[i], 8) != 0)
+                goto Fail;
     }
     if (r_int(&r, &layout, 1) != 0)
         goto Fail;
@@ -347,6 +359,7 @@ int codec_object_decode(const void *rec, size_t len, store_object_t *out)
 Fail:
     free(out->headers);
     free(out->chunks);
+    free(out->part_sizes);
     memset(out, 0, sizeof(*out));
     return -EINVAL;
 }
@@ -354,4 +367,65 @@ Fail:
 uint32_t codec_chunk_crc(const store_chunk_ref_t *c, uint32_t i)
 {
     return (uint32_t)get_le(c->crcs + 4 * (size_t)i, 4);
+}
+
+int codec_upload_prefix(uint8_t *out, const char *bucket, size_t bucket_len)
+{
+    if (bucket_len == 0 || bucket_len > STORE_BUCKET_NAME_MAX)
+        return -EINVAL;
+    out[0] = CODEC_PREFIX_UPLOAD;
+    out[1] = (uint8_t)bucket_len;
+    memcpy(out + 2, bucket, bucket_len);
+    return (int)(2 + bucket_len);
+}
+
+int codec_upload_key(uint8_t *out, const char *bucket, size_t bucket_len, const void *key, size_t key_len,
+                     const uint8_t id[CODEC_UPLOAD_ID_LEN])
+{
+    int n = codec_upload_prefix(out, bucket, bucket_len);
+    if (n < 0 || key_len == 0 || key_len > STORE_KEY_MAX)
+        return -EINVAL;
+    const uint8_t *k = key;
+    for (size_t i = 0; i < key_len; i++) {
+        out[n++] = k[i];
+        if (k[i] == 0)
+            out[n++] = 0xFF;
+    }
+    out[n++] = 0;
+    out[n++] = 0;
+    memcpy(out + n, id, CODEC_UPLOAD_ID_LEN);
+    return n + CODEC_UPLOAD_ID_LEN;
+}
+
+int codec_upload_key_decode(const uint8_t *enc, size_t enc_len, size_t prefix_len, char *key_out, size_t *key_len,
+                            uint8_t id[CODEC_UPLOAD_ID_LEN])
+{
+    size_t i = prefix_len, n = 0;
+    while (i + 1 < enc_len) {
+        size_t step = 1;
+        if (enc[i] == 0) {
+            if (enc[i + 1] == 0)
+                break;
+            if (enc[i + 1] != 0xFF)
+                return -EINVAL;
+            step = 2; /* 00 FF is an escaped NUL */
+        }
+        if (n == STORE_KEY_MAX)
+            return -EINVAL;
+        key_out[n++] = (char)enc[i];
+        i += step;
+    }
+    if (n == 0 || i + 2 + CODEC_UPLOAD_ID_LEN != enc_len || enc[i] != 0 || enc[i + 1] != 0)
+        return -EINVAL;
+    memcpy(id, enc + i + 2, CODEC_UPLOAD_ID_LEN);
+    *key_len = n;
+    return 0;
+}
+
+void codec_part_key(uint8_t *out, const uint8_t id[CODEC_UPLOAD_ID_LEN], uint32_t part_number)
+{
+    out[0] = CODEC_PREFIX_PART;
+    memcpy(out + 1, id, CODEC_UPLOAD_ID_LEN);
+    out[1 + CODEC_UPLOAD_ID_LEN] = (uint8_t)(part_number >> 8);
+    out[2 + CODEC_UPLOAD_ID_LEN] = (uint8_t)part_number;
 }

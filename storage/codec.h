@@ -10,15 +10,23 @@
  *   'S' name                              small named setting
  *   'C'                                   chunk-id reservation counter (u64le)
  *   'M'                                   marker: "this is a Coffer metadata store"
+ *   'U' u8 len(bucket) bucket esc(key) 00 00 id[16]   multipart upload (record as an object's, no data)
+ *   'P' id[16] u16be part-number          uploaded part (record as an object's, chunked data)
+ *
+ * esc() doubles a NUL byte as 00 FF, so "key, then 00 00" keeps S3 key order
+ * for upload keys, and uploads of one key sort by id, whose first 8 bytes are
+ * the big-endian initiation time.
  *
  * The length byte in object keys keeps buckets whose names are prefixes of each
  * other ("ab", "abc") apart, and object keys may hold any byte, NUL included.
  *
  * Object record (all integers little-endian):
- *   u8 version(1) | u64 size | i64 mtime_ns | u8 md5[16]          <- the head (listing stops here)
+ *   u8 version(2) | u64 size | i64 mtime_ns | u8 md5[16] | u32 num_parts   <- the head (listing stops here)
  *   u16 num_headers { u16 name_len name u16 value_len value }
+ *   u64 part_size[num_parts]            (multipart objects: md5 is then the MD5 of the parts' MD5s)
  *   u8 layout: 0 = inline { size bytes }
  *              1 = chunks { u32 num_chunks { u64 id u16 dir u32 len u32 crc32c[ceil(len / 1 MiB)] } }
+ * Version 1 records (no num_parts, no part sizes) are still read.
  * The data layout comes last so the head decodes without touching it. Every
  * decoder bounds-checks: a corrupt record yields -EINVAL, never a crash.
  */
@@ -34,12 +42,18 @@
 #define CODEC_PREFIX_OBJECT 'O'
 #define CODEC_PREFIX_REF 'R'
 #define CODEC_PREFIX_SETTING 'S'
+#define CODEC_PREFIX_UPLOAD 'U'
+#define CODEC_PREFIX_PART 'P'
 #define CODEC_KEY_CHUNK_COUNTER "C"
 #define CODEC_KEY_MARKER "M"
 #define CODEC_MARKER_VALUE "coffer-meta-v1"
 
-#define CODEC_RECORD_VERSION 1
-#define CODEC_OBJECT_HEAD_LEN (1 + 8 + 8 + 16)
+#define CODEC_RECORD_VERSION 2
+#define CODEC_OBJECT_HEAD_LEN (1 + 8 + 8 + 16 + 4)
+#define CODEC_UPLOAD_ID_LEN 16
+/* 'U' + length byte + bucket + escaped key + 00 00 + id */
+#define CODEC_UPLOAD_KEY_MAX (2 + STORE_BUCKET_NAME_MAX + 2 * STORE_KEY_MAX + 2 + CODEC_UPLOAD_ID_LEN)
+#define CODEC_PART_KEY_LEN (1 + CODEC_UPLOAD_ID_LEN + 2)
 #define CODEC_SETTING_NAME_MAX 255
 /* 'O' + length byte + bucket + key */
 #define CODEC_OBJECT_KEY_MAX (2 + STORE_BUCKET_NAME_MAX + STORE_KEY_MAX)
@@ -73,6 +87,8 @@ typedef struct codec_object_in {
     const uint8_t *inline_data;     /* borrowed; used when num_chunks == 0 (size bytes) */
     const codec_chunk_in_t *chunks; /* borrowed */
     size_t num_chunks;
+    uint32_t num_parts;         /* multipart objects: how many parts */
+    const uint64_t *part_sizes; /* borrowed: num_parts sizes */
 } codec_object_in_t;
 
 /** Writes 'B'+name into out (CODEC_OBJECT_KEY_MAX bytes suffice). Returns the key length or -EINVAL. */
@@ -108,14 +124,28 @@ int codec_bucket_decode(const void *rec, size_t len, const char *name, size_t na
 
 /** Encodes an object record into a malloc'ed buffer (free()). Returns 0 or -EINVAL (a field too long). */
 int codec_object_encode(const codec_object_in_t *in, uint8_t **out, size_t *out_len);
-/** Decodes only the fixed head (size, mtime, md5). Returns 0 or -EINVAL. */
-int codec_object_decode_head(const void *rec, size_t len, uint64_t *size, int64_t *mtime_ns, uint8_t md5[16]);
+/** Decodes only the fixed head (size, mtime, md5, number of parts). Returns 0 or -EINVAL. */
+int codec_object_decode_head(const void *rec, size_t len, uint64_t *size, int64_t *mtime_ns, uint8_t md5[16], uint32_t *num_parts);
 /**
  * Decodes a whole record into out; out->rec is NOT set (the caller owns rec and
  * stores it there) but every pointer in out points into rec; the headers and
  * chunks arrays are malloc'ed. Returns 0 or -EINVAL (nothing to free then).
  */
 int codec_object_decode(const void *rec, size_t len, store_object_t *out);
+/** Writes the upload key into out (CODEC_UPLOAD_KEY_MAX bytes). Returns its length or -EINVAL. */
+int codec_upload_key(uint8_t *out, const char *bucket, size_t bucket_len, const void *key, size_t key_len,
+                     const uint8_t id[CODEC_UPLOAD_ID_LEN]);
+/** Writes the prefix all of a bucket's upload keys share ('U' len bucket). Returns its length or -EINVAL. */
+int codec_upload_prefix(uint8_t *out, const char *bucket, size_t bucket_len);
+/**
+ * Splits the part of an upload key after the bucket prefix (prefix_len bytes) into the
+ * object key (unescaped into key_out, STORE_KEY_MAX bytes) and the upload id. Returns 0 or -EINVAL.
+ */
+int codec_upload_key_decode(const uint8_t *enc, size_t enc_len, size_t prefix_len, char *key_out, size_t *key_len,
+                            uint8_t id[CODEC_UPLOAD_ID_LEN]);
+/** Writes 'P' id part (CODEC_PART_KEY_LEN bytes); part 0 gives the first key of the upload's parts. */
+void codec_part_key(uint8_t *out, const uint8_t id[CODEC_UPLOAD_ID_LEN], uint32_t part_number);
+
 /** CRC32C of block i of a decoded chunk. */
 uint32_t codec_chunk_crc(const store_chunk_ref_t *c, uint32_t i);
 

@@ -34,6 +34,7 @@
 #include "storage/codec.h"
 #include "storage/layout.h"
 #include "storage/meta.h"
+#include "storage/store_internal.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -50,28 +51,6 @@
 
 #define PUT_SYNC_LAG 4 /* chunks written ahead of the oldest unsynced one */
 
-#define STORE_DEFAULT_CHUNK_SIZE (8u * 1024 * 1024)
-#define STORE_MAX_CHUNK_SIZE (1024u * 1024 * 1024)
-#define STORE_DEFAULT_INLINE_MAX (4u * 1024)
-#define STORE_MAX_INLINE (1024u * 1024)
-#define STORE_ID_BLOCK (1ull << 24)
-#define STORE_STRIPES 256
-
-struct store {
-    meta_t *meta;
-    blob_dir_t *dirs; /* owned */
-    size_t num_dirs;
-    size_t chunk_size;
-    size_t inline_max;
-    pthread_rwlock_t bucket_lock;
-    pthread_mutex_t key_locks[STORE_STRIPES];
-    pthread_mutex_t ref_locks[STORE_STRIPES];
-    pthread_mutex_t id_lock;
-    uint64_t next_id;  /* under id_lock */
-    uint64_t id_limit; /* first id not reserved yet; under id_lock */
-    atomic_uint_fast64_t list_steps;
-};
-
 /* A set of ref-lock stripes, taken in ascending order to avoid deadlock. */
 typedef struct stripe_set {
     uint64_t bits[STORE_STRIPES / 64];
@@ -85,7 +64,7 @@ static void *xcalloc(size_t n, size_t sz)
     return p;
 }
 
-static int64_t now_ns(void)
+int64_t store_now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -169,18 +148,6 @@ static int alloc_chunk_id(store_t *st, uint64_t *id)
 }
 
 /* Unlinks chunk files (after their last reference is durably gone, or of a write that failed). */
-static void unlink_chunks(store_t *st, const uint64_t *ids, const uint16_t *dirs, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (dirs[i] >= st->num_dirs)
-            continue;
-        int ret = blob_unlink(&st->dirs[dirs[i]], ids[i]);
-        if (ret != 0 && ret != -ENOENT)
-            fprintf(stderr, "coffer: storage: unlink chunk %016llx: %s (left for GC)\n", (unsigned long long)ids[i],
-                    strerror(-ret));
-    }
-}
-
 /* ------------------------------------------------------------------ open/close */
 
 int store_open(const store_config_t *cfg, store_t **out, char *errbuf, size_t errbuf_len)
@@ -246,6 +213,7 @@ int store_open(const store_config_t *cfg, store_t **out, char *errbuf, size_t er
     pthread_rwlockattr_destroy(&rwa);
     for (int i = 0; i < STORE_STRIPES; i++) {
         pthread_mutex_init(&st->key_locks[i], NULL);
+        pthread_mutex_init(&st->upload_locks[i], NULL);
         pthread_mutex_init(&st->ref_locks[i], NULL);
     }
     pthread_mutex_init(&st->id_lock, NULL);
@@ -269,6 +237,7 @@ void store_close(store_t *st)
     pthread_rwlock_destroy(&st->bucket_lock);
     for (int i = 0; i < STORE_STRIPES; i++) {
         pthread_mutex_destroy(&st->key_locks[i]);
+        pthread_mutex_destroy(&st->upload_locks[i]);
         pthread_mutex_destroy(&st->ref_locks[i]);
     }
     pthread_mutex_destroy(&st->id_lock);
@@ -328,7 +297,7 @@ int store_bucket_create(store_t *st, const char *name, const char *owner, const 
     strcpy(b.name, name);
     strcpy(b.owner, owner ? owner : "");
     strcpy(b.region, region ? region : "");
-    b.created_ns = now_ns();
+    b.created_ns = store_now_ns();
     if ((ret = codec_bucket_encode(&b, &rec, &rec_len)) != 0)
         return ret;
 
@@ -371,15 +340,22 @@ int store_bucket_delete(store_t *st, const char *name)
     if (n < 0)
         return STORE_E_NO_BUCKET;
     int plen = codec_object_prefix(prefix, name, strlen(name));
+    uint8_t uprefix[2 + STORE_BUCKET_NAME_MAX];
+    int uplen = codec_upload_prefix(uprefix, name, strlen(name));
 
     pthread_rwlock_wrlock(&st->bucket_lock); /* no PUT is between its bucket check and its batch */
     ret = bucket_check(st, name);
     if (ret == 0) {
+        /* objects and unfinished multipart uploads both keep a bucket from going away */
         meta_iter_t *it = meta_iter_new(st->meta, NULL, 0);
         meta_iter_seek(it, prefix, (size_t)plen);
         size_t klen = 0;
         const void *k = meta_iter_valid(it) ? meta_iter_key(it, &klen) : NULL;
-        if (k != NULL && klen >= (size_t)plen && memcmp(k, prefix, (size_t)plen) == 0)
+        int has_objects = k != NULL && klen >= (size_t)plen && memcmp(k, prefix, (size_t)plen) == 0;
+        meta_iter_seek(it, uprefix, (size_t)uplen);
+        k = meta_iter_valid(it) ? meta_iter_key(it, &klen) : NULL;
+        int has_uploads = k != NULL && klen >= (size_t)uplen && memcmp(k, uprefix, (size_t)uplen) == 0;
+        if (has_objects || has_uploads)
             ret = -ENOTEMPTY;
         else if ((ret = meta_iter_status(it)) == 0) {
             meta_batch_t *b = meta_batch_new();
@@ -425,6 +401,7 @@ void store_object_free(store_object_t *obj)
         return;
     free(obj->headers);
     free(obj->chunks);
+    free(obj->part_sizes);
     meta_free(obj->rec);
     memset(obj, 0, sizeof(*obj));
 }
@@ -497,9 +474,11 @@ static int take_block(body_cursor_t *cur, size_t len, EVP_MD_CTX *md, struct iov
     return n;
 }
 
-/* Writes one chunk of the body into a temp file and starts its writeback (not yet synced). Returns 0 or -errno. */
-static int stage_chunk(store_t *st, body_cursor_t *cur, EVP_MD_CTX *md, struct iovec *pieces, codec_chunk_in_t *chunk,
-                       uint32_t *crcs, blob_stage_t *stage)
+/* Writes one chunk into a temp file from cur (or, when cur is NULL, from the
+ * stored object src at src_off through scratch) and starts its writeback (not
+ * yet synced). Returns 0 or -errno. */
+static int stage_chunk(store_t *st, body_cursor_t *cur, const store_source_t *src, uint64_t src_off, uint8_t *scratch,
+                       EVP_MD_CTX *md, struct iovec *pieces, codec_chunk_in_t *chunk, uint32_t *crcs, blob_stage_t *stage)
 {
     uint16_t order[st->num_dirs];
     int ret;
@@ -509,6 +488,15 @@ static int stage_chunk(store_t *st, body_cursor_t *cur, EVP_MD_CTX *md, struct i
     if (layout_rank(st->dirs, st->num_dirs, chunk->id, order) == 0)
         return -EIO; /* every data directory has failed */
     chunk->dir = order[0];
+    struct iovec one;
+    body_cursor_t from_scratch = {&one, 1, 0, 0};
+    if (cur == NULL) { /* copy: read (and verify) the source's bytes first */
+        if ((ret = store_object_read(st, src->obj, src_off, scratch, chunk->len)) != 0)
+            return ret;
+        one.iov_base = scratch;
+        one.iov_len = chunk->len;
+        cur = &from_scratch;
+    }
     if ((ret = blob_stage_open(&st->dirs[chunk->dir], chunk->id, stage)) != 0)
         return ret;
     for (uint32_t off = 0, b = 0; off < chunk->len; off += STORE_READ_BLOCK, b++) {
@@ -522,119 +510,6 @@ static int stage_chunk(store_t *st, body_cursor_t *cur, EVP_MD_CTX *md, struct i
 
 Fail:
     blob_stage_abort(stage);
-    return ret;
-}
-
-/*
- * Makes the object visible: one synced batch puts the record and the new chunks'
- * refcounts and drops the references of the object it replaces. On success the
- * chunks that lost their last reference are returned in freed_* (malloc'ed).
- */
-static int commit_object(store_t *st, const char *bucket, const uint8_t *okey, size_t okey_len, const uint8_t *rec, size_t rec_len,
-                         const codec_chunk_in_t *chunks, size_t num_chunks, int is_put, uint64_t **freed_ids, uint16_t **freed_dirs,
-                         size_t *num_freed)
-{
-    const char *key_bytes;
-    size_t bucket_len, key_len;
-    codec_object_key_decode(okey, okey_len, &bucket, &bucket_len, &key_bytes, &key_len);
-    pthread_mutex_t *klock = &st->key_locks[key_stripe(bucket, bucket_len, key_bytes, key_len)];
-    store_object_t old = {0};
-    stripe_set_t stripes = {{0}};
-    void *old_rec = NULL;
-    size_t old_len = 0;
-    int ret, have_old = 0;
-    meta_batch_t *b = meta_batch_new();
-
-    *freed_ids = NULL;
-    *freed_dirs = NULL;
-    *num_freed = 0;
-    if (is_put)
-        pthread_rwlock_rdlock(&st->bucket_lock);
-    pthread_mutex_lock(klock);
-
-    char bname[STORE_BUCKET_NAME_MAX + 1];
-    memcpy(bname, bucket, bucket_len);
-    bname[bucket_len] = '\0';
-    if ((ret = bucket_check(st, bname)) != 0)
-        goto Exit;
-    ret = meta_get(st->meta, okey, okey_len, &old_rec, &old_len);
-    if (ret == 0) {
-        if (codec_object_decode(old_rec, old_len, &old) == 0)
-            have_old = 1;
-        else /* its chunks stay referenced; a GC pass can reclaim them */
-            fprintf(stderr, "coffer: storage: replacing a corrupt object record\n");
-    } else if (ret != -ENOENT) {
-        goto Exit;
-    }
-    ret = 0;
-    if (!is_put && !have_old && old_rec == NULL)
-        goto Exit; /* nothing to delete */
-
-    if (is_put)
-        meta_batch_put(b, okey, okey_len, rec, rec_len);
-    else
-        meta_batch_delete(b, okey, okey_len);
-    for (size_t i = 0; i < num_chunks; i++) {
-        uint8_t rkey[CODEC_REF_KEY_LEN], one[8];
-        codec_ref_key(rkey, chunks[i].id);
-        codec_put_u64(one, 1);
-        meta_batch_put(b, rkey, sizeof(rkey), one, sizeof(one));
-    }
-    if (have_old) {
-        *freed_ids = xcalloc(old.num_chunks, sizeof(**freed_ids));
-        *freed_dirs = xcalloc(old.num_chunks, sizeof(**freed_dirs));
-        for (size_t i = 0; i < old.num_chunks; i++)
-            stripes_add(&stripes, old.chunks[i].id);
-        stripes_lock(st, &stripes);
-        for (size_t i = 0; i < old.num_chunks && ret == 0; i++) {
-            uint8_t rkey[CODEC_REF_KEY_LEN], cnt[8];
-            void *v = NULL;
-            size_t vlen;
-            uint64_t refs;
-            codec_ref_key(rkey, old.chunks[i].id);
-            ret = meta_get(st->meta, rkey, sizeof(rkey), &v, &vlen);
-            if (ret == -ENOENT) {
-                fprintf(stderr, "coffer: storage: chunk %016llx has no refcount record\n", (unsigned long long)old.chunks[i].id);
-                ret = 0;
-                continue;
-            }
-            if (ret != 0)
-                break;
-            if (codec_get_u64(v, vlen, &refs) != 0 || refs == 0)
-                refs = 1; /* corrupt count: drop it rather than keep it forever */
-            meta_free(v);
-            if (--refs == 0) {
-                meta_batch_delete(b, rkey, sizeof(rkey));
-                (*freed_ids)[*num_freed] = old.chunks[i].id;
-                (*freed_dirs)[*num_freed] = old.chunks[i].dir;
-                (*num_freed)++;
-            } else {
-                codec_put_u64(cnt, refs);
-                meta_batch_put(b, rkey, sizeof(rkey), cnt, sizeof(cnt));
-            }
-        }
-        if (ret == 0)
-            ret = meta_batch_write(st->meta, b);
-        stripes_unlock(st, &stripes);
-    } else {
-        ret = meta_batch_write(st->meta, b);
-    }
-
-Exit:
-    pthread_mutex_unlock(klock);
-    if (is_put)
-        pthread_rwlock_unlock(&st->bucket_lock);
-    if (ret != 0) {
-        free(*freed_ids);
-        free(*freed_dirs);
-        *freed_ids = NULL;
-        *freed_dirs = NULL;
-        *num_freed = 0;
-    }
-    free(old.headers);
-    free(old.chunks);
-    meta_free(old_rec);
-    meta_batch_free(b);
     return ret;
 }
 
@@ -676,18 +551,239 @@ static int sync_fanouts(store_t *st, const codec_chunk_in_t *chunks, size_t num_
     return ret;
 }
 
+void store_staged_free(store_staged_t *sb)
+{
+    free(sb->chunks);
+    free(sb->crcs);
+    memset(sb, 0, sizeof(*sb));
+}
+
+void store_staged_discard(store_t *st, store_staged_t *sb)
+{
+    store_chunk_list_t l = {0};
+    for (size_t i = 0; i < sb->num_chunks; i++)
+        store_chunk_list_add(&l, sb->chunks[i].id, sb->chunks[i].dir);
+    store_unlink_chunks(st, &l);
+    store_chunk_list_free(&l);
+    store_staged_free(sb);
+}
+
+int store_stage(store_t *st, const store_source_t *src, const uint8_t *expected_md5, store_staged_t *out)
+{
+    size_t blocks_per_chunk = st->chunk_size / STORE_READ_BLOCK;
+    size_t num_chunks = (size_t)((src->size + st->chunk_size - 1) / st->chunk_size);
+    size_t num_staged = 0, num_renamed = 0;
+    codec_chunk_in_t *chunks = xcalloc(num_chunks, sizeof(*chunks));
+    blob_stage_t *stages = xcalloc(num_chunks, sizeof(*stages));
+    uint32_t *crcs = xcalloc(num_chunks * blocks_per_chunk, sizeof(*crcs));
+    struct iovec *pieces = xcalloc((src->iov != NULL ? src->iovcnt : 1) + 1, sizeof(*pieces));
+    uint8_t *scratch = src->iov == NULL ? xcalloc(1, st->chunk_size) : NULL;
+    body_cursor_t cur = {src->iov, src->iovcnt, 0, 0};
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    md5_job_t md5_job = {src->iov, src->iovcnt, {0}};
+    pthread_t md5_tid;
+    int ret = 0;
+
+    memset(out, 0, sizeof(*out));
+    if (md == NULL || EVP_DigestInit_ex(md, EVP_md5(), NULL) != 1)
+        abort();
+    int md5_threaded = src->iov != NULL && num_chunks >= 2 && pthread_create(&md5_tid, NULL, md5_thread, &md5_job) == 0;
+    for (; num_staged < num_chunks; num_staged++) {
+        codec_chunk_in_t *c = &chunks[num_staged];
+        uint64_t off = (uint64_t)num_staged * st->chunk_size, left = src->size - off;
+        c->len = (uint32_t)(left < st->chunk_size ? left : st->chunk_size);
+        c->crcs = crcs + num_staged * blocks_per_chunk;
+        if ((ret = stage_chunk(st, src->iov != NULL ? &cur : NULL, src, src->offset + off, scratch, md5_threaded ? NULL : md,
+                               pieces, c, crcs + num_staged * blocks_per_chunk, &stages[num_staged])) != 0)
+            break;
+        /* fdatasync a few chunks behind: their writeback started long ago, and few fds stay open */
+        if (num_staged >= PUT_SYNC_LAG && (ret = blob_stage_sync(&stages[num_staged - PUT_SYNC_LAG])) != 0) {
+            num_staged++;
+            break;
+        }
+    }
+    for (size_t i = num_staged > PUT_SYNC_LAG ? num_staged - PUT_SYNC_LAG : 0; ret == 0 && i < num_staged; i++)
+        ret = blob_stage_sync(&stages[i]);
+    if (md5_threaded) { /* the thread reads the caller's body: never return before it is done */
+        pthread_join(md5_tid, NULL);
+        memcpy(out->md5, md5_job.md5, 16);
+    } else {
+        EVP_DigestFinal_ex(md, out->md5, NULL);
+    }
+    if (ret == 0 && expected_md5 != NULL && CRYPTO_memcmp(expected_md5, out->md5, 16) != 0)
+        ret = STORE_E_BAD_DIGEST; /* checked before any rename: only temp files to remove */
+    /* data before names: every chunk is synced; now rename all, then fsync each fan-out directory once */
+    for (; ret == 0 && num_renamed < num_chunks; num_renamed++)
+        ret = blob_stage_rename(&stages[num_renamed]);
+    if (ret == 0)
+        ret = sync_fanouts(st, chunks, num_chunks);
+
+    if (ret != 0) { /* nothing references these chunks: remove renamed ones, then temp files */
+        store_chunk_list_t l = {0};
+        for (size_t i = 0; i < num_renamed; i++)
+            store_chunk_list_add(&l, chunks[i].id, chunks[i].dir);
+        store_unlink_chunks(st, &l);
+        store_chunk_list_free(&l);
+        for (size_t i = num_renamed; i < num_staged; i++)
+            blob_stage_abort(&stages[i]);
+        free(chunks);
+        free(crcs);
+    } else {
+        out->size = src->size;
+        out->num_chunks = num_chunks;
+        out->chunks = chunks;
+        out->crcs = crcs;
+    }
+    EVP_MD_CTX_free(md);
+    free(stages);
+    free(pieces);
+    free(scratch);
+    return ret;
+}
+
+void store_chunk_list_add(store_chunk_list_t *l, uint64_t id, uint16_t dir)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 16;
+        if ((l->ids = realloc(l->ids, l->cap * sizeof(*l->ids))) == NULL ||
+            (l->dirs = realloc(l->dirs, l->cap * sizeof(*l->dirs))) == NULL)
+            abort();
+    }
+    l->ids[l->n] = id;
+    l->dirs[l->n] = dir;
+    l->n++;
+}
+
+void store_chunk_list_free(store_chunk_list_t *l)
+{
+    free(l->ids);
+    free(l->dirs);
+    memset(l, 0, sizeof(*l));
+}
+
+void store_unlink_chunks(store_t *st, const store_chunk_list_t *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->dirs[i] >= st->num_dirs)
+            continue;
+        int ret = blob_unlink(&st->dirs[l->dirs[i]], l->ids[i]);
+        if (ret != 0 && ret != -ENOENT)
+            fprintf(stderr, "coffer: storage: unlink chunk %016llx: %s (left for GC)\n", (unsigned long long)l->ids[i],
+                    strerror(-ret));
+    }
+}
+
+/* Adds to b the loss of one reference for each chunk in drop; chunks left with none go to freed.
+ * The caller holds the ref stripes of every chunk in drop. Returns 0 or -errno. */
+static int drop_refs(store_t *st, meta_batch_t *b, const store_chunk_list_t *drop, store_chunk_list_t *freed)
+{
+    for (size_t i = 0; i < drop->n; i++) {
+        uint8_t rkey[CODEC_REF_KEY_LEN], cnt[8];
+        void *v = NULL;
+        size_t vlen;
+        uint64_t refs;
+        codec_ref_key(rkey, drop->ids[i]);
+        int ret = meta_get(st->meta, rkey, sizeof(rkey), &v, &vlen);
+        if (ret == -ENOENT) {
+            fprintf(stderr, "coffer: storage: chunk %016llx has no refcount record\n", (unsigned long long)drop->ids[i]);
+            continue;
+        }
+        if (ret != 0)
+            return ret;
+        if (codec_get_u64(v, vlen, &refs) != 0 || refs == 0)
+            refs = 1; /* corrupt count: drop it rather than keep it forever */
+        meta_free(v);
+        if (--refs == 0) {
+            meta_batch_delete(b, rkey, sizeof(rkey));
+            store_chunk_list_add(freed, drop->ids[i], drop->dirs[i]);
+        } else {
+            codec_put_u64(cnt, refs);
+            meta_batch_put(b, rkey, sizeof(rkey), cnt, sizeof(cnt));
+        }
+    }
+    return 0;
+}
+
+int store_commit(store_t *st, const store_commit_t *c, meta_batch_t *b, store_chunk_list_t *freed)
+{
+    pthread_mutex_t *klock = NULL;
+    store_object_t old = {0};
+    store_chunk_list_t drop = {0};
+    stripe_set_t stripes = {{0}};
+    void *old_rec = NULL;
+    size_t old_len = 0;
+    int ret = 0;
+
+    if (c->okey != NULL) {
+        const char *bucket, *key_bytes;
+        size_t bucket_len, key_len;
+        codec_object_key_decode(c->okey, c->okey_len, &bucket, &bucket_len, &key_bytes, &key_len);
+        klock = &st->key_locks[key_stripe(bucket, bucket_len, key_bytes, key_len)];
+        if (c->rec != NULL)
+            pthread_rwlock_rdlock(&st->bucket_lock); /* a bucket is not deleted under a write into it */
+        pthread_mutex_lock(klock);
+        if ((ret = bucket_check(st, c->bucket)) != 0)
+            goto Exit;
+        ret = meta_get(st->meta, c->okey, c->okey_len, &old_rec, &old_len);
+        if (ret == 0) {
+            if (codec_object_decode(old_rec, old_len, &old) == 0) {
+                for (size_t i = 0; i < old.num_chunks; i++)
+                    store_chunk_list_add(&drop, old.chunks[i].id, old.chunks[i].dir);
+            } else { /* its chunks stay referenced; a GC pass can reclaim them */
+                fprintf(stderr, "coffer: storage: replacing a corrupt object record\n");
+            }
+        } else if (ret != -ENOENT) {
+            goto Exit;
+        } else if (c->rec == NULL && c->drop == NULL) {
+            ret = 0;
+            goto Exit; /* deleting what is not there */
+        }
+        ret = 0;
+        if (c->rec != NULL)
+            meta_batch_put(b, c->okey, c->okey_len, c->rec, c->rec_len);
+        else
+            meta_batch_delete(b, c->okey, c->okey_len);
+    }
+    for (size_t i = 0; i < c->num_new_chunks; i++) {
+        uint8_t rkey[CODEC_REF_KEY_LEN], one[8];
+        codec_ref_key(rkey, c->new_chunks[i].id);
+        codec_put_u64(one, 1);
+        meta_batch_put(b, rkey, sizeof(rkey), one, sizeof(one));
+    }
+    if (c->drop != NULL)
+        for (size_t i = 0; i < c->drop->n; i++)
+            store_chunk_list_add(&drop, c->drop->ids[i], c->drop->dirs[i]);
+    for (size_t i = 0; i < drop.n; i++)
+        stripes_add(&stripes, drop.ids[i]);
+    stripes_lock(st, &stripes);
+    if ((ret = drop_refs(st, b, &drop, freed)) == 0)
+        ret = meta_batch_write(st->meta, b);
+    stripes_unlock(st, &stripes);
+
+Exit:
+    if (klock != NULL) {
+        pthread_mutex_unlock(klock);
+        if (c->rec != NULL)
+            pthread_rwlock_unlock(&st->bucket_lock);
+    }
+    if (ret != 0)
+        freed->n = 0; /* nothing was freed after all */
+    store_chunk_list_free(&drop);
+    free(old.headers);
+    free(old.chunks);
+    free(old.part_sizes);
+    meta_free(old_rec);
+    return ret;
+}
+
 int store_object_put(store_t *st, const store_put_t *put, store_object_t *out_obj)
 {
-    uint8_t okey[CODEC_OBJECT_KEY_MAX], *rec = NULL, md5[16], *inline_buf = NULL;
-    uint64_t size = 0, *freed_ids = NULL, *ids = NULL;
-    uint16_t *freed_dirs = NULL, *dirs = NULL;
-    size_t num_chunks = 0, num_staged = 0, num_committed = 0, rec_len, num_freed = 0;
-    codec_chunk_in_t *chunks = NULL;
-    blob_stage_t *stages = NULL;
-    uint32_t *crcs = NULL;
-    struct iovec *pieces = NULL;
-    EVP_MD_CTX *md = NULL;
-    int ret, n, md5_done = 0;
+    uint8_t okey[CODEC_OBJECT_KEY_MAX], *rec = NULL, *inline_buf = NULL;
+    uint64_t size = 0;
+    size_t rec_len;
+    store_staged_t staged = {0};
+    store_chunk_list_t freed = {0};
+    int ret, n;
 
     if (put == NULL || put->bucket == NULL || (put->key == NULL && put->key_len) || put->key_len == 0 ||
         (put->body == NULL && put->body_iovcnt) || (put->headers == NULL && put->num_headers))
@@ -699,11 +795,7 @@ int store_object_put(store_t *st, const store_put_t *put, store_object_t *out_ob
     if ((ret = bucket_check(st, put->bucket)) != 0) /* fail early; checked again at commit */
         return ret;
 
-    codec_object_in_t in = {.size = size, .mtime_ns = now_ns(), .headers = put->headers, .num_headers = put->num_headers};
-    md = EVP_MD_CTX_new();
-    if (md == NULL || EVP_DigestInit_ex(md, EVP_md5(), NULL) != 1)
-        abort();
-
+    codec_object_in_t in = {.size = size, .mtime_ns = store_now_ns(), .headers = put->headers, .num_headers = put->num_headers};
     if (size <= st->inline_max) {
         if (put->body_iovcnt == 1) {
             in.inline_data = put->body[0].iov_base;
@@ -714,116 +806,69 @@ int store_object_put(store_t *st, const store_put_t *put, store_object_t *out_ob
                     memcpy(inline_buf + off, put->body[i].iov_base, put->body[i].iov_len);
             in.inline_data = inline_buf;
         }
-        EVP_DigestUpdate(md, in.inline_data, size);
-    } else {
-        body_cursor_t cur = {put->body, put->body_iovcnt, 0, 0};
-        size_t blocks_per_chunk = st->chunk_size / STORE_READ_BLOCK;
-        num_chunks = (size + st->chunk_size - 1) / st->chunk_size;
-        chunks = xcalloc(num_chunks, sizeof(*chunks));
-        stages = xcalloc(num_chunks, sizeof(*stages));
-        crcs = xcalloc(num_chunks * blocks_per_chunk, sizeof(*crcs));
-        pieces = xcalloc(put->body_iovcnt + 1, sizeof(*pieces));
-        md5_job_t md5_job = {put->body, put->body_iovcnt, {0}};
-        pthread_t md5_tid;
-        int md5_threaded = num_chunks >= 2 && pthread_create(&md5_tid, NULL, md5_thread, &md5_job) == 0;
-        ret = 0;
-        for (; num_staged < num_chunks; num_staged++) {
-            codec_chunk_in_t *c = &chunks[num_staged];
-            uint64_t left = size - (uint64_t)num_staged * st->chunk_size;
-            c->len = (uint32_t)(left < st->chunk_size ? left : st->chunk_size);
-            c->crcs = crcs + num_staged * blocks_per_chunk;
-            if ((ret = stage_chunk(st, &cur, md5_threaded ? NULL : md, pieces, c, crcs + num_staged * blocks_per_chunk,
-                                   &stages[num_staged])) != 0)
-                break;
-            /* fdatasync a few chunks behind: their writeback started long ago, and few fds stay open */
-            if (num_staged >= PUT_SYNC_LAG && (ret = blob_stage_sync(&stages[num_staged - PUT_SYNC_LAG])) != 0) {
-                num_staged++;
-                break;
-            }
-        }
-        for (size_t i = num_staged > PUT_SYNC_LAG ? num_staged - PUT_SYNC_LAG : 0; ret == 0 && i < num_staged; i++)
-            ret = blob_stage_sync(&stages[i]);
-        if (md5_threaded) { /* the thread reads the caller's body: never return before it is done */
-            pthread_join(md5_tid, NULL);
-            memcpy(md5, md5_job.md5, 16);
-            md5_done = 1;
-        }
-        if (ret != 0)
+        EVP_Digest(in.inline_data != NULL ? in.inline_data : (const uint8_t *)"", size, in.md5, NULL, EVP_md5(), NULL);
+        if (put->expected_md5 != NULL && CRYPTO_memcmp(put->expected_md5, in.md5, 16) != 0) {
+            ret = STORE_E_BAD_DIGEST;
             goto Exit;
-        in.chunks = chunks;
-        in.num_chunks = num_chunks;
-    }
-    if (!md5_done)
-        EVP_DigestFinal_ex(md, md5, NULL);
-    memcpy(in.md5, md5, 16);
-    if (put->expected_md5 != NULL && CRYPTO_memcmp(put->expected_md5, md5, 16) != 0) {
-        ret = STORE_E_BAD_DIGEST;
-        goto Exit;
+        }
+    } else {
+        store_source_t src = {.iov = put->body, .iovcnt = put->body_iovcnt, .size = size};
+        if ((ret = store_stage(st, &src, put->expected_md5, &staged)) != 0)
+            goto Exit;
+        memcpy(in.md5, staged.md5, 16);
+        in.chunks = staged.chunks;
+        in.num_chunks = staged.num_chunks;
     }
     if ((ret = codec_object_encode(&in, &rec, &rec_len)) != 0)
         goto Exit;
-    /* data before names: every chunk is synced; now rename all, then fsync each fan-out directory once */
-    for (; num_committed < num_chunks; num_committed++)
-        if ((ret = blob_stage_rename(&stages[num_committed])) != 0)
-            goto Exit;
-    if ((ret = sync_fanouts(st, chunks, num_chunks)) != 0)
-        goto Exit;
 
-    ret = commit_object(st, put->bucket, okey, (size_t)n, rec, rec_len, chunks, num_chunks, 1, &freed_ids, &freed_dirs, &num_freed);
+    store_commit_t c = {.bucket = put->bucket,
+                        .okey = okey,
+                        .okey_len = (size_t)n,
+                        .rec = rec,
+                        .rec_len = rec_len,
+                        .new_chunks = staged.chunks,
+                        .num_new_chunks = staged.num_chunks};
+    meta_batch_t *b = meta_batch_new();
+    ret = store_commit(st, &c, b, &freed);
+    meta_batch_free(b);
     if (ret == 0) {
-        unlink_chunks(st, freed_ids, freed_dirs, num_freed);
+        store_unlink_chunks(st, &freed); /* only after the batch that freed them is durable */
         if (out_obj != NULL) {
             memset(out_obj, 0, sizeof(*out_obj));
             out_obj->size = size;
             out_obj->mtime_ns = in.mtime_ns;
-            memcpy(out_obj->md5, md5, 16);
+            memcpy(out_obj->md5, in.md5, 16);
         }
     }
 
 Exit:
-    if (ret != 0) {
-        /* nothing references these chunks: remove them (renamed ones first, then temp files) */
-        ids = xcalloc(num_chunks, sizeof(*ids));
-        dirs = xcalloc(num_chunks, sizeof(*dirs));
-        for (size_t i = 0; i < num_committed; i++) {
-            ids[i] = chunks[i].id;
-            dirs[i] = chunks[i].dir;
-        }
-        unlink_chunks(st, ids, dirs, num_committed);
-        for (size_t i = num_committed; i < num_staged; i++)
-            blob_stage_abort(&stages[i]);
-        free(ids);
-        free(dirs);
-    }
-    EVP_MD_CTX_free(md);
-    free(freed_ids);
-    free(freed_dirs);
+    if (ret != 0)
+        store_staged_discard(st, &staged); /* referenced by nothing */
+    store_staged_free(&staged);
+    store_chunk_list_free(&freed);
     free(rec);
     free(inline_buf);
-    free(chunks);
-    free(stages);
-    free(crcs);
-    free(pieces);
     return ret;
 }
 
 int store_object_delete(store_t *st, const char *bucket, const char *key, size_t key_len)
 {
     uint8_t okey[CODEC_OBJECT_KEY_MAX];
-    uint64_t *freed_ids = NULL;
-    uint16_t *freed_dirs = NULL;
-    size_t num_freed = 0;
+    store_chunk_list_t freed = {0};
     int n;
 
     if (bucket == NULL || strlen(bucket) > STORE_BUCKET_NAME_MAX || strlen(bucket) == 0)
         return STORE_E_NO_BUCKET;
     if ((n = codec_object_key(okey, bucket, strlen(bucket), key, key_len)) < 0 || key_len == 0)
         return bucket_check(st, bucket); /* no such key can exist */
-    int ret = commit_object(st, bucket, okey, (size_t)n, NULL, 0, NULL, 0, 0, &freed_ids, &freed_dirs, &num_freed);
+    store_commit_t c = {.bucket = bucket, .okey = okey, .okey_len = (size_t)n};
+    meta_batch_t *b = meta_batch_new();
+    int ret = store_commit(st, &c, b, &freed);
+    meta_batch_free(b);
     if (ret == 0)
-        unlink_chunks(st, freed_ids, freed_dirs, num_freed); /* only after the delete is durable */
-    free(freed_ids);
-    free(freed_dirs);
+        store_unlink_chunks(st, &freed); /* only after the delete is durable */
+    store_chunk_list_free(&freed);
     return ret;
 }
 
@@ -1003,7 +1048,7 @@ int store_object_list(store_t *st, const store_list_params_t *p, int (*cb)(void 
             store_list_entry_t e = {.key = (const char *)key, .key_len = key_len};
             size_t vlen;
             const void *v = meta_iter_value(it, &vlen);
-            if (codec_object_decode_head(v, vlen, &e.size, &e.mtime_ns, e.md5) != 0) {
+            if (codec_object_decode_head(v, vlen, &e.size, &e.mtime_ns, e.md5, &e.num_parts) != 0) {
                 ret = STORE_E_CORRUPT;
                 break;
             }

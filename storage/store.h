@@ -96,8 +96,10 @@ typedef struct store_chunk_ref store_chunk_ref_t; /* opaque; parsed from the rec
 /** An object's metadata as stored. Pointers point into rec (owned); free with store_object_free. */
 typedef struct store_object {
     uint64_t size;
-    int64_t mtime_ns; /* Last-Modified, nanoseconds since the epoch */
-    uint8_t md5[16];  /* the ETag (single-part objects) */
+    int64_t mtime_ns;     /* Last-Modified, nanoseconds since the epoch */
+    uint8_t md5[16];      /* the ETag: MD5 of the data, or for multipart objects MD5 of the parts' MD5s */
+    uint32_t num_parts;   /* multipart objects: the number of parts (ETag "<md5>-<num_parts>"), else 0 */
+    uint64_t *part_sizes; /* owned: num_parts sizes */
     size_t num_headers;
     store_kv_t *headers;        /* owned array; strings point into rec */
     const uint8_t *inline_data; /* non-NULL when the data lives in the record (size bytes) */
@@ -165,6 +167,7 @@ typedef struct store_list_entry {
     uint64_t size;
     int64_t mtime_ns;
     uint8_t md5[16];
+    uint32_t num_parts;
 } store_list_entry_t;
 
 /**

@@ -226,11 +226,13 @@ static void test_object_record_inline(void **state)
         uint64_t size;
         int64_t mtime;
         uint8_t md5[16];
-        assert_int_equal(codec_object_decode_head(rec, CODEC_OBJECT_HEAD_LEN, &size, &mtime, md5), 0);
+        uint32_t parts = 99;
+        assert_int_equal(codec_object_decode_head(rec, CODEC_OBJECT_HEAD_LEN, &size, &mtime, md5, &parts), 0);
         assert_int_equal(size, cases[i].len);
+        assert_int_equal(parts, 0);
         for (size_t cut = 0; cut < len; cut++)
             assert_int_equal(codec_object_decode(rec, cut, &o), -EINVAL);
-        assert_int_equal(codec_object_decode_head(rec, CODEC_OBJECT_HEAD_LEN - 1, &size, &mtime, md5), -EINVAL);
+        assert_int_equal(codec_object_decode_head(rec, CODEC_OBJECT_HEAD_LEN - 1, &size, &mtime, md5, &parts), -EINVAL);
         free(rec);
     }
 }
@@ -277,7 +279,7 @@ static void test_object_record_chunks(void **state)
         uint8_t value;
         int from_layout;
     } corruptions[] = {
-        {0, 2, 0},                        /* unknown version */
+        {0, CODEC_RECORD_VERSION + 1, 0}, /* unknown version */
         {1, 0x7F, 0},                     /* size no longer matches the chunks */
         {0, 7, 1},                        /* unknown layout */
         {1, 0xFF, 1},                     /* num_chunks far beyond the record */
@@ -315,6 +317,98 @@ static void test_u64_values(void **state)
     assert_int_equal(codec_get_u64(b, 7, &v), -EINVAL);
 }
 
+/* Multipart objects keep their part sizes; version 1 records (no parts) still decode. */
+static void test_object_record_parts(void **state)
+{
+    (void)state;
+    static const uint32_t crcs[2] = {1, 2};
+    const codec_chunk_in_t chunks[2] = {{7, 5 * 1024 * 1024, 0, crcs}, {8, 10, 1, crcs}};
+    const uint64_t part_sizes[2] = {5 * 1024 * 1024, 10};
+    codec_object_in_t in = {
+        .size = 5 * 1024 * 1024 + 10, .mtime_ns = 42, .chunks = chunks, .num_chunks = 2, .num_parts = 2, .part_sizes = part_sizes};
+    uint8_t *rec;
+    size_t len;
+    store_object_t o;
+    assert_int_equal(codec_object_encode(&in, &rec, &len), 0);
+    assert_int_equal(codec_object_decode(rec, len, &o), 0);
+    assert_int_equal(o.num_parts, 2);
+    assert_int_equal(o.part_sizes[0], part_sizes[0]);
+    assert_int_equal(o.part_sizes[1], part_sizes[1]);
+    assert_int_equal(o.chunks[1].offset, 5 * 1024 * 1024);
+    free(o.headers);
+    free(o.chunks);
+    free(o.part_sizes);
+    uint64_t size;
+    int64_t mtime;
+    uint8_t md5[16];
+    uint32_t parts;
+    assert_int_equal(codec_object_decode_head(rec, len, &size, &mtime, md5, &parts), 0);
+    assert_int_equal(parts, 2);
+    for (size_t cut = 0; cut < len; cut++) /* every truncation is refused, none crashes */
+        assert_int_equal(codec_object_decode(rec, cut, &o), -EINVAL);
+    free(rec);
+
+    /* a version 1 record: head without num_parts, no part sizes, inline "hi" */
+    uint8_t v1[1 + 8 + 8 + 16 + 2 + 1 + 2] = {1, 2};
+    v1[1 + 8 + 8 + 16 + 2] = 0; /* layout: inline */
+    v1[sizeof(v1) - 2] = 'h';
+    v1[sizeof(v1) - 1] = 'i';
+    assert_int_equal(codec_object_decode(v1, sizeof(v1), &o), 0);
+    assert_int_equal(o.size, 2);
+    assert_int_equal(o.num_parts, 0);
+    assert_memory_equal(o.inline_data, "hi", 2);
+    free(o.headers);
+}
+
+/* Upload keys sort by object key (bytewise, NUL bytes included), then by upload id, and decode back. */
+static void test_upload_keys(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *key;
+        size_t len;
+    } keys[] = {{"a", 1}, {"a\0", 2}, {"a\0\0", 3}, {"a\x01", 2}, {"ab", 2}, {"b", 1}, {"b\xff", 2}};
+    const uint8_t id_lo[CODEC_UPLOAD_ID_LEN] = {0}, id_hi[CODEC_UPLOAD_ID_LEN] = {0xFF};
+    uint8_t prev[CODEC_UPLOAD_KEY_MAX], cur[CODEC_UPLOAD_KEY_MAX];
+    int prev_len = 0;
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        for (int which = 0; which < 2; which++) {
+            int n = codec_upload_key(cur, "bkt", 3, keys[i].key, keys[i].len, which ? id_hi : id_lo);
+            assert_true(n > 0);
+            if (prev_len > 0) {
+                size_t m = (size_t)(prev_len < n ? prev_len : n);
+                int c = memcmp(prev, cur, m);
+                if (!(c < 0 || (c == 0 && prev_len < n)))
+                    fail_msg("upload key %zu/%d does not sort after the one before", i, which);
+            }
+            char key[STORE_KEY_MAX];
+            size_t key_len;
+            uint8_t id[CODEC_UPLOAD_ID_LEN];
+            assert_int_equal(codec_upload_key_decode(cur, (size_t)n, 2 + 3, key, &key_len, id), 0);
+            assert_int_equal(key_len, keys[i].len);
+            assert_memory_equal(key, keys[i].key, key_len);
+            assert_memory_equal(id, which ? id_hi : id_lo, CODEC_UPLOAD_ID_LEN);
+            memcpy(prev, cur, (size_t)n);
+            prev_len = n;
+        }
+    }
+    /* another bucket's uploads never share the prefix */
+    uint8_t p1[2 + STORE_BUCKET_NAME_MAX], p2[2 + STORE_BUCKET_NAME_MAX];
+    int n1 = codec_upload_prefix(p1, "ab", 2), n2 = codec_upload_prefix(p2, "abc", 3);
+    assert_true(n1 > 0 && n2 > 0 && memcmp(p1, p2, (size_t)n1) != 0);
+    /* a malformed escape is refused */
+    uint8_t bad[] = {'U', 3, 'b', 'k', 't', 'a', 0, 7, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    char key[STORE_KEY_MAX];
+    size_t key_len;
+    uint8_t id[CODEC_UPLOAD_ID_LEN];
+    assert_int_equal(codec_upload_key_decode(bad, sizeof(bad), 5, key, &key_len, id), -EINVAL);
+    /* part keys order by part number within an upload */
+    uint8_t k1[CODEC_PART_KEY_LEN], k2[CODEC_PART_KEY_LEN];
+    codec_part_key(k1, id_lo, 2);
+    codec_part_key(k2, id_lo, 10000);
+    assert_true(memcmp(k1, k2, CODEC_PART_KEY_LEN) < 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -326,6 +420,8 @@ int main(void)
         cmocka_unit_test(test_object_record_inline),
         cmocka_unit_test(test_object_record_chunks),
         cmocka_unit_test(test_u64_values),
+        cmocka_unit_test(test_object_record_parts),
+        cmocka_unit_test(test_upload_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

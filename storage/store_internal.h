@@ -1,0 +1,107 @@
+/* storage/store_internal.h -- what store.c shares with the other storage files that commit (multipart.c).
+ *
+ * DESIGN: there is one write path. store_stage() turns a body into chunk files
+ * that are durable under their final names but referenced by nothing (a crash
+ * then leaves orphans for GC, never a visible half object); store_commit()
+ * makes them visible with one synced batch that also drops the references of
+ * whatever they replace, and returns the chunks that lost their last one, to
+ * be unlinked only after that batch is durable. */
+#ifndef COFFER_STORE_INTERNAL_H
+#define COFFER_STORE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/uio.h>
+
+#include "storage/blob.h"
+#include "storage/codec.h"
+#include "storage/meta.h"
+#include "storage/store.h"
+
+#define STORE_DEFAULT_CHUNK_SIZE (8u * 1024 * 1024)
+#define STORE_MAX_CHUNK_SIZE (1024u * 1024 * 1024)
+#define STORE_DEFAULT_INLINE_MAX (4u * 1024)
+#define STORE_MAX_INLINE (1024u * 1024)
+#define STORE_ID_BLOCK (1ull << 24)
+#define STORE_STRIPES 256
+
+struct store {
+    meta_t *meta;
+    blob_dir_t *dirs; /* owned */
+    size_t num_dirs;
+    size_t chunk_size;
+    size_t inline_max;
+    pthread_rwlock_t bucket_lock;
+    pthread_mutex_t key_locks[STORE_STRIPES];
+    pthread_mutex_t ref_locks[STORE_STRIPES];
+    pthread_mutex_t upload_locks[STORE_STRIPES]; /* taken before any other lock (multipart.c) */
+    pthread_mutex_t id_lock;
+    uint64_t next_id;  /* under id_lock */
+    uint64_t id_limit; /* first id not reserved yet; under id_lock */
+    atomic_uint_fast64_t list_steps;
+};
+
+/** Where data to stage comes from: the caller's memory, or a range of a stored object. */
+typedef struct store_source {
+    const struct iovec *iov; /* memory (borrowed), or NULL */
+    size_t iovcnt;
+    const store_object_t *obj; /* when iov is NULL: a stored object, read and verified chunk by chunk */
+    uint64_t offset;           /* where in obj */
+    uint64_t size;             /* bytes to stage */
+} store_source_t;
+
+/** Chunks durable under their final names and referenced by nothing yet. */
+typedef struct store_staged {
+    uint64_t size;
+    uint8_t md5[16];
+    size_t num_chunks;
+    codec_chunk_in_t *chunks; /* owned */
+    uint32_t *crcs;           /* owned: the chunks' block CRCs */
+} store_staged_t;
+
+/** A list of chunks (ids and data directories). */
+typedef struct store_chunk_list {
+    uint64_t *ids;
+    uint16_t *dirs;
+    size_t n, cap;
+} store_chunk_list_t;
+
+/**
+ * Writes src as chunk files: temp files, fdatasync, the MD5 check against
+ * expected_md5 (may be NULL), rename, fsync of the fan-out directories. On
+ * error nothing is left on disk. Returns 0, STORE_E_BAD_DIGEST, STORE_E_CORRUPT or -errno.
+ */
+int store_stage(store_t *st, const store_source_t *src, const uint8_t *expected_md5, store_staged_t *out);
+/** Unlinks staged chunks nothing came to reference, and frees sb. */
+void store_staged_discard(store_t *st, store_staged_t *sb);
+void store_staged_free(store_staged_t *sb);
+
+void store_chunk_list_add(store_chunk_list_t *l, uint64_t id, uint16_t dir);
+void store_chunk_list_free(store_chunk_list_t *l);
+/** Unlinks the chunk files of l (errors are logged: GC takes what is left). */
+void store_unlink_chunks(store_t *st, const store_chunk_list_t *l);
+
+/** One synced batch: an object's new record (or its deletion) and reference changes. */
+typedef struct store_commit {
+    const char *bucket;  /* NUL-terminated; with okey */
+    const uint8_t *okey; /* the object key, or NULL when no object changes */
+    size_t okey_len;
+    const uint8_t *rec; /* the new object record, or NULL to delete the object */
+    size_t rec_len;
+    const codec_chunk_in_t *new_chunks; /* born with this batch: reference count 1 */
+    size_t num_new_chunks;
+    const store_chunk_list_t *drop; /* chunks that lose one reference in this batch, or NULL */
+} store_commit_t;
+
+/**
+ * Adds c's changes to b (which may already hold the caller's own records),
+ * drops the references of the object c replaces or deletes, and writes b
+ * synced. Chunks left without references are appended to freed: unlink them
+ * once this returns 0. Returns 0, STORE_E_NO_BUCKET or -errno.
+ */
+int store_commit(store_t *st, const store_commit_t *c, meta_batch_t *b, store_chunk_list_t *freed);
+
+/** Current time in nanoseconds since the epoch. */
+int64_t store_now_ns(void);
+
+#endif
