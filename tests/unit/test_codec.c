@@ -321,7 +321,7 @@ static void test_u64_values(void **state)
 static void test_object_record_parts(void **state)
 {
     (void)state;
-    static const uint32_t crcs[2] = {1, 2};
+    static const uint32_t crcs[5] = {1, 2, 3, 4, 5}; /* one per 1 MiB block of the larger chunk */
     const codec_chunk_in_t chunks[2] = {{7, 5 * 1024 * 1024, 0, crcs}, {8, 10, 1, crcs}};
     const uint64_t part_sizes[2] = {5 * 1024 * 1024, 10};
     codec_object_in_t in = {
