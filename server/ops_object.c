@@ -59,11 +59,15 @@ static void run_put_object(s3_job_t *j)
     }
     store_object_t obj;
     struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int timed = log_threshold <= LOG_DEBUG;
+    if (timed)
+        clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = store_object_put(r->thread->server->store, &st->put, &obj);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    log_debug("%s: stored %zu bytes in %.1f ms (rc %d)", r->request_id, st->body.iov_len,
-              (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6, rc);
+    if (timed) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        log_debug("%s: stored %zu bytes in %.1f ms (rc %d)", r->request_id, st->body.iov_len,
+                  (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6, rc);
+    }
     if (rc != 0) {
         j->err = s3err_from_store(rc);
         return;
@@ -207,18 +211,17 @@ void ops_get_object(s3_req_t *r, int head)
                          (unsigned long long)obj.size);
         s3_add_header(r, "content-range", cr, (size_t)n);
     }
+    if (obj.inline_data != NULL && !head) { /* small objects (empty ones included) come from the record */
+        s3_send_body(r, status, (const char *)obj.inline_data + first, (size_t)len);
+        store_object_free(&obj);
+        return;
+    }
     s3_set_status(r, status);
-
-    if (head || len == 0) {
+    if (head) { /* the object's headers and length, no body */
         req->res.content_length = len;
         store_object_free(&obj);
         h2o_start_response(req, &empty_generator);
         h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
-        return;
-    }
-    if (obj.inline_data != NULL) {
-        s3_send_body(r, status, (const char *)obj.inline_data + first, (size_t)len);
-        store_object_free(&obj);
         return;
     }
     getstream_start(r, &obj, first, len); /* takes obj */

@@ -92,14 +92,20 @@ int codec_bucket_key(uint8_t *out, const char *name, size_t name_len)
     return (int)(1 + name_len);
 }
 
-int codec_object_prefix(uint8_t *out, const char *bucket, size_t bucket_len)
+/* Writes kind + length byte + bucket: the prefix a bucket's keys of one kind share. Returns its length or -EINVAL. */
+static int bucket_scoped_prefix(uint8_t *out, uint8_t kind, const char *bucket, size_t bucket_len)
 {
     if (bucket_len == 0 || bucket_len > STORE_BUCKET_NAME_MAX)
         return -EINVAL;
-    out[0] = CODEC_PREFIX_OBJECT;
+    out[0] = kind;
     out[1] = (uint8_t)bucket_len;
     memcpy(out + 2, bucket, bucket_len);
     return (int)(2 + bucket_len);
+}
+
+int codec_object_prefix(uint8_t *out, const char *bucket, size_t bucket_len)
+{
+    return bucket_scoped_prefix(out, CODEC_PREFIX_OBJECT, bucket, bucket_len);
 }
 
 int codec_object_key(uint8_t *out, const char *bucket, size_t bucket_len, const void *key, size_t key_len)
@@ -371,12 +377,7 @@ uint32_t codec_chunk_crc(const store_chunk_ref_t *c, uint32_t i)
 
 int codec_upload_prefix(uint8_t *out, const char *bucket, size_t bucket_len)
 {
-    if (bucket_len == 0 || bucket_len > STORE_BUCKET_NAME_MAX)
-        return -EINVAL;
-    out[0] = CODEC_PREFIX_UPLOAD;
-    out[1] = (uint8_t)bucket_len;
-    memcpy(out + 2, bucket, bucket_len);
-    return (int)(2 + bucket_len);
+    return bucket_scoped_prefix(out, CODEC_PREFIX_UPLOAD, bucket, bucket_len);
 }
 
 int codec_upload_key(uint8_t *out, const char *bucket, size_t bucket_len, const void *key, size_t key_len,

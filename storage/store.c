@@ -340,22 +340,15 @@ int store_bucket_delete(store_t *st, const char *name)
     if (n < 0)
         return STORE_E_NO_BUCKET;
     int plen = codec_object_prefix(prefix, name, strlen(name));
-    uint8_t uprefix[2 + STORE_BUCKET_NAME_MAX];
-    int uplen = codec_upload_prefix(uprefix, name, strlen(name));
 
     pthread_rwlock_wrlock(&st->bucket_lock); /* no PUT is between its bucket check and its batch */
     ret = bucket_check(st, name);
     if (ret == 0) {
-        /* objects and unfinished multipart uploads both keep a bucket from going away */
         meta_iter_t *it = meta_iter_new(st->meta, NULL, 0);
         meta_iter_seek(it, prefix, (size_t)plen);
         size_t klen = 0;
         const void *k = meta_iter_valid(it) ? meta_iter_key(it, &klen) : NULL;
-        int has_objects = k != NULL && klen >= (size_t)plen && memcmp(k, prefix, (size_t)plen) == 0;
-        meta_iter_seek(it, uprefix, (size_t)uplen);
-        k = meta_iter_valid(it) ? meta_iter_key(it, &klen) : NULL;
-        int has_uploads = k != NULL && klen >= (size_t)uplen && memcmp(k, uprefix, (size_t)uplen) == 0;
-        if (has_objects || has_uploads)
+        if (k != NULL && klen >= (size_t)plen && memcmp(k, prefix, (size_t)plen) == 0)
             ret = -ENOTEMPTY;
         else if ((ret = meta_iter_status(it)) == 0) {
             meta_batch_t *b = meta_batch_new();
@@ -474,11 +467,9 @@ static int take_block(body_cursor_t *cur, size_t len, EVP_MD_CTX *md, struct iov
     return n;
 }
 
-/* Writes one chunk into a temp file from cur (or, when cur is NULL, from the
- * stored object src at src_off through scratch) and starts its writeback (not
- * yet synced). Returns 0 or -errno. */
-static int stage_chunk(store_t *st, body_cursor_t *cur, const store_source_t *src, uint64_t src_off, uint8_t *scratch,
-                       EVP_MD_CTX *md, struct iovec *pieces, codec_chunk_in_t *chunk, uint32_t *crcs, blob_stage_t *stage)
+/* Writes one chunk of the body into a temp file and starts its writeback (not yet synced). Returns 0 or -errno. */
+static int stage_chunk(store_t *st, body_cursor_t *cur, EVP_MD_CTX *md, struct iovec *pieces, codec_chunk_in_t *chunk,
+                       uint32_t *crcs, blob_stage_t *stage)
 {
     uint16_t order[st->num_dirs];
     int ret;
@@ -488,15 +479,6 @@ static int stage_chunk(store_t *st, body_cursor_t *cur, const store_source_t *sr
     if (layout_rank(st->dirs, st->num_dirs, chunk->id, order) == 0)
         return -EIO; /* every data directory has failed */
     chunk->dir = order[0];
-    struct iovec one;
-    body_cursor_t from_scratch = {&one, 1, 0, 0};
-    if (cur == NULL) { /* copy: read (and verify) the source's bytes first */
-        if ((ret = store_object_read(st, src->obj, src_off, scratch, chunk->len)) != 0)
-            return ret;
-        one.iov_base = scratch;
-        one.iov_len = chunk->len;
-        cur = &from_scratch;
-    }
     if ((ret = blob_stage_open(&st->dirs[chunk->dir], chunk->id, stage)) != 0)
         return ret;
     for (uint32_t off = 0, b = 0; off < chunk->len; off += STORE_READ_BLOCK, b++) {
@@ -558,13 +540,19 @@ void store_staged_free(store_staged_t *sb)
     memset(sb, 0, sizeof(*sb));
 }
 
-void store_staged_discard(store_t *st, store_staged_t *sb)
+/* Unlinks the files of the first n chunks (renamed into place, referenced by nothing). */
+static void unlink_chunk_files(store_t *st, const codec_chunk_in_t *chunks, size_t n)
 {
     store_chunk_list_t l = {0};
-    for (size_t i = 0; i < sb->num_chunks; i++)
-        store_chunk_list_add(&l, sb->chunks[i].id, sb->chunks[i].dir);
+    for (size_t i = 0; i < n; i++)
+        store_chunk_list_add(&l, chunks[i].id, chunks[i].dir);
     store_unlink_chunks(st, &l);
     store_chunk_list_free(&l);
+}
+
+void store_staged_discard(store_t *st, store_staged_t *sb)
+{
+    unlink_chunk_files(st, sb->chunks, sb->num_chunks);
     store_staged_free(sb);
 }
 
@@ -576,8 +564,7 @@ int store_stage(store_t *st, const store_source_t *src, const uint8_t *expected_
     codec_chunk_in_t *chunks = xcalloc(num_chunks, sizeof(*chunks));
     blob_stage_t *stages = xcalloc(num_chunks, sizeof(*stages));
     uint32_t *crcs = xcalloc(num_chunks * blocks_per_chunk, sizeof(*crcs));
-    struct iovec *pieces = xcalloc((src->iov != NULL ? src->iovcnt : 1) + 1, sizeof(*pieces));
-    uint8_t *scratch = src->iov == NULL ? xcalloc(1, st->chunk_size) : NULL;
+    struct iovec *pieces = xcalloc(src->iovcnt + 1, sizeof(*pieces));
     body_cursor_t cur = {src->iov, src->iovcnt, 0, 0};
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     md5_job_t md5_job = {src->iov, src->iovcnt, {0}};
@@ -587,14 +574,14 @@ int store_stage(store_t *st, const store_source_t *src, const uint8_t *expected_
     memset(out, 0, sizeof(*out));
     if (md == NULL || EVP_DigestInit_ex(md, EVP_md5(), NULL) != 1)
         abort();
-    int md5_threaded = src->iov != NULL && num_chunks >= 2 && pthread_create(&md5_tid, NULL, md5_thread, &md5_job) == 0;
+    int md5_threaded = num_chunks >= 2 && pthread_create(&md5_tid, NULL, md5_thread, &md5_job) == 0;
     for (; num_staged < num_chunks; num_staged++) {
         codec_chunk_in_t *c = &chunks[num_staged];
         uint64_t off = (uint64_t)num_staged * st->chunk_size, left = src->size - off;
         c->len = (uint32_t)(left < st->chunk_size ? left : st->chunk_size);
         c->crcs = crcs + num_staged * blocks_per_chunk;
-        if ((ret = stage_chunk(st, src->iov != NULL ? &cur : NULL, src, src->offset + off, scratch, md5_threaded ? NULL : md,
-                               pieces, c, crcs + num_staged * blocks_per_chunk, &stages[num_staged])) != 0)
+        if ((ret = stage_chunk(st, &cur, md5_threaded ? NULL : md, pieces, c, crcs + num_staged * blocks_per_chunk,
+                               &stages[num_staged])) != 0)
             break;
         /* fdatasync a few chunks behind: their writeback started long ago, and few fds stay open */
         if (num_staged >= PUT_SYNC_LAG && (ret = blob_stage_sync(&stages[num_staged - PUT_SYNC_LAG])) != 0) {
@@ -619,11 +606,7 @@ int store_stage(store_t *st, const store_source_t *src, const uint8_t *expected_
         ret = sync_fanouts(st, chunks, num_chunks);
 
     if (ret != 0) { /* nothing references these chunks: remove renamed ones, then temp files */
-        store_chunk_list_t l = {0};
-        for (size_t i = 0; i < num_renamed; i++)
-            store_chunk_list_add(&l, chunks[i].id, chunks[i].dir);
-        store_unlink_chunks(st, &l);
-        store_chunk_list_free(&l);
+        unlink_chunk_files(st, chunks, num_renamed);
         for (size_t i = num_renamed; i < num_staged; i++)
             blob_stage_abort(&stages[i]);
         free(chunks);
@@ -637,7 +620,6 @@ int store_stage(store_t *st, const store_source_t *src, const uint8_t *expected_
     EVP_MD_CTX_free(md);
     free(stages);
     free(pieces);
-    free(scratch);
     return ret;
 }
 
@@ -792,7 +774,8 @@ int store_object_put(store_t *st, const store_put_t *put, store_object_t *out_ob
         return -EINVAL;
     for (size_t i = 0; i < put->body_iovcnt; i++)
         size += put->body[i].iov_len;
-    if ((ret = bucket_check(st, put->bucket)) != 0) /* fail early; checked again at commit */
+    /* store_commit checks the bucket under its lock; a chunked body is checked first too, before files are written */
+    if (size > st->inline_max && (ret = bucket_check(st, put->bucket)) != 0)
         return ret;
 
     codec_object_in_t in = {.size = size, .mtime_ns = store_now_ns(), .headers = put->headers, .num_headers = put->num_headers};

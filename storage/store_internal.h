@@ -41,13 +41,11 @@ struct store {
     atomic_uint_fast64_t list_steps;
 };
 
-/** Where data to stage comes from: the caller's memory, or a range of a stored object. */
+/** The data to stage: a body in the caller's memory. */
 typedef struct store_source {
-    const struct iovec *iov; /* memory (borrowed), or NULL */
+    const struct iovec *iov; /* borrowed */
     size_t iovcnt;
-    const store_object_t *obj; /* when iov is NULL: a stored object, read and verified chunk by chunk */
-    uint64_t offset;           /* where in obj */
-    uint64_t size;             /* bytes to stage */
+    uint64_t size; /* total bytes of iov */
 } store_source_t;
 
 /** Chunks durable under their final names and referenced by nothing yet. */
@@ -69,7 +67,7 @@ typedef struct store_chunk_list {
 /**
  * Writes src as chunk files: temp files, fdatasync, the MD5 check against
  * expected_md5 (may be NULL), rename, fsync of the fan-out directories. On
- * error nothing is left on disk. Returns 0, STORE_E_BAD_DIGEST, STORE_E_CORRUPT or -errno.
+ * error nothing is left on disk. Returns 0, STORE_E_BAD_DIGEST or -errno.
  */
 int store_stage(store_t *st, const store_source_t *src, const uint8_t *expected_md5, store_staged_t *out);
 /** Unlinks staged chunks nothing came to reference, and frees sb. */
