@@ -39,12 +39,16 @@ void s3_add_header(s3_req_t *r, const char *name, const char *value, size_t valu
     h2o_add_header_by_str(&r->req->pool, &r->req->res.headers, name, strlen(name), 1, NULL, v.base, v.len);
 }
 
-void s3_format_etag(const uint8_t md5[16], char out[35])
+size_t s3_format_etag(const uint8_t md5[16], uint32_t num_parts, char out[S3_ETAG_MAX])
 {
     out[0] = '"';
     h2o_hex_encode(out + 1, md5, 16);
-    out[33] = '"';
-    out[34] = '\0';
+    int n = 33;
+    if (num_parts != 0)
+        n += snprintf(out + n, S3_ETAG_MAX - n, "-%u", (unsigned)num_parts);
+    out[n++] = '"';
+    out[n] = '\0';
+    return (size_t)n;
 }
 
 void s3_send_error(s3_req_t *r, s3err_t err, const char *message)
@@ -345,7 +349,7 @@ static s3err_t authenticate_sigv4(s3_req_t *r, const char *authz, size_t authz_l
         for (size_t i = 0; i < 64; ++i)
             r->payload_sha256[i] = (char)tolower((unsigned char)payload_hash[i]);
         r->payload_sha256[64] = '\0';
-        if (body_len > INLINE_PAYLOAD_CHECK_MAX && r->route.op == S3OP_PUT_OBJECT) {
+        if (body_len > INLINE_PAYLOAD_CHECK_MAX && (r->route.op == S3OP_PUT_OBJECT || r->route.op == S3OP_UPLOAD_PART)) {
             r->verify_payload_in_job = 1;
         } else {
             char actual[65];
@@ -439,6 +443,26 @@ static void dispatch(s3_req_t *r)
         break;
     case S3OP_DELETE_OBJECT:
         ops_delete_object(r);
+        break;
+    case S3OP_CREATE_MULTIPART_UPLOAD:
+        ops_create_multipart_upload(r);
+        break;
+    case S3OP_UPLOAD_PART:
+        if (s3_header(r, "x-amz-copy-source", NULL) != NULL)
+            r->route.op = S3OP_UPLOAD_PART_COPY;
+        ops_upload_part(r);
+        break;
+    case S3OP_COMPLETE_MULTIPART_UPLOAD:
+        ops_complete_multipart_upload(r);
+        break;
+    case S3OP_ABORT_MULTIPART_UPLOAD:
+        ops_abort_multipart_upload(r);
+        break;
+    case S3OP_LIST_PARTS:
+        ops_list_parts(r);
+        break;
+    case S3OP_LIST_MULTIPART_UPLOADS:
+        ops_list_multipart_uploads(r);
         break;
     case S3OP_METHOD_NOT_ALLOWED:
         s3_send_error(r, S3ERR_METHOD_NOT_ALLOWED, NULL);

@@ -57,8 +57,24 @@ void s3_job_finished(server_thread_t *t);
 /** The value of a request header (name lower-case), or NULL. */
 const char *s3_header(s3_req_t *r, const char *name, size_t *len);
 
-/** Formats an ETag "\"<hex>\"" (35 bytes incl. NUL). */
-void s3_format_etag(const uint8_t md5[16], char out[35]);
+#define S3_ETAG_MAX 48
+/** Formats an ETag: "\"<hex>\"", or "\"<hex>-<num_parts>\"" for a multipart object. Returns its length. */
+size_t s3_format_etag(const uint8_t md5[16], uint32_t num_parts, char out[S3_ETAG_MAX]);
+
+/** Parses a part number: a decimal in 1..10000. Returns 0 or -1. */
+int s3_parse_part_number(const char *v, size_t len, uint32_t *out);
+
+/** Decodes a Content-MD5 header (base64 of 16 bytes). Returns 0 or -1. */
+int s3_decode_content_md5(const char *v, size_t len, uint8_t out[16]);
+
+/** Stored headers at most (content headers and user metadata) plus the default content type. */
+#define S3_STORED_HEADERS_MAX 65
+/**
+ * Collects the request headers kept with an object (content headers, x-amz-meta-*) into out
+ * (S3_STORED_HEADERS_MAX entries; strings borrowed from the request), adding AWS's default
+ * content type when none was sent. Returns S3ERR_NONE or S3ERR_METADATA_TOO_LARGE.
+ */
+s3err_t s3_collect_stored_headers(s3_req_t *r, store_kv_t *out, size_t *num);
 
 /**
  * The common shape of an operation: run() does the blocking part on a worker
@@ -76,7 +92,7 @@ typedef struct s3_job {
     int status;
     int has_xml;
     xmlw_t xml;
-    char etag[35];
+    char etag[S3_ETAG_MAX];
     const char *header_name; /* static; optional extra response header */
     char header_value[320];
     _Alignas(16) unsigned char extra[]; /* the operation's state */
@@ -100,5 +116,11 @@ void ops_list_objects(s3_req_t *r, int v2);
 void ops_put_object(s3_req_t *r);
 void ops_get_object(s3_req_t *r, int head);
 void ops_delete_object(s3_req_t *r);
+void ops_create_multipart_upload(s3_req_t *r);
+void ops_upload_part(s3_req_t *r);
+void ops_complete_multipart_upload(s3_req_t *r);
+void ops_abort_multipart_upload(s3_req_t *r);
+void ops_list_parts(s3_req_t *r);
+void ops_list_multipart_uploads(s3_req_t *r);
 
 #endif

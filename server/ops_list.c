@@ -67,7 +67,7 @@ static int on_entry(void *ctx, const store_list_entry_t *e)
         xmlw_open(w, "Contents");
         elem_maybe_encoded(w, "Key", e->key, e->key_len, enc);
         xmlw_elem_time(w, "LastModified", e->mtime_ns);
-        xmlw_elem_etag(w, "ETag", e->md5);
+        xmlw_elem_etag_parts(w, "ETag", e->md5, e->num_parts);
         xmlw_elem_u64(w, "Size", e->size);
         if (!lw->st->v2 || lw->st->fetch_owner) {
             const keys_user_t *u = &lw->job->r->user;

@@ -21,7 +21,6 @@
 #include "server/range.h"
 
 #define USER_METADATA_MAX 2048
-#define MAX_STORED_HEADERS 64
 
 /* The request headers kept with an object and returned by GET/HEAD. */
 static const char *const stored_headers[] = {"content-type",  "content-encoding", "content-disposition",
@@ -42,8 +41,32 @@ typedef struct put_state {
     store_put_t put;
     struct iovec body;
     uint8_t expected_md5[16];
-    store_kv_t headers[MAX_STORED_HEADERS + 1];
+    store_kv_t headers[S3_STORED_HEADERS_MAX];
 } put_state_t;
+
+s3err_t s3_collect_stored_headers(s3_req_t *r, store_kv_t *out, size_t *num)
+{
+    h2o_req_t *req = r->req;
+    size_t n = 0, meta_bytes = 0;
+    int has_type = 0;
+    for (size_t i = 0; i < req->headers.size; ++i) {
+        const h2o_header_t *h = &req->headers.entries[i];
+        int kind = is_stored_header(h->name);
+        if (kind == 0)
+            continue;
+        if (kind == 2)
+            meta_bytes += h->name->len - 11 + h->value.len;
+        if (n == S3_STORED_HEADERS_MAX - 1 || meta_bytes > USER_METADATA_MAX)
+            return S3ERR_METADATA_TOO_LARGE;
+        if (h2o_memis(h->name->base, h->name->len, H2O_STRLIT("content-type")))
+            has_type = 1;
+        out[n++] = (store_kv_t){h->name->base, h->name->len, h->value.base, h->value.len};
+    }
+    if (!has_type) /* what AWS reports for an object stored without a Content-Type */
+        out[n++] = (store_kv_t){H2O_STRLIT("content-type"), H2O_STRLIT("binary/octet-stream")};
+    *num = n;
+    return S3ERR_NONE;
+}
 
 static void run_put_object(s3_job_t *j)
 {
@@ -72,11 +95,10 @@ static void run_put_object(s3_job_t *j)
         j->err = s3err_from_store(rc);
         return;
     }
-    s3_format_etag(obj.md5, j->etag);
+    s3_format_etag(obj.md5, 0, j->etag);
 }
 
-/* Decodes a Content-MD5 header (base64 of 16 bytes). Returns 0 or -1. */
-static int decode_content_md5(const char *v, size_t len, uint8_t out[16])
+int s3_decode_content_md5(const char *v, size_t len, uint8_t out[16])
 {
     unsigned char buf[24];
     if (len != 24 || v[22] != '=' || v[23] != '=')
@@ -96,31 +118,17 @@ void ops_put_object(s3_req_t *r)
     }
     s3_job_t *j = s3_job_new(r, run_put_object, sizeof(put_state_t));
     put_state_t *st = (put_state_t *)j->extra;
-    size_t num = 0, meta_bytes = 0;
-    int has_type = 0;
-    for (size_t i = 0; i < req->headers.size; ++i) {
-        const h2o_header_t *h = &req->headers.entries[i];
-        int kind = is_stored_header(h->name);
-        if (kind == 0)
-            continue;
-        if (kind == 2)
-            meta_bytes += h->name->len - 11 + h->value.len;
-        if (num == MAX_STORED_HEADERS || meta_bytes > USER_METADATA_MAX) {
-            free(j);
-            s3_send_error(r, S3ERR_METADATA_TOO_LARGE, NULL);
-            return;
-        }
-        if (h2o_memis(h->name->base, h->name->len, H2O_STRLIT("content-type")))
-            has_type = 1;
-        st->headers[num++] = (store_kv_t){h->name->base, h->name->len, h->value.base, h->value.len};
+    size_t num;
+    s3err_t err = s3_collect_stored_headers(r, st->headers, &num);
+    if (err != S3ERR_NONE) {
+        free(j);
+        s3_send_error(r, err, NULL);
+        return;
     }
-    if (!has_type) /* what AWS reports for an object stored without a Content-Type */
-        st->headers[num++] = (store_kv_t){H2O_STRLIT("content-type"), H2O_STRLIT("binary/octet-stream")};
-
     size_t md5_len;
     const char *md5 = s3_header(r, "content-md5", &md5_len);
     if (md5 != NULL) {
-        if (decode_content_md5(md5, md5_len, st->expected_md5) != 0) {
+        if (s3_decode_content_md5(md5, md5_len, st->expected_md5) != 0) {
             free(j);
             s3_send_error(r, S3ERR_INVALID_DIGEST, NULL);
             return;
@@ -156,9 +164,8 @@ static void add_object_headers(s3_req_t *r, const store_object_t *obj)
         h2o_iovec_t n = h2o_strdup(&req->pool, h->name, h->name_len);
         h2o_add_header_by_str(&req->pool, &req->res.headers, n.base, n.len, 1, NULL, v.base, v.len);
     }
-    char etag[35];
-    s3_format_etag(obj->md5, etag);
-    s3_add_header(r, "etag", etag, 34);
+    char etag[S3_ETAG_MAX];
+    s3_add_header(r, "etag", etag, s3_format_etag(obj->md5, obj->num_parts, etag));
     char lm[H2O_TIMESTR_RFC1123_LEN + 1];
     time_t secs = (time_t)(obj->mtime_ns / 1000000000);
     struct tm tm;
@@ -182,9 +189,37 @@ void ops_get_object(s3_req_t *r, int head)
 
     uint64_t first = 0, last = obj.size != 0 ? obj.size - 1 : 0;
     int status = 200;
-    size_t range_len;
+    size_t range_len, pn_len;
     const char *range = s3_header(r, "range", &range_len);
-    if (range != NULL) {
+    const char *pn = route_param(&r->route, "partNumber", &pn_len);
+    if (pn != NULL) { /* one part of a multipart object (a whole object counts as its part 1) */
+        s3err_t err = S3ERR_NONE;
+        uint32_t part = 0, num_parts = obj.num_parts ? obj.num_parts : 1;
+        if (range != NULL)
+            err = S3ERR_INVALID_REQUEST;
+        else if (s3_parse_part_number(pn, pn_len, &part) != 0)
+            err = S3ERR_INVALID_ARGUMENT;
+        else if (part > num_parts)
+            err = S3ERR_INVALID_PART_NUMBER;
+        if (err != S3ERR_NONE) {
+            store_object_free(&obj);
+            s3_send_error(r, err,
+                          err == S3ERR_INVALID_REQUEST    ? "Cannot specify both Range header and partNumber query parameter"
+                          : err == S3ERR_INVALID_ARGUMENT ? "Part number must be an integer between 1 and 10000, inclusive"
+                                                          : NULL);
+            return;
+        }
+        if (obj.num_parts != 0) {
+            char count[12];
+            s3_add_header(r, "x-amz-mp-parts-count", count, (size_t)snprintf(count, sizeof(count), "%u", obj.num_parts));
+            first = 0;
+            for (uint32_t i = 0; i + 1 < part; i++)
+                first += obj.part_sizes[i];
+            last = first + obj.part_sizes[part - 1] - 1;
+        }
+        if (obj.size != 0 && obj.part_sizes != NULL && obj.part_sizes[part - 1] != 0)
+            status = 206;
+    } else if (range != NULL) {
         switch (range_parse(range, range_len, obj.size, &first, &last)) {
         case RANGE_OK:
             status = 206;
@@ -203,7 +238,7 @@ void ops_get_object(s3_req_t *r, int head)
             break;
         }
     }
-    uint64_t len = obj.size != 0 ? last - first + 1 : 0;
+    uint64_t len = obj.size != 0 && last >= first ? last - first + 1 : 0;
     add_object_headers(r, &obj);
     if (status == 206) {
         char cr[80];

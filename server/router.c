@@ -31,6 +31,13 @@ static const char *const op_names[S3OP_COUNT] = {
     [S3OP_HEAD_OBJECT] = "HeadObject",
     [S3OP_DELETE_OBJECT] = "DeleteObject",
     [S3OP_GET_OBJECT_ACL] = "GetObjectAcl",
+    [S3OP_CREATE_MULTIPART_UPLOAD] = "CreateMultipartUpload",
+    [S3OP_UPLOAD_PART] = "UploadPart",
+    [S3OP_UPLOAD_PART_COPY] = "UploadPartCopy",
+    [S3OP_COMPLETE_MULTIPART_UPLOAD] = "CompleteMultipartUpload",
+    [S3OP_ABORT_MULTIPART_UPLOAD] = "AbortMultipartUpload",
+    [S3OP_LIST_PARTS] = "ListParts",
+    [S3OP_LIST_MULTIPART_UPLOADS] = "ListMultipartUploads",
     [S3OP_NOT_IMPLEMENTED] = "NotImplemented",
     [S3OP_METHOD_NOT_ALLOWED] = "MethodNotAllowed",
 };
@@ -165,7 +172,11 @@ static s3_op_t bucket_op(const router_input_t *in, route_t *r)
                 return S3OP_GET_BUCKET_VERSIONING;
             if (strcmp(r->subresource, "acl") == 0)
                 return S3OP_GET_BUCKET_ACL;
+            if (strcmp(r->subresource, "uploads") == 0)
+                return S3OP_LIST_MULTIPART_UPLOADS;
         }
+        if (strcmp(r->subresource, "uploads") == 0)
+            return S3OP_METHOD_NOT_ALLOWED; /* a bucket's uploads can only be listed */
         return S3OP_NOT_IMPLEMENTED;
     }
     if (method_is(in, "GET")) {
@@ -184,9 +195,28 @@ static s3_op_t bucket_op(const router_input_t *in, route_t *r)
     return S3OP_METHOD_NOT_ALLOWED;
 }
 
+/* An object request naming an upload. PUT without partNumber is still UploadPart: the
+ * handler validates partNumber. S3 has no HEAD on an upload. */
+static s3_op_t upload_op(const router_input_t *in)
+{
+    if (method_is(in, "PUT"))
+        return S3OP_UPLOAD_PART;
+    if (method_is(in, "POST"))
+        return S3OP_COMPLETE_MULTIPART_UPLOAD;
+    if (method_is(in, "DELETE"))
+        return S3OP_ABORT_MULTIPART_UPLOAD;
+    if (method_is(in, "GET"))
+        return S3OP_LIST_PARTS;
+    return S3OP_METHOD_NOT_ALLOWED;
+}
+
 static s3_op_t object_op(const router_input_t *in, route_t *r)
 {
     if (r->subresource != NULL) {
+        if (strcmp(r->subresource, "uploads") == 0)
+            return method_is(in, "POST") ? S3OP_CREATE_MULTIPART_UPLOAD : S3OP_METHOD_NOT_ALLOWED;
+        if (strcmp(r->subresource, "uploadId") == 0)
+            return upload_op(in);
         if (method_is(in, "GET") && strcmp(r->subresource, "acl") == 0)
             return S3OP_GET_OBJECT_ACL;
         return S3OP_NOT_IMPLEMENTED;

@@ -22,6 +22,13 @@ typedef enum s3_op {
     S3OP_HEAD_OBJECT,
     S3OP_DELETE_OBJECT,
     S3OP_GET_OBJECT_ACL,
+    S3OP_CREATE_MULTIPART_UPLOAD,
+    S3OP_UPLOAD_PART,
+    S3OP_UPLOAD_PART_COPY, /* never routed (the router sees no headers): UploadPart sets it on x-amz-copy-source */
+    S3OP_COMPLETE_MULTIPART_UPLOAD,
+    S3OP_ABORT_MULTIPART_UPLOAD,
+    S3OP_LIST_PARTS,
+    S3OP_LIST_MULTIPART_UPLOADS,
     S3OP_NOT_IMPLEMENTED,    /* a sub-resource or form S3 has and Coffer does not serve yet */
     S3OP_METHOD_NOT_ALLOWED, /* a method S3 does not accept on this resource */
     S3OP_COUNT

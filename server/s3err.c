@@ -37,6 +37,14 @@ s3err_t s3err_from_store(int rc)
         return S3ERR_NO_SUCH_BUCKET;
     case STORE_E_BAD_DIGEST:
         return S3ERR_BAD_DIGEST;
+    case STORE_E_NO_UPLOAD:
+        return S3ERR_NO_SUCH_UPLOAD;
+    case STORE_E_INVALID_PART:
+        return S3ERR_INVALID_PART;
+    case STORE_E_INVALID_PART_ORDER:
+        return S3ERR_INVALID_PART_ORDER;
+    case STORE_E_ENTITY_TOO_SMALL:
+        return S3ERR_ENTITY_TOO_SMALL;
     case -ENOENT:
         return S3ERR_NO_SUCH_KEY;
     case -ENOTEMPTY:

@@ -13,6 +13,7 @@
       "Your previous request to create the named bucket succeeded and you already own it.")                                        \
     X(BUCKET_NOT_EMPTY, 409, "BucketNotEmpty", "The bucket you tried to delete is not empty")                                      \
     X(ENTITY_TOO_LARGE, 400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.")                    \
+    X(ENTITY_TOO_SMALL, 400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed object size.")            \
     X(INCOMPLETE_BODY, 400, "IncompleteBody",                                                                                      \
       "You did not provide the number of bytes specified by the Content-Length HTTP header")                                       \
     X(INTERNAL_ERROR, 500, "InternalError", "We encountered an internal error. Please try again.")                                 \
@@ -20,6 +21,12 @@
     X(INVALID_ARGUMENT, 400, "InvalidArgument", "Invalid Argument")                                                                \
     X(INVALID_BUCKET_NAME, 400, "InvalidBucketName", "The specified bucket is not valid.")                                         \
     X(INVALID_DIGEST, 400, "InvalidDigest", "The Content-MD5 you specified is not valid.")                                         \
+    X(INVALID_PART, 400, "InvalidPart",                                                                                            \
+      "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity "      \
+      "tag may not match the part's entity tag.")                                                                                  \
+    X(INVALID_PART_ORDER, 400, "InvalidPartOrder",                                                                                 \
+      "The list of parts was not in ascending order. Parts must be ordered by part number.")                                       \
+    X(INVALID_PART_NUMBER, 416, "InvalidPartNumber", "The requested partnumber is not satisfiable")                                \
     X(INVALID_RANGE, 416, "InvalidRange", "The requested range is not satisfiable")                                                \
     X(INVALID_REQUEST, 400, "InvalidRequest", "Invalid Request")                                                                   \
     X(INVALID_URI, 400, "InvalidURI", "Couldn't parse the specified URI.")                                                         \
@@ -32,7 +39,10 @@
     X(MISSING_SECURITY_HEADER, 400, "MissingSecurityHeader", "Your request is missing a required header.")                         \
     X(NO_SUCH_BUCKET, 404, "NoSuchBucket", "The specified bucket does not exist")                                                  \
     X(NO_SUCH_KEY, 404, "NoSuchKey", "The specified key does not exist.")                                                          \
+    X(NO_SUCH_UPLOAD, 404, "NoSuchUpload",                                                                                         \
+      "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.")      \
     X(NOT_IMPLEMENTED, 501, "NotImplemented", "A header or query you provided implies functionality that is not implemented.")     \
+    X(PRECONDITION_FAILED, 412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold")             \
     X(REQUEST_TIME_TOO_SKEWED, 403, "RequestTimeTooSkewed",                                                                        \
       "The difference between the request time and the server's time is too large.")                                               \
     X(SERVICE_UNAVAILABLE, 503, "ServiceUnavailable", "Please reduce your request rate.")                                          \

@@ -3,8 +3,10 @@
  * DESIGN: responses are written by a small escaping writer straight into one
  * growable buffer: listing 1000 keys must not cost 1000 allocations. Request
  * bodies are parsed with libxml2 with the network and DTD loading off
- * (XML_PARSE_NONET, no XML_PARSE_DTDLOAD/NOENT), so no entity can reach a file
- * or expand without bound. */
+ * (XML_PARSE_NONET, no XML_PARSE_DTDLOAD/NOENT), and a document that carries a
+ * DTD at all is refused, so no entity can reach a file or expand without bound.
+ * Elements are matched by local name, so a body may or may not carry the S3
+ * namespace. */
 #include "server/xml.h"
 
 #include <libxml/parser.h>
@@ -138,28 +140,152 @@ void xmlw_elem_time(xmlw_t *w, const char *tag, int64_t unix_ns)
     xmlw_elem_str(w, tag, t);
 }
 
-void xmlw_elem_etag(xmlw_t *w, const char *tag, const uint8_t md5[16])
+void xmlw_elem_etag_parts(xmlw_t *w, const char *tag, const uint8_t md5[16], uint32_t num_parts)
 {
     static const char hex[] = "0123456789abcdef";
-    char t[48];
-    memcpy(t, "&quot;", 6);
+    char t[64]; /* &quot; + 32 hex + "-4294967295" + &quot; */
+    size_t n = 0;
+    memcpy(t, "&quot;", 6), n += 6;
     for (int i = 0; i < 16; ++i) {
-        t[6 + 2 * i] = hex[md5[i] >> 4];
-        t[7 + 2 * i] = hex[md5[i] & 15];
+        t[n++] = hex[md5[i] >> 4];
+        t[n++] = hex[md5[i] & 15];
     }
-    memcpy(t + 38, "&quot;", 6);
+    if (num_parts > 0)
+        n += (size_t)snprintf(t + n, sizeof(t) - n, "-%u", (unsigned)num_parts);
+    memcpy(t + n, "&quot;", 6), n += 6;
     xmlw_open(w, tag);
-    xmlw_raw(w, t, 44);
+    xmlw_raw(w, t, n);
     xmlw_close(w, tag);
 }
 
-/* Parses with network and DTD loading off; NULL for a body that is not well-formed. */
-static xmlDocPtr parse_body(const char *body, size_t len)
+void xmlw_elem_etag(xmlw_t *w, const char *tag, const uint8_t md5[16])
 {
-    if (len > 1024 * 1024)
+    xmlw_elem_etag_parts(w, tag, md5, 0);
+}
+
+/* Parses with network and DTD loading off; NULL for a body over max_len, one that is not
+ * well-formed, or one with a DTD: no S3 body has one, and without a DTD no entity but the
+ * five predefined ones can appear, so nothing is left for xmlNodeGetContent to expand. */
+static xmlDocPtr parse_body(const char *body, size_t len, size_t max_len)
+{
+    if (len > max_len)
         return NULL;
-    return xmlReadMemory(body, (int)len, NULL, NULL,
-                         XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    xmlDocPtr doc =
+        xmlReadMemory(body, (int)len, NULL, NULL, XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    if (doc != NULL && (doc->intSubset != NULL || doc->extSubset != NULL)) {
+        xmlFreeDoc(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+static int is_element(xmlNodePtr n, const char *local_name)
+{
+    return n->type == XML_ELEMENT_NODE && xmlStrcmp(n->name, BAD_CAST local_name) == 0;
+}
+
+static int is_xml_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Copies n's text, trimmed of XML whitespace, into out; returns its length, or -1 when over max_len. */
+static int node_text(xmlNodePtr n, char *out, size_t max_len)
+{
+    xmlChar *content = xmlNodeGetContent(n);
+    if (content == NULL)
+        abort(); /* an element always has content, if empty; NULL is libxml2 out of memory */
+    const char *s = (const char *)content, *end = s + strlen(s);
+    while (s < end && is_xml_space(*s))
+        ++s;
+    while (end > s && is_xml_space(end[-1]))
+        --end;
+    int ret = -1;
+    size_t len = (size_t)(end - s);
+    if (len <= max_len) {
+        memcpy(out, s, len);
+        out[len] = '\0';
+        ret = (int)len;
+    }
+    xmlFree(content);
+    return ret;
+}
+
+/* A PartNumber: decimal digits only (no sign, no spaces inside), 1..10000. */
+static int parse_part_number(const char *s, uint32_t *out)
+{
+    uint32_t v = 0;
+    if (*s == '\0')
+        return -1;
+    for (; *s != '\0'; ++s) {
+        if (*s < '0' || *s > '9')
+            return -1;
+        v = v * 10 + (uint32_t)(*s - '0');
+        if (v > 10000)
+            return -1;
+    }
+    if (v < 1)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Fills part from a <Part> element; -1 when it lacks, repeats or has a bad PartNumber or ETag. */
+static int parse_part(xmlNodePtr part_node, xml_complete_part_t *part)
+{
+    char number[16];
+    int have_number = 0, have_etag = 0;
+    for (xmlNodePtr n = part_node->children; n != NULL; n = n->next) {
+        if (is_element(n, "PartNumber")) {
+            if (have_number)
+                return -1;
+            have_number = 1;
+            if (node_text(n, number, sizeof(number) - 1) < 0 || parse_part_number(number, &part->part_number) != 0)
+                return -1;
+        } else if (is_element(n, "ETag")) {
+            if (have_etag)
+                return -1;
+            have_etag = 1;
+            char etag[sizeof(part->etag) + 2]; /* room for the quotes about to be stripped */
+            int len = node_text(n, etag, sizeof(etag) - 1);
+            if (len < 0)
+                return -1;
+            const char *s = etag;
+            if (len >= 2 && etag[0] == '"' && etag[len - 1] == '"') {
+                ++s;
+                len -= 2;
+            }
+            if (len > 70)
+                return -1;
+            memcpy(part->etag, s, (size_t)len);
+            part->etag[len] = '\0';
+        }
+    }
+    return have_number && have_etag ? 0 : -1;
+}
+
+int xml_parse_complete_multipart(const char *body, size_t len, xml_complete_part_t *parts, size_t max_parts)
+{
+    xmlDocPtr doc = parse_body(body, len, XML_COMPLETE_MULTIPART_MAX_LEN);
+    if (doc == NULL)
+        return -1;
+    int ret = -1;
+    size_t num_parts = 0;
+    xmlNodePtr root = xmlDocGetRootElement(doc);
+    if (root == NULL || !is_element(root, "CompleteMultipartUpload"))
+        goto Exit;
+    for (xmlNodePtr n = root->children; n != NULL; n = n->next) {
+        if (!is_element(n, "Part"))
+            continue;
+        if (num_parts == max_parts || parse_part(n, &parts[num_parts]) != 0)
+            goto Exit;
+        ++num_parts;
+    }
+    if (num_parts > 0)
+        ret = (int)num_parts;
+Exit:
+    xmlFreeDoc(doc);
+    return ret;
 }
 
 int xml_parse_create_bucket(const char *body, size_t len, char *region, size_t region_len)
@@ -170,15 +296,15 @@ int xml_parse_create_bucket(const char *body, size_t len, char *region, size_t r
         ++i;
     if (i == len)
         return 0;
-    xmlDocPtr doc = parse_body(body, len);
+    xmlDocPtr doc = parse_body(body, len, 1024 * 1024);
     if (doc == NULL)
         return -1;
     int ret = -1;
     xmlNodePtr root = xmlDocGetRootElement(doc);
-    if (root == NULL || xmlStrcmp(root->name, BAD_CAST "CreateBucketConfiguration") != 0)
+    if (root == NULL || !is_element(root, "CreateBucketConfiguration"))
         goto Exit;
     for (xmlNodePtr n = root->children; n != NULL; n = n->next) {
-        if (n->type == XML_ELEMENT_NODE && xmlStrcmp(n->name, BAD_CAST "LocationConstraint") == 0) {
+        if (is_element(n, "LocationConstraint")) {
             xmlChar *text = xmlNodeGetContent(n);
             if (text != NULL) {
                 snprintf(region, region_len, "%s", (const char *)text);

@@ -28,12 +28,34 @@ void xmlw_elem_u64(xmlw_t *w, const char *tag, uint64_t v);
 void xmlw_elem_time(xmlw_t *w, const char *tag, int64_t unix_ns);
 /** <tag>"md5hex"</tag> (quotes escaped as &quot;) */
 void xmlw_elem_etag(xmlw_t *w, const char *tag, const uint8_t md5[16]);
+/** <tag>"md5hex-N"</tag>, the ETag of an object completed from num_parts parts; with 0 parts, as xmlw_elem_etag. */
+void xmlw_elem_etag_parts(xmlw_t *w, const char *tag, const uint8_t md5[16], uint32_t num_parts);
 
 /**
  * Parses a CreateBucketConfiguration body. An empty body is valid (region "").
- * Returns 0, or -1 for a document that is not well-formed or not a CreateBucketConfiguration.
+ * Returns 0, or -1 for a document that is not well-formed, has a DTD or is not a CreateBucketConfiguration.
  */
 int xml_parse_create_bucket(const char *body, size_t len, char *region, size_t region_len);
+
+/** The largest CompleteMultipartUpload body parsed: 10000 parts, each with a checksum, fit with room to spare. */
+#define XML_COMPLETE_MULTIPART_MAX_LEN (8 * 1024 * 1024)
+
+typedef struct xml_complete_part {
+    uint32_t part_number;
+    char etag[72]; /* as given, quotes stripped ("abc" -> abc), NUL-terminated */
+} xml_complete_part_t;
+
+/**
+ * Parses a CompleteMultipartUpload body into parts (room for max_parts).
+ * Returns the number of parts (>= 1), or -1 for MalformedXML: not well-formed, root
+ * not CompleteMultipartUpload, no Part, a Part without PartNumber or ETag, a PartNumber
+ * that is not a decimal integer in 1..10000, an ETag longer than 70 chars, more than max_parts parts.
+ * Also -1: a document with a DTD, a Part with two PartNumber or ETag elements, a body over
+ * XML_COMPLETE_MULTIPART_MAX_LEN. Parts come in document order; order and duplicates are the
+ * caller's to check (InvalidPartOrder). Child elements of Part other than PartNumber and ETag
+ * (ChecksumCRC32, ...) are ignored.
+ */
+int xml_parse_complete_multipart(const char *body, size_t len, xml_complete_part_t *parts, size_t max_parts);
 
 /** Formats unix_ns as ISO 8601 with milliseconds into out (at least 25 bytes). */
 void xml_format_time(int64_t unix_ns, char *out);

@@ -380,11 +380,10 @@ int codec_upload_prefix(uint8_t *out, const char *bucket, size_t bucket_len)
     return bucket_scoped_prefix(out, CODEC_PREFIX_UPLOAD, bucket, bucket_len);
 }
 
-int codec_upload_key(uint8_t *out, const char *bucket, size_t bucket_len, const void *key, size_t key_len,
-                     const uint8_t id[CODEC_UPLOAD_ID_LEN])
+int codec_upload_key_start(uint8_t *out, const char *bucket, size_t bucket_len, const void *key, size_t key_len)
 {
     int n = codec_upload_prefix(out, bucket, bucket_len);
-    if (n < 0 || key_len == 0 || key_len > STORE_KEY_MAX)
+    if (n < 0 || key_len > STORE_KEY_MAX)
         return -EINVAL;
     const uint8_t *k = key;
     for (size_t i = 0; i < key_len; i++) {
@@ -392,6 +391,15 @@ int codec_upload_key(uint8_t *out, const char *bucket, size_t bucket_len, const 
         if (k[i] == 0)
             out[n++] = 0xFF;
     }
+    return n;
+}
+
+int codec_upload_key(uint8_t *out, const char *bucket, size_t bucket_len, const void *key, size_t key_len,
+                     const uint8_t id[CODEC_UPLOAD_ID_LEN])
+{
+    int n = key_len == 0 ? -EINVAL : codec_upload_key_start(out, bucket, bucket_len, key, key_len);
+    if (n < 0)
+        return n;
     out[n++] = 0;
     out[n++] = 0;
     memcpy(out + n, id, CODEC_UPLOAD_ID_LEN);

@@ -135,6 +135,11 @@ int codec_object_decode(const void *rec, size_t len, store_object_t *out);
 /** Writes the upload key into out (CODEC_UPLOAD_KEY_MAX bytes). Returns its length or -EINVAL. */
 int codec_upload_key(uint8_t *out, const char *bucket, size_t bucket_len, const void *key, size_t key_len,
                      const uint8_t id[CODEC_UPLOAD_ID_LEN]);
+/**
+ * Writes the start of the upload keys of every key that begins with key (prefix + escaped key bytes;
+ * key may be empty): a seek target, and a prefix when no terminator follows. Returns its length or -EINVAL.
+ */
+int codec_upload_key_start(uint8_t *out, const char *bucket, size_t bucket_len, const void *key, size_t key_len);
 /** Writes the prefix all of a bucket's upload keys share ('U' len bucket). Returns its length or -EINVAL. */
 int codec_upload_prefix(uint8_t *out, const char *bucket, size_t bucket_len);
 /**

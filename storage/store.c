@@ -108,8 +108,7 @@ static void stripes_unlock(store_t *st, const stripe_set_t *s)
             pthread_mutex_unlock(&st->ref_locks[i]);
 }
 
-/* Returns 0 when the bucket exists, STORE_E_NO_BUCKET, -EINVAL (bad name) or -EIO. */
-static int bucket_check(store_t *st, const char *name)
+int store_bucket_check(store_t *st, const char *name)
 {
     uint8_t key[1 + STORE_BUCKET_NAME_MAX];
     void *val = NULL;
@@ -213,7 +212,7 @@ int store_open(const store_config_t *cfg, store_t **out, char *errbuf, size_t er
     pthread_rwlockattr_destroy(&rwa);
     for (int i = 0; i < STORE_STRIPES; i++) {
         pthread_mutex_init(&st->key_locks[i], NULL);
-        pthread_mutex_init(&st->upload_locks[i], NULL);
+        pthread_rwlock_init(&st->upload_locks[i], NULL);
         pthread_mutex_init(&st->ref_locks[i], NULL);
     }
     pthread_mutex_init(&st->id_lock, NULL);
@@ -237,7 +236,7 @@ void store_close(store_t *st)
     pthread_rwlock_destroy(&st->bucket_lock);
     for (int i = 0; i < STORE_STRIPES; i++) {
         pthread_mutex_destroy(&st->key_locks[i]);
-        pthread_mutex_destroy(&st->upload_locks[i]);
+        pthread_rwlock_destroy(&st->upload_locks[i]);
         pthread_mutex_destroy(&st->ref_locks[i]);
     }
     pthread_mutex_destroy(&st->id_lock);
@@ -302,7 +301,7 @@ int store_bucket_create(store_t *st, const char *name, const char *owner, const 
         return ret;
 
     pthread_rwlock_wrlock(&st->bucket_lock); /* serialises check + create against other creates/deletes */
-    ret = bucket_check(st, name);
+    ret = store_bucket_check(st, name);
     if (ret == 0)
         ret = -EEXIST;
     else if (ret == STORE_E_NO_BUCKET)
@@ -331,9 +330,21 @@ int store_bucket_get(store_t *st, const char *name, store_bucket_t *out)
     return ret;
 }
 
+/* Returns -ENOTEMPTY when some metadata key starts with prefix, 0 when none does, or -EIO. */
+static int has_key_with_prefix(store_t *st, const uint8_t *prefix, size_t plen)
+{
+    meta_iter_t *it = meta_iter_new(st->meta, NULL, 0);
+    meta_iter_seek(it, prefix, plen);
+    size_t klen = 0;
+    const void *k = meta_iter_valid(it) ? meta_iter_key(it, &klen) : NULL;
+    int ret = k != NULL && klen >= plen && memcmp(k, prefix, plen) == 0 ? -ENOTEMPTY : meta_iter_status(it);
+    meta_iter_free(it);
+    return ret;
+}
+
 int store_bucket_delete(store_t *st, const char *name)
 {
-    uint8_t key[1 + STORE_BUCKET_NAME_MAX], prefix[2 + STORE_BUCKET_NAME_MAX];
+    uint8_t key[1 + STORE_BUCKET_NAME_MAX], prefix[2 + STORE_BUCKET_NAME_MAX], uprefix[2 + STORE_BUCKET_NAME_MAX];
     int n = name ? codec_bucket_key(key, name, strlen(name)) : -EINVAL;
     int ret;
 
@@ -342,21 +353,16 @@ int store_bucket_delete(store_t *st, const char *name)
     int plen = codec_object_prefix(prefix, name, strlen(name));
 
     pthread_rwlock_wrlock(&st->bucket_lock); /* no PUT is between its bucket check and its batch */
-    ret = bucket_check(st, name);
+    ret = store_bucket_check(st, name);
     if (ret == 0) {
-        meta_iter_t *it = meta_iter_new(st->meta, NULL, 0);
-        meta_iter_seek(it, prefix, (size_t)plen);
-        size_t klen = 0;
-        const void *k = meta_iter_valid(it) ? meta_iter_key(it, &klen) : NULL;
-        if (k != NULL && klen >= (size_t)plen && memcmp(k, prefix, (size_t)plen) == 0)
-            ret = -ENOTEMPTY;
-        else if ((ret = meta_iter_status(it)) == 0) {
+        /* objects, or uploads not completed nor aborted (their parts hold chunks) */
+        if ((ret = has_key_with_prefix(st, prefix, (size_t)plen)) == 0 &&
+            (ret = has_key_with_prefix(st, uprefix, (size_t)codec_upload_prefix(uprefix, name, strlen(name)))) == 0) {
             meta_batch_t *b = meta_batch_new();
             meta_batch_delete(b, key, (size_t)n);
             ret = meta_batch_write(st->meta, b);
             meta_batch_free(b);
         }
-        meta_iter_free(it);
     }
     pthread_rwlock_unlock(&st->bucket_lock);
     return ret;
@@ -409,12 +415,12 @@ int store_object_get(store_t *st, const char *bucket, const char *key, size_t ke
 
     memset(out, 0, sizeof(*out));
     if (n < 0) { /* a key no object can have */
-        ret = bucket_check(st, bucket);
+        ret = store_bucket_check(st, bucket);
         return ret == 0 ? -ENOENT : ret == -EINVAL ? STORE_E_NO_BUCKET : ret;
     }
     ret = meta_get(st->meta, okey, (size_t)n, &val, &val_len);
     if (ret == -ENOENT) {
-        ret = bucket_check(st, bucket);
+        ret = store_bucket_check(st, bucket);
         return ret == 0 ? -ENOENT : ret;
     }
     if (ret != 0)
@@ -564,7 +570,7 @@ int store_stage(store_t *st, const store_source_t *src, const uint8_t *expected_
     codec_chunk_in_t *chunks = xcalloc(num_chunks, sizeof(*chunks));
     blob_stage_t *stages = xcalloc(num_chunks, sizeof(*stages));
     uint32_t *crcs = xcalloc(num_chunks * blocks_per_chunk, sizeof(*crcs));
-    struct iovec *pieces = xcalloc(src->iovcnt + 1, sizeof(*pieces));
+    struct iovec *pieces = xcalloc((src->object != NULL ? 1 : src->iovcnt) + 1, sizeof(*pieces));
     body_cursor_t cur = {src->iov, src->iovcnt, 0, 0};
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     md5_job_t md5_job = {src->iov, src->iovcnt, {0}};
@@ -574,12 +580,23 @@ int store_stage(store_t *st, const store_source_t *src, const uint8_t *expected_
     memset(out, 0, sizeof(*out));
     if (md == NULL || EVP_DigestInit_ex(md, EVP_md5(), NULL) != 1)
         abort();
-    int md5_threaded = num_chunks >= 2 && pthread_create(&md5_tid, NULL, md5_thread, &md5_job) == 0;
+    /* a stored object is read one chunk at a time into copy_buf, and hashed as it goes */
+    uint8_t *copy_buf = src->object != NULL && num_chunks ? malloc(st->chunk_size) : NULL;
+    struct iovec copy_iov = {copy_buf, 0};
+    if (src->object != NULL && num_chunks && copy_buf == NULL)
+        abort();
+    int md5_threaded = src->object == NULL && num_chunks >= 2 && pthread_create(&md5_tid, NULL, md5_thread, &md5_job) == 0;
     for (; num_staged < num_chunks; num_staged++) {
         codec_chunk_in_t *c = &chunks[num_staged];
         uint64_t off = (uint64_t)num_staged * st->chunk_size, left = src->size - off;
         c->len = (uint32_t)(left < st->chunk_size ? left : st->chunk_size);
         c->crcs = crcs + num_staged * blocks_per_chunk;
+        if (copy_buf != NULL) {
+            if ((ret = store_object_read(st, src->object, src->object_offset + off, copy_buf, c->len)) != 0)
+                break;
+            copy_iov.iov_len = c->len;
+            cur = (body_cursor_t){&copy_iov, 1, 0, 0};
+        }
         if ((ret = stage_chunk(st, &cur, md5_threaded ? NULL : md, pieces, c, crcs + num_staged * blocks_per_chunk,
                                &stages[num_staged])) != 0)
             break;
@@ -618,6 +635,7 @@ int store_stage(store_t *st, const store_source_t *src, const uint8_t *expected_
         out->crcs = crcs;
     }
     EVP_MD_CTX_free(md);
+    free(copy_buf);
     free(stages);
     free(pieces);
     return ret;
@@ -704,7 +722,7 @@ int store_commit(store_t *st, const store_commit_t *c, meta_batch_t *b, store_ch
         if (c->rec != NULL)
             pthread_rwlock_rdlock(&st->bucket_lock); /* a bucket is not deleted under a write into it */
         pthread_mutex_lock(klock);
-        if ((ret = bucket_check(st, c->bucket)) != 0)
+        if ((ret = store_bucket_check(st, c->bucket)) != 0)
             goto Exit;
         ret = meta_get(st->meta, c->okey, c->okey_len, &old_rec, &old_len);
         if (ret == 0) {
@@ -775,7 +793,7 @@ int store_object_put(store_t *st, const store_put_t *put, store_object_t *out_ob
     for (size_t i = 0; i < put->body_iovcnt; i++)
         size += put->body[i].iov_len;
     /* store_commit checks the bucket under its lock; a chunked body is checked first too, before files are written */
-    if (size > st->inline_max && (ret = bucket_check(st, put->bucket)) != 0)
+    if (size > st->inline_max && (ret = store_bucket_check(st, put->bucket)) != 0)
         return ret;
 
     codec_object_in_t in = {.size = size, .mtime_ns = store_now_ns(), .headers = put->headers, .num_headers = put->num_headers};
@@ -844,7 +862,7 @@ int store_object_delete(store_t *st, const char *bucket, const char *key, size_t
     if (bucket == NULL || strlen(bucket) > STORE_BUCKET_NAME_MAX || strlen(bucket) == 0)
         return STORE_E_NO_BUCKET;
     if ((n = codec_object_key(okey, bucket, strlen(bucket), key, key_len)) < 0 || key_len == 0)
-        return bucket_check(st, bucket); /* no such key can exist */
+        return store_bucket_check(st, bucket); /* no such key can exist */
     store_commit_t c = {.bucket = bucket, .okey = okey, .okey_len = (size_t)n};
     meta_batch_t *b = meta_batch_new();
     int ret = store_commit(st, &c, b, &freed);
@@ -966,7 +984,7 @@ int store_object_list(store_t *st, const store_list_params_t *p, int (*cb)(void 
     *is_truncated = 0;
     if (p->bucket == NULL || (bl = codec_object_prefix(base, p->bucket, strlen(p->bucket))) < 0)
         return STORE_E_NO_BUCKET;
-    if ((ret = bucket_check(st, p->bucket)) != 0)
+    if ((ret = store_bucket_check(st, p->bucket)) != 0)
         return ret;
     if (prefix_len > STORE_KEY_MAX)
         return 0; /* no key can have this prefix */

@@ -26,9 +26,13 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#define STORE_E_NO_BUCKET (-20001)  /* the bucket does not exist */
-#define STORE_E_BAD_DIGEST (-20002) /* the body's MD5 differs from the expected one; nothing stored */
-#define STORE_E_CORRUPT (-20003)    /* stored data failed its checksum; never served */
+#define STORE_E_NO_BUCKET (-20001)          /* the bucket does not exist */
+#define STORE_E_BAD_DIGEST (-20002)         /* the body's MD5 differs from the expected one; nothing stored */
+#define STORE_E_CORRUPT (-20003)            /* stored data failed its checksum; never served */
+#define STORE_E_NO_UPLOAD (-20004)          /* no such multipart upload (never created, completed or aborted) */
+#define STORE_E_INVALID_PART (-20005)       /* a completion names a part not uploaded, or with another ETag */
+#define STORE_E_INVALID_PART_ORDER (-20006) /* a completion's part numbers are not strictly ascending */
+#define STORE_E_ENTITY_TOO_SMALL (-20007)   /* a completion's part other than the last is under 5 MiB */
 
 #define STORE_BUCKET_NAME_MAX 63
 #define STORE_KEY_MAX 1024
@@ -185,5 +189,123 @@ int store_object_list(store_t *st, const store_list_params_t *p, int (*cb)(void 
  * that a delimiter listing seeks past common prefixes instead of scanning them.
  */
 uint64_t store_stat_list_steps(store_t *st);
+
+/* ------------------------------------------------------------------ multipart uploads (storage/multipart.c)
+ *
+ * An upload is a record under (bucket, key, id) holding the headers given at
+ * creation; each part is an object-like record of its own chunks. Completing
+ * writes the object's record from the parts' chunk lists, in one synced batch
+ * that also deletes the upload and its parts: no data is copied. Parts the
+ * completion leaves out, parts replaced by a re-upload, and every part of an
+ * aborted upload lose their chunks' references (and the files once none is left).
+ */
+
+#define STORE_UPLOAD_ID_LEN 32 /* characters of an upload id (hex); ids sort by creation time */
+#define STORE_MAX_PARTS 10000
+#define STORE_MIN_PART_SIZE (5ull * 1024 * 1024)
+
+/** Where a request names an upload. */
+typedef struct store_upload_ref {
+    const char *bucket;
+    const char *key;
+    size_t key_len;
+    const char *upload_id; /* as given by the client (any length; a wrong one is STORE_E_NO_UPLOAD) */
+    size_t upload_id_len;
+} store_upload_ref_t;
+
+/**
+ * Starts an upload; headers (content type, user metadata...) become the object's.
+ * Writes the new id (STORE_UPLOAD_ID_LEN characters + NUL) into upload_id.
+ * Returns 0, STORE_E_NO_BUCKET or -errno.
+ */
+int store_upload_create(store_t *st, const char *bucket, const char *key, size_t key_len, const store_kv_t *headers,
+                        size_t num_headers, char upload_id[STORE_UPLOAD_ID_LEN + 1]);
+
+/** Looks an upload up: out gets its headers and initiation time (mtime_ns). Returns 0, STORE_E_NO_UPLOAD or STORE_E_NO_BUCKET. */
+int store_upload_get(store_t *st, const store_upload_ref_t *u, store_object_t *out);
+
+/** A part's data: a body in memory, or a byte range of a stored object (UploadPartCopy). */
+typedef struct store_part_put {
+    store_upload_ref_t upload;
+    uint32_t part_number;     /* 1..STORE_MAX_PARTS */
+    const struct iovec *body; /* borrowed; NULL when copying */
+    size_t body_iovcnt;
+    const store_object_t *copy_source; /* borrowed: the object to copy from, or NULL */
+    uint64_t copy_offset;              /* with copy_source: the range to copy */
+    uint64_t copy_len;
+    const uint8_t *expected_md5; /* optional (Content-MD5) */
+} store_part_put_t;
+
+/**
+ * Stores a part durably, replacing an earlier part with the same number. The
+ * data is written before the upload is checked again under its lock, so a
+ * part racing a completion or abort is refused (STORE_E_NO_UPLOAD) and leaves
+ * nothing behind. out_part gets size, md5 and mtime (nothing to free).
+ * Returns 0, STORE_E_NO_UPLOAD, STORE_E_BAD_DIGEST, STORE_E_CORRUPT (copy source) or -errno.
+ */
+int store_part_put(store_t *st, const store_part_put_t *p, store_object_t *out_part);
+
+/** One part named by a completion request. */
+typedef struct store_complete_part {
+    uint32_t part_number;
+    uint8_t md5[16]; /* the ETag the client has for the part */
+} store_complete_part_t;
+
+/**
+ * Completes an upload into the object (replacing any object under the key).
+ * parts must be strictly ascending (STORE_E_INVALID_PART_ORDER), each uploaded
+ * with that ETag (STORE_E_INVALID_PART), each but the last at least
+ * STORE_MIN_PART_SIZE (STORE_E_ENTITY_TOO_SMALL); *bad_part is set to the index
+ * of the offending entry. On 0, out_obj gets size, md5 (of the parts' MD5s),
+ * num_parts and mtime (nothing to free). Returns 0, one of those, STORE_E_NO_UPLOAD,
+ * STORE_E_NO_BUCKET or -errno.
+ */
+int store_upload_complete(store_t *st, const store_upload_ref_t *u, const store_complete_part_t *parts, size_t num_parts,
+                          store_object_t *out_obj, size_t *bad_part);
+
+/** Aborts an upload and frees its parts. Returns 0, STORE_E_NO_UPLOAD or -errno. */
+int store_upload_abort(store_t *st, const store_upload_ref_t *u);
+
+typedef struct store_part_info {
+    uint32_t part_number;
+    uint64_t size;
+    int64_t mtime_ns;
+    uint8_t md5[16];
+} store_part_info_t;
+
+/**
+ * Lists an upload's parts with numbers above after, in order, at most max_parts.
+ * *is_truncated is set when more follow. Returns 0, STORE_E_NO_UPLOAD or -errno.
+ */
+int store_part_list(store_t *st, const store_upload_ref_t *u, uint32_t after, size_t max_parts,
+                    int (*cb)(void *ctx, const store_part_info_t *p), void *ctx, int *is_truncated);
+
+typedef struct store_upload_list_params {
+    const char *bucket;
+    const char *prefix; /* may be NULL */
+    size_t prefix_len;
+    const char *delimiter; /* may be NULL */
+    size_t delimiter_len;
+    const char *key_marker; /* may be NULL: uploads of later keys (or of this key after upload_id_marker) */
+    size_t key_marker_len;
+    const char *upload_id_marker; /* may be NULL; only with key_marker */
+    size_t upload_id_marker_len;
+    size_t max_uploads; /* uploads + common prefixes */
+} store_upload_list_params_t;
+
+typedef struct store_upload_entry {
+    const char *key; /* the key, or the common prefix when is_prefix; valid during the callback */
+    size_t key_len;
+    int is_prefix;
+    char upload_id[STORE_UPLOAD_ID_LEN + 1];
+    int64_t initiated_ns;
+} store_upload_entry_t;
+
+/**
+ * Lists a bucket's unfinished uploads in key order, then by initiation time.
+ * Returns 0, STORE_E_NO_BUCKET or -errno.
+ */
+int store_upload_list(store_t *st, const store_upload_list_params_t *p, int (*cb)(void *ctx, const store_upload_entry_t *e),
+                      void *ctx, int *is_truncated);
 
 #endif

@@ -34,18 +34,21 @@ struct store {
     pthread_rwlock_t bucket_lock;
     pthread_mutex_t key_locks[STORE_STRIPES];
     pthread_mutex_t ref_locks[STORE_STRIPES];
-    pthread_mutex_t upload_locks[STORE_STRIPES]; /* taken before any other lock (multipart.c) */
+    /* by upload id, taken before any other lock (multipart.c): part writes share it, completion and abort own it */
+    pthread_rwlock_t upload_locks[STORE_STRIPES];
     pthread_mutex_t id_lock;
     uint64_t next_id;  /* under id_lock */
     uint64_t id_limit; /* first id not reserved yet; under id_lock */
     atomic_uint_fast64_t list_steps;
 };
 
-/** The data to stage: a body in the caller's memory. */
+/** The data to stage: a body in the caller's memory, or a byte range of a stored object. */
 typedef struct store_source {
     const struct iovec *iov; /* borrowed */
     size_t iovcnt;
-    uint64_t size; /* total bytes of iov */
+    uint64_t size;                /* total bytes of iov, or of the range */
+    const store_object_t *object; /* borrowed: instead of iov, read size bytes of it from object_offset */
+    uint64_t object_offset;
 } store_source_t;
 
 /** Chunks durable under their final names and referenced by nothing yet. */
@@ -98,6 +101,9 @@ typedef struct store_commit {
  * once this returns 0. Returns 0, STORE_E_NO_BUCKET or -errno.
  */
 int store_commit(store_t *st, const store_commit_t *c, meta_batch_t *b, store_chunk_list_t *freed);
+
+/** Returns 0 when the bucket exists, STORE_E_NO_BUCKET, -EINVAL (bad name) or -EIO. */
+int store_bucket_check(store_t *st, const char *name);
 
 /** Current time in nanoseconds since the epoch. */
 int64_t store_now_ns(void);

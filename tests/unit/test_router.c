@@ -38,7 +38,6 @@ static const route_case_t cases[] = {
     {"GET", "/bkt?list-type=2&prefix=", "h", NULL, S3ERR_NONE, S3OP_LIST_OBJECTS_V2, "bkt", "", 0},
     {"GET", "/bkt?list-type=3", "h", NULL, S3ERR_INVALID_ARGUMENT, S3OP_LIST_OBJECTS, "bkt", "", 0},
     {"POST", "/bkt?delete", "h", NULL, S3ERR_NONE, S3OP_NOT_IMPLEMENTED, "bkt", "", 0},
-    {"GET", "/bkt?uploads", "h", NULL, S3ERR_NONE, S3OP_NOT_IMPLEMENTED, "bkt", "", 0},
     {"PUT", "/bkt?policy", "h", NULL, S3ERR_NONE, S3OP_NOT_IMPLEMENTED, "bkt", "", 0},
     {"PATCH", "/bkt", "h", NULL, S3ERR_NONE, S3OP_METHOD_NOT_ALLOWED, "bkt", "", 0},
     {"PUT", "/bkt/key", "h", NULL, S3ERR_NONE, S3OP_PUT_OBJECT, "bkt", "key", 0},
@@ -47,7 +46,35 @@ static const route_case_t cases[] = {
     {"DELETE", "/bkt/key", "h", NULL, S3ERR_NONE, S3OP_DELETE_OBJECT, "bkt", "key", 0},
     {"GET", "/bkt/key?acl", "h", NULL, S3ERR_NONE, S3OP_GET_OBJECT_ACL, "bkt", "key", 0},
     {"PUT", "/bkt/key?tagging", "h", NULL, S3ERR_NONE, S3OP_NOT_IMPLEMENTED, "bkt", "key", 0},
-    {"PUT", "/bkt/key?partNumber=1&uploadId=abc", "h", NULL, S3ERR_NONE, S3OP_NOT_IMPLEMENTED, "bkt", "key", 0},
+    /* multipart uploads */
+    {"POST", "/bkt/key?uploads", "h", NULL, S3ERR_NONE, S3OP_CREATE_MULTIPART_UPLOAD, "bkt", "key", 0},
+    {"POST", "/bkt/key?uploads=", "h", NULL, S3ERR_NONE, S3OP_CREATE_MULTIPART_UPLOAD, "bkt", "key", 0},
+    {"PUT", "/bkt/key?uploads", "h", NULL, S3ERR_NONE, S3OP_METHOD_NOT_ALLOWED, "bkt", "key", 0},
+    {"GET", "/bkt/key?uploads", "h", NULL, S3ERR_NONE, S3OP_METHOD_NOT_ALLOWED, "bkt", "key", 0},
+    {"DELETE", "/bkt/key?uploads", "h", NULL, S3ERR_NONE, S3OP_METHOD_NOT_ALLOWED, "bkt", "key", 0},
+    {"PUT", "/bkt/key?partNumber=1&uploadId=abc", "h", NULL, S3ERR_NONE, S3OP_UPLOAD_PART, "bkt", "key", 0},
+    {"PUT", "/bkt/key?uploadId=abc&partNumber=10000", "h", NULL, S3ERR_NONE, S3OP_UPLOAD_PART, "bkt", "key", 0},
+    {"PUT", "/bkt/key?uploadId=abc", "h", NULL, S3ERR_NONE, S3OP_UPLOAD_PART, "bkt", "key", 0}, /* handler: InvalidArgument */
+    {"PUT", "/bkt/a%2Fb?x-id=UploadPart&partNumber=2&uploadId=a%2Bb", "h", NULL, S3ERR_NONE, S3OP_UPLOAD_PART, "bkt", "a/b", 0},
+    {"POST", "/bkt/key?uploadId=abc", "h", NULL, S3ERR_NONE, S3OP_COMPLETE_MULTIPART_UPLOAD, "bkt", "key", 0},
+    {"DELETE", "/bkt/key?uploadId=abc", "h", NULL, S3ERR_NONE, S3OP_ABORT_MULTIPART_UPLOAD, "bkt", "key", 0},
+    {"GET", "/bkt/key?uploadId=abc", "h", NULL, S3ERR_NONE, S3OP_LIST_PARTS, "bkt", "key", 0},
+    {"GET", "/bkt/key?uploadId=abc&max-parts=2&part-number-marker=1", "h", NULL, S3ERR_NONE, S3OP_LIST_PARTS, "bkt", "key", 0},
+    {"HEAD", "/bkt/key?uploadId=abc", "h", NULL, S3ERR_NONE, S3OP_METHOD_NOT_ALLOWED, "bkt", "key", 0},
+    {"HEAD", "/bkt/key?partNumber=1&uploadId=abc", "h", NULL, S3ERR_NONE, S3OP_METHOD_NOT_ALLOWED, "bkt", "key", 0},
+    {"PATCH", "/bkt/key?uploadId=abc", "h", NULL, S3ERR_NONE, S3OP_METHOD_NOT_ALLOWED, "bkt", "key", 0},
+    {"GET", "/bkt?uploads", "h", NULL, S3ERR_NONE, S3OP_LIST_MULTIPART_UPLOADS, "bkt", "", 0},
+    {"GET", "/bkt?uploads&prefix=a%2F&delimiter=%2F&max-uploads=3", "h", NULL, S3ERR_NONE, S3OP_LIST_MULTIPART_UPLOADS, "bkt", "",
+     0},
+    {"POST", "/bkt?uploads", "h", NULL, S3ERR_NONE, S3OP_METHOD_NOT_ALLOWED, "bkt", "", 0},
+    {"PUT", "/bkt?uploads", "h", NULL, S3ERR_NONE, S3OP_METHOD_NOT_ALLOWED, "bkt", "", 0},
+    {"HEAD", "/bkt?uploads", "h", NULL, S3ERR_NONE, S3OP_METHOD_NOT_ALLOWED, "bkt", "", 0},
+    {"DELETE", "/bkt?uploads", "h", NULL, S3ERR_NONE, S3OP_METHOD_NOT_ALLOWED, "bkt", "", 0},
+    {"GET", "/bkt?uploadId=abc", "h", NULL, S3ERR_NONE, S3OP_NOT_IMPLEMENTED, "bkt", "", 0},
+    /* partNumber alone is not a sub-resource: GET/HEAD of one part of an object */
+    {"GET", "/bkt/key?partNumber=1", "h", NULL, S3ERR_NONE, S3OP_GET_OBJECT, "bkt", "key", 0},
+    {"HEAD", "/bkt/key?partNumber=2", "h", NULL, S3ERR_NONE, S3OP_HEAD_OBJECT, "bkt", "key", 0},
+    {"PUT", "/bkt/key?partNumber=1", "h", NULL, S3ERR_NONE, S3OP_PUT_OBJECT, "bkt", "key", 0},
     {"OPTIONS", "/bkt/key", "h", NULL, S3ERR_NONE, S3OP_METHOD_NOT_ALLOWED, "bkt", "key", 0},
     /* unknown query parameters are ignored, as AWS does */
     {"GET", "/bkt/key?x-id=GetObject&response-content-type=a%2Fb", "h", NULL, S3ERR_NONE, S3OP_GET_OBJECT, "bkt", "key", 0},
@@ -69,6 +96,18 @@ static const route_case_t cases[] = {
     {"PUT", "/", "my.dotted.bkt.example.com", "example.com", S3ERR_NONE, S3OP_CREATE_BUCKET, "my.dotted.bkt", "", 0},
     {"PUT", "/k/e/y", "bkt.EXAMPLE.com:80", "example.com", S3ERR_NONE, S3OP_PUT_OBJECT, "bkt", "k/e/y", 0},
     {"GET", "//lead", "bkt.example.com", "example.com", S3ERR_NONE, S3OP_GET_OBJECT, "bkt", "/lead", 0},
+    {"POST", "/obj?uploads", "bkt.example.com", "example.com", S3ERR_NONE, S3OP_CREATE_MULTIPART_UPLOAD, "bkt", "obj", 0},
+    {"PUT", "/obj?uploads", "bkt.example.com", "example.com", S3ERR_NONE, S3OP_METHOD_NOT_ALLOWED, "bkt", "obj", 0},
+    {"PUT", "/obj?partNumber=3&uploadId=u1", "bkt.example.com:9000", "example.com", S3ERR_NONE, S3OP_UPLOAD_PART, "bkt", "obj", 0},
+    {"PUT", "/obj?uploadId=u1", "bkt.example.com", "example.com", S3ERR_NONE, S3OP_UPLOAD_PART, "bkt", "obj", 0},
+    {"POST", "/obj?uploadId=u1", "bkt.example.com", "example.com", S3ERR_NONE, S3OP_COMPLETE_MULTIPART_UPLOAD, "bkt", "obj", 0},
+    {"DELETE", "/obj?uploadId=u1", "bkt.example.com", "example.com", S3ERR_NONE, S3OP_ABORT_MULTIPART_UPLOAD, "bkt", "obj", 0},
+    {"GET", "/obj?uploadId=u1", "bkt.example.com", "example.com", S3ERR_NONE, S3OP_LIST_PARTS, "bkt", "obj", 0},
+    {"HEAD", "/obj?uploadId=u1", "bkt.example.com", "example.com", S3ERR_NONE, S3OP_METHOD_NOT_ALLOWED, "bkt", "obj", 0},
+    {"GET", "/?uploads", "bkt.example.com", "example.com", S3ERR_NONE, S3OP_LIST_MULTIPART_UPLOADS, "bkt", "", 0},
+    {"POST", "/?uploads", "bkt.example.com", "example.com", S3ERR_NONE, S3OP_METHOD_NOT_ALLOWED, "bkt", "", 0},
+    {"GET", "/obj?partNumber=1", "bkt.example.com", "example.com", S3ERR_NONE, S3OP_GET_OBJECT, "bkt", "obj", 0},
+    {"HEAD", "/obj?partNumber=1", "bkt.example.com", "example.com", S3ERR_NONE, S3OP_HEAD_OBJECT, "bkt", "obj", 0},
     /* the domain itself, or another host, is path style */
     {"GET", "/bkt/key", "example.com:9000", "example.com", S3ERR_NONE, S3OP_GET_OBJECT, "bkt", "key", 0},
     {"GET", "/", "example.com", "example.com", S3ERR_NONE, S3OP_LIST_BUCKETS, "", "", 0},
@@ -124,6 +163,37 @@ static void test_route_params(void **state)
     assert_null(route_param(&r, "marker", NULL));
     assert_int_equal(r.raw_path_len, 4);
     assert_int_equal(r.raw_query_len, strlen(path) - 5);
+}
+
+static void test_route_multipart_params(void **state)
+{
+    (void)state;
+    const char *path = "/bkt/key?partNumber=7&uploadId=VXBsb2Fk%2B%2F%3D";
+    router_input_t in = {"PUT", 3, path, strlen(path), "h", 1, NULL, 0};
+    char scratch[ROUTER_SCRATCH_LEN(256)];
+    route_t r;
+    assert_int_equal(router_route(&in, &r, scratch, sizeof(scratch)), S3ERR_NONE);
+    assert_int_equal(r.op, S3OP_UPLOAD_PART);
+    assert_string_equal(r.subresource, "uploadId");
+    assert_string_equal(route_param(&r, "partNumber", NULL), "7");
+    assert_string_equal(route_param(&r, "uploadId", NULL), "VXBsb2Fk+/=");
+}
+
+static void test_op_names(void **state)
+{
+    (void)state;
+    for (int op = 0; op < S3OP_COUNT; ++op) {
+        if (strcmp(router_op_name((s3_op_t)op), "Unknown") == 0)
+            fail_msg("op %d has no name", op);
+    }
+    assert_string_equal(router_op_name(S3OP_CREATE_MULTIPART_UPLOAD), "CreateMultipartUpload");
+    assert_string_equal(router_op_name(S3OP_UPLOAD_PART), "UploadPart");
+    assert_string_equal(router_op_name(S3OP_UPLOAD_PART_COPY), "UploadPartCopy");
+    assert_string_equal(router_op_name(S3OP_COMPLETE_MULTIPART_UPLOAD), "CompleteMultipartUpload");
+    assert_string_equal(router_op_name(S3OP_ABORT_MULTIPART_UPLOAD), "AbortMultipartUpload");
+    assert_string_equal(router_op_name(S3OP_LIST_PARTS), "ListParts");
+    assert_string_equal(router_op_name(S3OP_LIST_MULTIPART_UPLOADS), "ListMultipartUploads");
+    assert_string_equal(router_op_name(S3OP_COUNT), "Unknown");
 }
 
 static void test_route_limits(void **state)
@@ -191,10 +261,8 @@ static void test_bucket_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_route_table),
-        cmocka_unit_test(test_route_params),
-        cmocka_unit_test(test_route_limits),
-        cmocka_unit_test(test_bucket_names),
+        cmocka_unit_test(test_route_table), cmocka_unit_test(test_route_params), cmocka_unit_test(test_route_multipart_params),
+        cmocka_unit_test(test_op_names),    cmocka_unit_test(test_route_limits), cmocka_unit_test(test_bucket_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,651 @@
+/* server/ops_multipart.c -- CreateMultipartUpload, UploadPart(Copy), CompleteMultipartUpload,
+ * AbortMultipartUpload, ListParts, ListMultipartUploads.
+ *
+ * DESIGN: like PutObject, UploadPart hands h2o's buffered body to storage
+ * without a copy (see the lifetime rule in handler.h); UploadPartCopy reads
+ * the source object chunk by chunk on the worker. Completion is a metadata
+ * operation in storage (the parts' chunks become the object's). This file
+ * validates parameters, maps storage's answers to S3 errors and writes XML. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth/sigv4.h"
+#include "server/handler.h"
+#include "server/range.h"
+
+#define S3_XMLNS "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\""
+#define LIST_MAX 1000
+
+int s3_parse_part_number(const char *v, size_t len, uint32_t *out)
+{
+    uint32_t n = 0;
+    if (v == NULL || len == 0 || len > 5)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return -1;
+        n = n * 10 + (uint32_t)(v[i] - '0');
+    }
+    if (n < 1 || n > STORE_MAX_PARTS)
+        return -1;
+    *out = n;
+    return 0;
+}
+
+/* Parses a non-negative decimal list limit; above LIST_MAX means LIST_MAX. Returns 0 or -1. */
+static int parse_limit(const char *v, size_t len, size_t *out)
+{
+    size_t n = 0;
+    if (len == 0 || len > 12)
+        return -1;
+    for (size_t i = 0; i < len; ++i) {
+        if (v[i] < '0' || v[i] > '9')
+            return -1;
+        n = n * 10 + (size_t)(v[i] - '0');
+    }
+    *out = n > LIST_MAX ? LIST_MAX : n;
+    return 0;
+}
+
+static store_upload_ref_t upload_ref(s3_req_t *r)
+{
+    store_upload_ref_t u = {.bucket = r->route.bucket, .key = r->route.key, .key_len = r->route.key_len};
+    u.upload_id = route_param(&r->route, "uploadId", &u.upload_id_len);
+    return u;
+}
+
+static void elem_owner(xmlw_t *w, const char *tag, const keys_user_t *u)
+{
+    xmlw_open(w, tag);
+    xmlw_elem_str(w, "ID", u->canonical_id);
+    xmlw_elem_str(w, "DisplayName", u->name);
+    xmlw_close(w, tag);
+}
+
+/* Writes <tag>value</tag>, URL-encoded when the request asked for encoding-type=url. */
+static void elem_key(xmlw_t *w, const char *tag, const char *v, size_t len, int url_encode)
+{
+    if (!url_encode) {
+        xmlw_elem(w, tag, v, len);
+        return;
+    }
+    char *enc = malloc(3 * len + 1);
+    if (enc == NULL)
+        abort();
+    xmlw_elem(w, tag, enc, sigv4_uri_encode(v, len, 1, enc));
+    free(enc);
+}
+
+/* ------------------------------------------------------------------ create */
+
+typedef struct create_state {
+    store_kv_t headers[S3_STORED_HEADERS_MAX];
+    size_t num_headers;
+} create_state_t;
+
+static void run_create(s3_job_t *j)
+{
+    s3_req_t *r = j->r;
+    create_state_t *cs = (create_state_t *)j->extra;
+    char id[STORE_UPLOAD_ID_LEN + 1];
+    int rc = store_upload_create(r->thread->server->store, r->route.bucket, r->route.key, r->route.key_len, cs->headers,
+                                 cs->num_headers, id);
+    if (rc != 0) {
+        j->err = s3err_from_store(rc);
+        return;
+    }
+    xmlw_t *w = &j->xml;
+    xmlw_init(w);
+    xmlw_open(w, "InitiateMultipartUploadResult " S3_XMLNS);
+    xmlw_elem(w, "Bucket", r->route.bucket, r->route.bucket_len);
+    xmlw_elem(w, "Key", r->route.key, r->route.key_len);
+    xmlw_elem_str(w, "UploadId", id);
+    xmlw_close(w, "InitiateMultipartUploadResult");
+    j->has_xml = 1;
+}
+
+void ops_create_multipart_upload(s3_req_t *r)
+{
+    s3_job_t *j = s3_job_new(r, run_create, sizeof(create_state_t));
+    create_state_t *cs = (create_state_t *)j->extra;
+    s3err_t err = s3_collect_stored_headers(r, cs->headers, &cs->num_headers);
+    if (err != S3ERR_NONE) {
+        free(j);
+        s3_send_error(r, err, NULL);
+        return;
+    }
+    s3_job_start(j);
+}
+
+/* ------------------------------------------------------------------ upload part (and copy) */
+
+typedef struct part_state {
+    store_part_put_t put;
+    struct iovec body;
+    uint8_t expected_md5[16];
+    /* UploadPartCopy: the source, and its conditions */
+    char *src_bucket; /* pool memory */
+    char *src_key;
+    size_t src_key_len;
+    const char *src_range;
+    size_t src_range_len;
+} part_state_t;
+
+/* Whether etag (quoted) is in a list of entity tags as If-Match sends them ("*", quoted or bare, comma-separated). */
+static int etag_listed(const char *list, size_t len, const char *etag, size_t etag_len)
+{
+    const char *p = list, *end = list + len;
+    while (p < end) {
+        while (p < end && (*p == ' ' || *p == ','))
+            p++;
+        const char *q = p;
+        while (q < end && *q != ',')
+            q++;
+        const char *t = q;
+        while (t > p && t[-1] == ' ')
+            t--;
+        size_t n = (size_t)(t - p);
+        if (n == 1 && *p == '*')
+            return 1;
+        if (n >= 2 && p[0] == '"' && p[n - 1] == '"' ? n == etag_len && memcmp(p, etag, n) == 0
+                                                     : n + 2 == etag_len && memcmp(p, etag + 1, n) == 0)
+            return 1;
+        p = q;
+    }
+    return 0;
+}
+
+/* Parses an HTTP date into seconds since the epoch. Returns 0, or -1 when it is not a date (the condition is then ignored). */
+static int parse_http_date(const char *v, size_t len, int64_t *out)
+{
+    struct tm tm;
+    if (h2o_time_parse_rfc1123(v, len, &tm) != 0)
+        return -1;
+    *out = (int64_t)timegm(&tm);
+    return 0;
+}
+
+/* The x-amz-copy-source-if-* conditions on the source, as S3 combines them. Returns 0 when the copy may go ahead. */
+static int copy_conditions_hold(s3_req_t *r, const store_object_t *src)
+{
+    char etag[S3_ETAG_MAX];
+    size_t etag_len = s3_format_etag(src->md5, src->num_parts, etag), len;
+    int64_t mtime = src->mtime_ns / 1000000000, date;
+    const char *v;
+    if ((v = s3_header(r, "x-amz-copy-source-if-match", &len)) != NULL) {
+        if (!etag_listed(v, len, etag, etag_len))
+            return -1;
+    } else if ((v = s3_header(r, "x-amz-copy-source-if-unmodified-since", &len)) != NULL && parse_http_date(v, len, &date) == 0 &&
+               mtime > date) {
+        return -1;
+    }
+    if ((v = s3_header(r, "x-amz-copy-source-if-none-match", &len)) != NULL) {
+        if (etag_listed(v, len, etag, etag_len))
+            return -1;
+    } else if ((v = s3_header(r, "x-amz-copy-source-if-modified-since", &len)) != NULL && parse_http_date(v, len, &date) == 0 &&
+               mtime <= date) {
+        return -1;
+    }
+    return 0;
+}
+
+/* Parses x-amz-copy-source-range "bytes=first-last" (both required). Returns 0 or -1. */
+static int parse_copy_range(const char *v, size_t len, uint64_t *first, uint64_t *last)
+{
+    char buf[64];
+    unsigned long long a, b;
+    int end = 0;
+    if (len >= sizeof(buf))
+        return -1;
+    memcpy(buf, v, len);
+    buf[len] = '\0';
+    if (sscanf(buf, "bytes=%llu-%llu%n", &a, &b, &end) != 2 || (size_t)end != len || b < a)
+        return -1;
+    *first = a;
+    *last = b;
+    return 0;
+}
+
+static void run_upload_part(s3_job_t *j)
+{
+    s3_req_t *r = j->r;
+    part_state_t *ps = (part_state_t *)j->extra;
+    store_t *st = r->thread->server->store;
+    store_object_t src = {0}, part;
+    int rc;
+
+    if (r->verify_payload_in_job) {
+        char actual[65];
+        sigv4_sha256_hex(ps->body.iov_base, ps->body.iov_len, actual);
+        if (memcmp(actual, r->payload_sha256, 64) != 0) {
+            j->err = S3ERR_CONTENT_SHA256_MISMATCH;
+            return;
+        }
+    }
+    if (ps->src_bucket != NULL) {
+        if ((rc = store_object_get(st, ps->src_bucket, ps->src_key, ps->src_key_len, &src)) != 0) {
+            j->err = s3err_from_store(rc);
+            return;
+        }
+        if (copy_conditions_hold(r, &src) != 0) {
+            j->err = S3ERR_PRECONDITION_FAILED;
+            goto Exit;
+        }
+        uint64_t first = 0, last = src.size ? src.size - 1 : 0;
+        if (ps->src_range != NULL && (parse_copy_range(ps->src_range, ps->src_range_len, &first, &last) != 0 || last >= src.size)) {
+            j->err = S3ERR_INVALID_ARGUMENT;
+            j->err_message = "Range specified is not valid for source object";
+            goto Exit;
+        }
+        ps->put.copy_source = &src;
+        ps->put.copy_offset = first;
+        ps->put.copy_len = src.size ? last - first + 1 : 0;
+    }
+    /* a part racing an abort or a completion is refused by storage, after its data is written */
+    if ((rc = store_part_put(st, &ps->put, &part)) != 0) {
+        j->err = rc == -EINVAL ? S3ERR_INVALID_ARGUMENT : s3err_from_store(rc);
+        goto Exit;
+    }
+    s3_format_etag(part.md5, 0, j->etag);
+    if (ps->src_bucket != NULL) {
+        j->etag[0] = '\0'; /* in the XML instead */
+        xmlw_t *w = &j->xml;
+        xmlw_init(w);
+        xmlw_open(w, "CopyPartResult " S3_XMLNS);
+        xmlw_elem_time(w, "LastModified", part.mtime_ns);
+        xmlw_elem_etag(w, "ETag", part.md5);
+        xmlw_close(w, "CopyPartResult");
+        j->has_xml = 1;
+    }
+Exit:
+    store_object_free(&src);
+}
+
+/* Splits x-amz-copy-source ("[/]bucket/key[?versionId=...]", URL-encoded) into ps. Returns S3ERR_NONE or the error. */
+static s3err_t parse_copy_source(s3_req_t *r, part_state_t *ps, const char **message)
+{
+    size_t len;
+    const char *v = s3_header(r, "x-amz-copy-source", &len);
+    const char *q = memchr(v, '?', len);
+    if (q != NULL) {
+        if ((size_t)(v + len - q) != sizeof("?versionId=null") - 1 || memcmp(q, "?versionId=null", (size_t)(v + len - q)) != 0) {
+            *message = "Copying a version of an object is not supported yet.";
+            return S3ERR_NOT_IMPLEMENTED;
+        }
+        len = (size_t)(q - v);
+    }
+    if (len > 0 && v[0] == '/')
+        v++, len--;
+    h2o_iovec_t d = h2o_iovec_init(h2o_mem_alloc_pool(&r->req->pool, len + 1), 0);
+    long dn = sigv4_uri_decode(v, len, d.base);
+    if (dn < 0) {
+        *message = "Invalid copy source encoding";
+        return S3ERR_INVALID_ARGUMENT;
+    }
+    d.len = (size_t)dn;
+    const char *slash = memchr(d.base, '/', d.len);
+    if (slash == NULL || slash == d.base || (size_t)(slash - d.base) > STORE_BUCKET_NAME_MAX || slash + 1 == d.base + d.len) {
+        *message = "Copy Source must mention the source bucket and key: sourcebucket/sourcekey";
+        return S3ERR_INVALID_ARGUMENT;
+    }
+    ps->src_bucket = h2o_mem_alloc_pool(&r->req->pool, (size_t)(slash - d.base) + 1);
+    memcpy(ps->src_bucket, d.base, (size_t)(slash - d.base));
+    ps->src_bucket[slash - d.base] = '\0';
+    ps->src_key = (char *)slash + 1;
+    ps->src_key_len = (size_t)(d.base + d.len - ps->src_key);
+    if (ps->src_key_len > STORE_KEY_MAX)
+        return S3ERR_KEY_TOO_LONG;
+    ps->src_range = s3_header(r, "x-amz-copy-source-range", &ps->src_range_len);
+    return S3ERR_NONE;
+}
+
+void ops_upload_part(s3_req_t *r)
+{
+    h2o_req_t *req = r->req;
+    int copy = r->route.op == S3OP_UPLOAD_PART_COPY;
+    const char *message = NULL;
+    s3err_t err = S3ERR_NONE;
+    s3_job_t *j = s3_job_new(r, run_upload_part, sizeof(part_state_t));
+    part_state_t *ps = (part_state_t *)j->extra;
+    size_t pn_len;
+    const char *pn = route_param(&r->route, "partNumber", &pn_len);
+
+    ps->put.upload = upload_ref(r);
+    if (s3_parse_part_number(pn, pn_len, &ps->put.part_number) != 0) {
+        err = S3ERR_INVALID_ARGUMENT;
+        message = "Part number must be an integer between 1 and 10000, inclusive";
+    } else if (copy) {
+        err = parse_copy_source(r, ps, &message);
+    } else if (req->entity.base == NULL) {
+        err = S3ERR_MISSING_CONTENT_LENGTH;
+    } else {
+        size_t md5_len;
+        const char *md5 = s3_header(r, "content-md5", &md5_len);
+        if (md5 != NULL && s3_decode_content_md5(md5, md5_len, ps->expected_md5) != 0)
+            err = S3ERR_INVALID_DIGEST;
+        else if (md5 != NULL)
+            ps->put.expected_md5 = ps->expected_md5;
+        ps->body.iov_base = req->entity.base;
+        ps->body.iov_len = req->entity.len;
+        ps->put.body = &ps->body;
+        ps->put.body_iovcnt = 1;
+    }
+    if (err != S3ERR_NONE) {
+        free(j);
+        s3_send_error(r, err, message);
+        return;
+    }
+    s3_job_start(j);
+}
+
+/* ------------------------------------------------------------------ complete */
+
+typedef struct complete_state {
+    store_complete_part_t *parts; /* owned */
+    size_t num_parts;
+} complete_state_t;
+
+static void run_complete(s3_job_t *j)
+{
+    s3_req_t *r = j->r;
+    complete_state_t *cs = (complete_state_t *)j->extra;
+    store_upload_ref_t u = upload_ref(r);
+    store_object_t obj;
+    size_t bad;
+    int rc = store_upload_complete(r->thread->server->store, &u, cs->parts, cs->num_parts, &obj, &bad);
+    free(cs->parts);
+    if (rc != 0) {
+        j->err = rc == -EINVAL ? S3ERR_MALFORMED_XML : s3err_from_store(rc);
+        if (rc == STORE_E_ENTITY_TOO_SMALL)
+            j->err_message = "Your proposed upload is smaller than the minimum allowed size";
+        return;
+    }
+    const char *host = r->req->authority.base; /* h2o keeps Host here, not among the headers */
+    size_t host_len = r->req->authority.len;
+    char *enc = malloc(3 * (r->route.key_len + r->route.bucket_len) + 2);
+    if (enc == NULL)
+        abort();
+    size_t n = sigv4_uri_encode(r->route.bucket, r->route.bucket_len, 1, enc);
+    enc[n++] = '/';
+    n += sigv4_uri_encode(r->route.key, r->route.key_len, 1, enc + n);
+
+    size_t loc_cap = 8 + (host ? host_len : 0) + n;
+    char *loc = malloc(loc_cap + 1);
+    if (loc == NULL)
+        abort();
+    int m = snprintf(loc, loc_cap + 1, "http://%.*s/%.*s", (int)(host ? host_len : 0), host ? host : "", (int)n, enc);
+
+    xmlw_t *w = &j->xml;
+    xmlw_init(w);
+    xmlw_open(w, "CompleteMultipartUploadResult " S3_XMLNS);
+    xmlw_elem(w, "Location", loc, (size_t)m);
+    free(loc);
+    xmlw_elem(w, "Bucket", r->route.bucket, r->route.bucket_len);
+    xmlw_elem(w, "Key", r->route.key, r->route.key_len);
+    xmlw_elem_etag_parts(w, "ETag", obj.md5, obj.num_parts);
+    xmlw_close(w, "CompleteMultipartUploadResult");
+    j->has_xml = 1;
+    free(enc);
+}
+
+/* An ETag from a completion body (quotes already stripped) as 16 bytes. Returns 0 or -1 (no part can have it). */
+static int etag_md5(const char *etag, uint8_t out[16])
+{
+    return strlen(etag) == 32 && h2o_hex_decode(out, etag, 32) == 0 ? 0 : -1;
+}
+
+void ops_complete_multipart_upload(s3_req_t *r)
+{
+    h2o_req_t *req = r->req;
+    xml_complete_part_t *xp = malloc(STORE_MAX_PARTS * sizeof(*xp));
+    if (xp == NULL)
+        abort();
+    int n = req->entity.base != NULL ? xml_parse_complete_multipart(req->entity.base, req->entity.len, xp, STORE_MAX_PARTS) : -1;
+    if (n <= 0) {
+        free(xp);
+        s3_send_error(r, S3ERR_MALFORMED_XML, NULL);
+        return;
+    }
+    s3_job_t *j = s3_job_new(r, run_complete, sizeof(complete_state_t));
+    complete_state_t *cs = (complete_state_t *)j->extra;
+    cs->parts = calloc((size_t)n, sizeof(*cs->parts));
+    if (cs->parts == NULL)
+        abort();
+    cs->num_parts = (size_t)n;
+    for (int i = 0; i < n; i++) {
+        cs->parts[i].part_number = xp[i].part_number;
+        if (etag_md5(xp[i].etag, cs->parts[i].md5) != 0)
+            memset(cs->parts[i].md5, 0xFF, 16); /* matches no part: InvalidPart, after order and existence */
+    }
+    free(xp);
+    s3_job_start(j);
+}
+
+/* ------------------------------------------------------------------ abort */
+
+static void run_abort(s3_job_t *j)
+{
+    store_upload_ref_t u = upload_ref(j->r);
+    int rc = store_upload_abort(j->r->thread->server->store, &u);
+    if (rc != 0)
+        j->err = s3err_from_store(rc);
+    j->status = 204;
+}
+
+void ops_abort_multipart_upload(s3_req_t *r)
+{
+    s3_job_start(s3_job_new(r, run_abort, 0));
+}
+
+/* ------------------------------------------------------------------ list parts */
+
+typedef struct parts_state {
+    uint32_t marker;
+    size_t max_parts;
+    int url_encode;
+} parts_state_t;
+
+typedef struct parts_walk {
+    xmlw_t parts;
+    uint32_t last;
+} parts_walk_t;
+
+static int on_part(void *ctx, const store_part_info_t *p)
+{
+    parts_walk_t *pw = ctx;
+    xmlw_open(&pw->parts, "Part");
+    xmlw_elem_u64(&pw->parts, "PartNumber", p->part_number);
+    xmlw_elem_time(&pw->parts, "LastModified", p->mtime_ns);
+    xmlw_elem_etag(&pw->parts, "ETag", p->md5);
+    xmlw_elem_u64(&pw->parts, "Size", p->size);
+    xmlw_close(&pw->parts, "Part");
+    pw->last = p->part_number;
+    return 0;
+}
+
+static void run_list_parts(s3_job_t *j)
+{
+    s3_req_t *r = j->r;
+    parts_state_t *ps = (parts_state_t *)j->extra;
+    store_upload_ref_t u = upload_ref(r);
+    parts_walk_t pw = {.last = ps->marker};
+    int truncated = 0;
+    int rc = store_part_list(r->thread->server->store, &u, ps->marker, ps->max_parts, on_part, &pw, &truncated);
+    if (rc != 0) {
+        j->err = s3err_from_store(rc);
+        xmlw_free(&pw.parts);
+        return;
+    }
+    xmlw_t *w = &j->xml;
+    xmlw_init(w);
+    xmlw_open(w, "ListPartsResult " S3_XMLNS);
+    xmlw_elem(w, "Bucket", r->route.bucket, r->route.bucket_len);
+    elem_key(w, "Key", r->route.key, r->route.key_len, ps->url_encode);
+    xmlw_elem(w, "UploadId", u.upload_id, u.upload_id_len);
+    elem_owner(w, "Initiator", &r->user);
+    elem_owner(w, "Owner", &r->user);
+    xmlw_elem_str(w, "StorageClass", "STANDARD");
+    xmlw_elem_u64(w, "PartNumberMarker", ps->marker);
+    xmlw_elem_u64(w, "NextPartNumberMarker", pw.last);
+    xmlw_elem_u64(w, "MaxParts", ps->max_parts);
+    if (ps->url_encode)
+        xmlw_elem_str(w, "EncodingType", "url");
+    xmlw_elem_str(w, "IsTruncated", truncated ? "true" : "false");
+    if (pw.parts.len != 0)
+        xmlw_raw(w, pw.parts.buf, pw.parts.len);
+    xmlw_close(w, "ListPartsResult");
+    xmlw_free(&pw.parts);
+    j->has_xml = 1;
+}
+
+/* Reads encoding-type: absent, or "url". Returns 0 or -1. */
+static int parse_encoding(s3_req_t *r, int *url_encode)
+{
+    size_t len;
+    const char *v = route_param(&r->route, "encoding-type", &len);
+    *url_encode = v != NULL;
+    return v == NULL || strcmp(v, "url") == 0 ? 0 : -1;
+}
+
+void ops_list_parts(s3_req_t *r)
+{
+    s3_job_t *j = s3_job_new(r, run_list_parts, sizeof(parts_state_t));
+    parts_state_t *ps = (parts_state_t *)j->extra;
+    const char *message = NULL, *v;
+    size_t len, marker = 0;
+    ps->max_parts = LIST_MAX;
+    if ((v = route_param(&r->route, "max-parts", &len)) != NULL && parse_limit(v, len, &ps->max_parts) != 0)
+        message = "Provided max-parts not an integer or within integer range";
+    else if ((v = route_param(&r->route, "part-number-marker", &len)) != NULL && len != 0 && parse_limit(v, len, &marker) != 0)
+        message = "Provided part-number-marker not an integer or within integer range";
+    else if (parse_encoding(r, &ps->url_encode) != 0)
+        message = "Invalid Encoding Method specified in Request";
+    if (message != NULL) {
+        free(j);
+        s3_send_error(r, S3ERR_INVALID_ARGUMENT, message);
+        return;
+    }
+    ps->marker = (uint32_t)marker;
+    s3_job_start(j);
+}
+
+/* ------------------------------------------------------------------ list uploads */
+
+typedef struct uploads_state {
+    store_upload_list_params_t params;
+    size_t max_uploads;
+    int url_encode;
+} uploads_state_t;
+
+typedef struct uploads_walk {
+    s3_job_t *job;
+    xmlw_t uploads, prefixes;
+    char last_key[STORE_KEY_MAX];
+    size_t last_key_len;
+    char last_id[STORE_UPLOAD_ID_LEN + 1];
+} uploads_walk_t;
+
+static int on_upload(void *ctx, const store_upload_entry_t *e)
+{
+    uploads_walk_t *uw = ctx;
+    uploads_state_t *us = (uploads_state_t *)uw->job->extra;
+    if (e->is_prefix) {
+        xmlw_open(&uw->prefixes, "CommonPrefixes");
+        elem_key(&uw->prefixes, "Prefix", e->key, e->key_len, us->url_encode);
+        xmlw_close(&uw->prefixes, "CommonPrefixes");
+        uw->last_id[0] = '\0';
+    } else {
+        xmlw_t *w = &uw->uploads;
+        xmlw_open(w, "Upload");
+        elem_key(w, "Key", e->key, e->key_len, us->url_encode);
+        xmlw_elem_str(w, "UploadId", e->upload_id);
+        elem_owner(w, "Initiator", &uw->job->r->user);
+        elem_owner(w, "Owner", &uw->job->r->user);
+        xmlw_elem_str(w, "StorageClass", "STANDARD");
+        xmlw_elem_time(w, "Initiated", e->initiated_ns);
+        xmlw_close(w, "Upload");
+        memcpy(uw->last_id, e->upload_id, sizeof(uw->last_id));
+    }
+    memcpy(uw->last_key, e->key, e->key_len);
+    uw->last_key_len = e->key_len;
+    return 0;
+}
+
+static void run_list_uploads(s3_job_t *j)
+{
+    s3_req_t *r = j->r;
+    uploads_state_t *us = (uploads_state_t *)j->extra;
+    const store_upload_list_params_t *p = &us->params;
+    uploads_walk_t *uw = calloc(1, sizeof(*uw));
+    if (uw == NULL)
+        abort();
+    uw->job = j;
+    int truncated = 0;
+    int rc = store_upload_list(r->thread->server->store, p, on_upload, uw, &truncated);
+    if (rc != 0) {
+        j->err = s3err_from_store(rc);
+        goto Exit;
+    }
+    xmlw_t *w = &j->xml;
+    xmlw_init(w);
+    xmlw_open(w, "ListMultipartUploadsResult " S3_XMLNS);
+    xmlw_elem(w, "Bucket", r->route.bucket, r->route.bucket_len);
+    elem_key(w, "KeyMarker", p->key_marker ? p->key_marker : "", p->key_marker ? p->key_marker_len : 0, us->url_encode);
+    xmlw_elem(w, "UploadIdMarker", p->upload_id_marker ? p->upload_id_marker : "",
+              p->upload_id_marker ? p->upload_id_marker_len : 0);
+    if (truncated) {
+        elem_key(w, "NextKeyMarker", uw->last_key, uw->last_key_len, us->url_encode);
+        xmlw_elem_str(w, "NextUploadIdMarker", uw->last_id);
+    }
+    if (p->delimiter != NULL)
+        elem_key(w, "Delimiter", p->delimiter, p->delimiter_len, us->url_encode);
+    elem_key(w, "Prefix", p->prefix ? p->prefix : "", p->prefix ? p->prefix_len : 0, us->url_encode);
+    xmlw_elem_u64(w, "MaxUploads", us->max_uploads);
+    if (us->url_encode)
+        xmlw_elem_str(w, "EncodingType", "url");
+    xmlw_elem_str(w, "IsTruncated", truncated ? "true" : "false");
+    if (uw->uploads.len != 0)
+        xmlw_raw(w, uw->uploads.buf, uw->uploads.len);
+    if (uw->prefixes.len != 0)
+        xmlw_raw(w, uw->prefixes.buf, uw->prefixes.len);
+    xmlw_close(w, "ListMultipartUploadsResult");
+    j->has_xml = 1;
+Exit:
+    xmlw_free(&uw->uploads);
+    xmlw_free(&uw->prefixes);
+    free(uw);
+}
+
+void ops_list_multipart_uploads(s3_req_t *r)
+{
+    s3_job_t *j = s3_job_new(r, run_list_uploads, sizeof(uploads_state_t));
+    uploads_state_t *us = (uploads_state_t *)j->extra;
+    store_upload_list_params_t *p = &us->params;
+    const char *message = NULL, *v;
+    size_t len;
+    us->max_uploads = LIST_MAX;
+    if ((v = route_param(&r->route, "max-uploads", &len)) != NULL && parse_limit(v, len, &us->max_uploads) != 0)
+        message = "Provided max-uploads not an integer or within integer range";
+    else if (parse_encoding(r, &us->url_encode) != 0)
+        message = "Invalid Encoding Method specified in Request";
+    if (message != NULL) {
+        free(j);
+        s3_send_error(r, S3ERR_INVALID_ARGUMENT, message);
+        return;
+    }
+    p->bucket = r->route.bucket;
+    p->max_uploads = us->max_uploads;
+    p->prefix = route_param(&r->route, "prefix", &p->prefix_len);
+    p->delimiter = route_param(&r->route, "delimiter", &p->delimiter_len);
+    if (p->delimiter != NULL && p->delimiter_len == 0)
+        p->delimiter = NULL;
+    p->key_marker = route_param(&r->route, "key-marker", &p->key_marker_len);
+    if (p->key_marker != NULL && p->key_marker_len == 0)
+        p->key_marker = NULL;
+    p->upload_id_marker = route_param(&r->route, "upload-id-marker", &p->upload_id_marker_len);
+    if (p->key_marker == NULL || (p->upload_id_marker != NULL && p->upload_id_marker_len == 0))
+        p->upload_id_marker = NULL; /* meaningless without a key marker */
+    s3_job_start(j);
+}

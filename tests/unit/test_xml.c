@@ -1,0 +1,350 @@
+/* tests/unit/test_xml.c -- request bodies in (CompleteMultipartUpload,
+ * CreateBucketConfiguration) over tables of good and hostile documents, and
+ * the ETag writer. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/xml.h"
+
+#define S3_NS "http://s3.amazonaws.com/doc/2006-03-01/"
+#define MD5_HEX "0123456789abcdef0123456789abcdef"
+#define ETAG_70 "0123456789012345678901234567890123456789012345678901234567890123456789"
+
+typedef struct complete_case {
+    const char *name;
+    const char *body;
+    int want; /* number of parts, or -1 */
+    struct {
+        uint32_t part_number;
+        const char *etag;
+    } parts[3];
+} complete_case_t;
+
+static const complete_case_t complete_cases[] = {
+    {"with namespace",
+     "<CompleteMultipartUpload xmlns=\"" S3_NS "\"><Part><PartNumber>1</PartNumber><ETag>\"" MD5_HEX "\"</ETag></Part>"
+     "<Part><ETag>\"abc\"</ETag><PartNumber>2</PartNumber></Part></CompleteMultipartUpload>",
+     2,
+     {{1, MD5_HEX}, {2, "abc"}}},
+    {"without namespace, with declaration",
+     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CompleteMultipartUpload><Part><PartNumber>3</PartNumber>"
+     "<ETag>abc</ETag></Part></CompleteMultipartUpload>",
+     1,
+     {{3, "abc"}}},
+    {"prefixed namespace",
+     "<s3:CompleteMultipartUpload xmlns:s3=\"" S3_NS "\"><s3:Part><s3:PartNumber>1</s3:PartNumber><s3:ETag>e</s3:ETag>"
+     "</s3:Part></s3:CompleteMultipartUpload>",
+     1,
+     {{1, "e"}}},
+    {"&quot; ETag",
+     "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>&quot;" MD5_HEX "-2&quot;</ETag></Part>"
+     "</CompleteMultipartUpload>",
+     1,
+     {{1, MD5_HEX "-2"}}},
+    {"only one pair of quotes stripped",
+     "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\"\"x\"\"</ETag></Part>"
+     "<Part><PartNumber>2</PartNumber><ETag>\"x</ETag></Part>"
+     "<Part><PartNumber>3</PartNumber><ETag>\"</ETag></Part></CompleteMultipartUpload>",
+     3,
+     {{1, "\"x\""}, {2, "\"x"}, {3, "\""}}},
+    {"whitespace trimmed",
+     "<CompleteMultipartUpload>\n  <Part>\n    <PartNumber> 7\n</PartNumber>\n    <ETag>\t \"abc\" \r\n</ETag>\n  </Part>\n"
+     "</CompleteMultipartUpload>\n",
+     1,
+     {{7, "abc"}}},
+    {"checksums and unknown elements ignored",
+     "<CompleteMultipartUpload xmlns=\"" S3_NS "\"><Part><ChecksumCRC32>AAAAAA==</ChecksumCRC32>"
+     "<ChecksumCRC32C>AAAAAA==</ChecksumCRC32C><ChecksumSHA1>x</ChecksumSHA1><ChecksumSHA256>y</ChecksumSHA256>"
+     "<ChecksumCRC64NVME>z</ChecksumCRC64NVME><PartNumber>1</PartNumber><ETag>a</ETag><Other/></Part>"
+     "<Unknown>1</Unknown><!-- a comment --></CompleteMultipartUpload>",
+     1,
+     {{1, "a"}}},
+    {"unordered and duplicate numbers are the caller's to judge",
+     "<CompleteMultipartUpload><Part><PartNumber>5</PartNumber><ETag>a</ETag></Part>"
+     "<Part><PartNumber>2</PartNumber><ETag>b</ETag></Part><Part><PartNumber>2</PartNumber><ETag>c</ETag></Part>"
+     "</CompleteMultipartUpload>",
+     3,
+     {{5, "a"}, {2, "b"}, {2, "c"}}},
+    {"boundaries 10000 and leading zeros",
+     "<CompleteMultipartUpload><Part><PartNumber>10000</PartNumber><ETag>a</ETag></Part>"
+     "<Part><PartNumber>007</PartNumber><ETag>b</ETag></Part></CompleteMultipartUpload>",
+     2,
+     {{10000, "a"}, {7, "b"}}},
+    {"empty ETag is present (the caller answers InvalidPart)",
+     "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag/></Part></CompleteMultipartUpload>",
+     1,
+     {{1, ""}}},
+    {"ETag of 70 characters",
+     "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\"" ETAG_70 "\"</ETag></Part>"
+     "</CompleteMultipartUpload>",
+     1,
+     {{1, ETAG_70}}},
+    {"CDATA",
+     "<CompleteMultipartUpload><Part><PartNumber><![CDATA[4]]></PartNumber><ETag><![CDATA[\"q\"]]></ETag></Part>"
+     "</CompleteMultipartUpload>",
+     1,
+     {{4, "q"}}},
+
+    {"ETag of 71 characters",
+     "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>" ETAG_70 "x</ETag></Part>"
+     "</CompleteMultipartUpload>",
+     -1,
+     {{0, NULL}}},
+    {"part number 0",
+     "<CompleteMultipartUpload><Part><PartNumber>0</PartNumber><ETag>a</ETag></Part></CompleteMultipartUpload>",
+     -1,
+     {{0, NULL}}},
+    {"part number 10001",
+     "<CompleteMultipartUpload><Part><PartNumber>10001</PartNumber><ETag>a</ETag></Part></CompleteMultipartUpload>",
+     -1,
+     {{0, NULL}}},
+    {"part number -1",
+     "<CompleteMultipartUpload><Part><PartNumber>-1</PartNumber><ETag>a</ETag></Part></CompleteMultipartUpload>",
+     -1,
+     {{0, NULL}}},
+    {"part number +1",
+     "<CompleteMultipartUpload><Part><PartNumber>+1</PartNumber><ETag>a</ETag></Part></CompleteMultipartUpload>",
+     -1,
+     {{0, NULL}}},
+    {"part number abc",
+     "<CompleteMultipartUpload><Part><PartNumber>abc</PartNumber><ETag>a</ETag></Part></CompleteMultipartUpload>",
+     -1,
+     {{0, NULL}}},
+    {"part number 1.0",
+     "<CompleteMultipartUpload><Part><PartNumber>1.0</PartNumber><ETag>a</ETag></Part></CompleteMultipartUpload>",
+     -1,
+     {{0, NULL}}},
+    {"part number 1 2",
+     "<CompleteMultipartUpload><Part><PartNumber>1 2</PartNumber><ETag>a</ETag></Part></CompleteMultipartUpload>",
+     -1,
+     {{0, NULL}}},
+    {"part number empty",
+     "<CompleteMultipartUpload><Part><PartNumber></PartNumber><ETag>a</ETag></Part></CompleteMultipartUpload>",
+     -1,
+     {{0, NULL}}},
+    {"part number blank",
+     "<CompleteMultipartUpload><Part><PartNumber> </PartNumber><ETag>a</ETag></Part></CompleteMultipartUpload>",
+     -1,
+     {{0, NULL}}},
+    {"part number overflowing 32 bits",
+     "<CompleteMultipartUpload><Part><PartNumber>4294967297</PartNumber><ETag>a</ETag></Part></CompleteMultipartUpload>",
+     -1,
+     {{0, NULL}}},
+    {"missing ETag", "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber></Part></CompleteMultipartUpload>", -1, {{0, NULL}}},
+    {"missing PartNumber", "<CompleteMultipartUpload><Part><ETag>a</ETag></Part></CompleteMultipartUpload>", -1, {{0, NULL}}},
+    {"second part incomplete",
+     "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>a</ETag></Part><Part><PartNumber>2</PartNumber></Part>"
+     "</CompleteMultipartUpload>",
+     -1,
+     {{0, NULL}}},
+    {"two PartNumbers in one Part",
+     "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><PartNumber>2</PartNumber><ETag>a</ETag></Part>"
+     "</CompleteMultipartUpload>",
+     -1,
+     {{0, NULL}}},
+    {"no Part", "<CompleteMultipartUpload xmlns=\"" S3_NS "\"></CompleteMultipartUpload>", -1, {{0, NULL}}},
+    {"empty root", "<CompleteMultipartUpload/>", -1, {{0, NULL}}},
+    {"wrong root",
+     "<CompleteMultipartUploadX><Part><PartNumber>1</PartNumber><ETag>a</ETag></Part></CompleteMultipartUploadX>",
+     -1,
+     {{0, NULL}}},
+    {"Part outside the root",
+     "<Parts><CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>a</ETag></Part></CompleteMultipartUpload></Parts>",
+     -1,
+     {{0, NULL}}},
+    {"not well-formed",
+     "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>a</Part></CompleteMultipartUpload>",
+     -1,
+     {{0, NULL}}},
+    {"truncated", "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>a</ETag></Part>", -1, {{0, NULL}}},
+    {"text, not XML", "PartNumber=1&ETag=a", -1, {{0, NULL}}},
+    {"empty body", "", -1, {{0, NULL}}},
+    {"whitespace body", " \n", -1, {{0, NULL}}},
+    {"undeclared entity",
+     "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>&x;</ETag></Part></CompleteMultipartUpload>",
+     -1,
+     {{0, NULL}}},
+    {"internal entity",
+     "<!DOCTYPE CompleteMultipartUpload [<!ENTITY x \"1\">]><CompleteMultipartUpload><Part><PartNumber>&x;</PartNumber>"
+     "<ETag>a</ETag></Part></CompleteMultipartUpload>",
+     -1,
+     {{0, NULL}}},
+    {"external entity",
+     "<!DOCTYPE CompleteMultipartUpload [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><CompleteMultipartUpload><Part>"
+     "<PartNumber>1</PartNumber><ETag>&x;</ETag></Part></CompleteMultipartUpload>",
+     -1,
+     {{0, NULL}}},
+    {"external DTD",
+     "<!DOCTYPE CompleteMultipartUpload SYSTEM \"http://example.com/x.dtd\"><CompleteMultipartUpload><Part>"
+     "<PartNumber>1</PartNumber><ETag>a</ETag></Part></CompleteMultipartUpload>",
+     -1,
+     {{0, NULL}}},
+    {"billion laughs",
+     "<!DOCTYPE r [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">"
+     "<!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\"><!ENTITY d \"&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;\">"
+     "<!ENTITY e \"&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;\"><!ENTITY f \"&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;\">"
+     "<!ENTITY g \"&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;\"><!ENTITY h \"&g;&g;&g;&g;&g;&g;&g;&g;&g;&g;\">"
+     "<!ENTITY i \"&h;&h;&h;&h;&h;&h;&h;&h;&h;&h;\">]>"
+     "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>&i;</ETag></Part></CompleteMultipartUpload>",
+     -1,
+     {{0, NULL}}},
+};
+
+static void test_complete_table(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(complete_cases) / sizeof(complete_cases[0]); ++i) {
+        const complete_case_t *c = &complete_cases[i];
+        xml_complete_part_t parts[4];
+        memset(parts, 0xa5, sizeof(parts));
+        int n = xml_parse_complete_multipart(c->body, strlen(c->body), parts, 4);
+        if (n != c->want)
+            fail_msg("case %zu (%s): %d parts, want %d", i, c->name, n, c->want);
+        for (int j = 0; j < n; ++j) {
+            if (parts[j].part_number != c->parts[j].part_number || strcmp(parts[j].etag, c->parts[j].etag) != 0)
+                fail_msg("case %zu (%s) part %d: %u '%s', want %u '%s'", i, c->name, j, parts[j].part_number, parts[j].etag,
+                         c->parts[j].part_number, c->parts[j].etag);
+        }
+    }
+}
+
+/* A body of num_parts parts numbered 1.., as botocore writes it (quotes bare, no whitespace). */
+static char *many_parts_body(size_t num_parts, size_t *len)
+{
+    size_t cap = 128 + num_parts * 256, n = 0;
+    char *body = malloc(cap);
+    assert_non_null(body);
+    n += (size_t)snprintf(body + n, cap - n, "<CompleteMultipartUpload xmlns=\"" S3_NS "\">");
+    for (size_t i = 1; i <= num_parts; ++i)
+        n += (size_t)snprintf(body + n, cap - n,
+                              "<Part><ETag>\"" MD5_HEX "\"</ETag><ChecksumCRC32>AAAAAA==</ChecksumCRC32>"
+                              "<PartNumber>%zu</PartNumber></Part>",
+                              i);
+    n += (size_t)snprintf(body + n, cap - n, "</CompleteMultipartUpload>");
+    *len = n;
+    return body;
+}
+
+static void test_complete_many_parts(void **state)
+{
+    (void)state;
+    xml_complete_part_t *parts = calloc(10001, sizeof(*parts));
+    assert_non_null(parts);
+    size_t len;
+
+    char *body = many_parts_body(10000, &len);
+    assert_true(len > 1024 * 1024); /* larger than any other body we parse */
+    assert_int_equal(xml_parse_complete_multipart(body, len, parts, 10000), 10000);
+    assert_int_equal(parts[0].part_number, 1);
+    assert_int_equal(parts[9999].part_number, 10000);
+    assert_string_equal(parts[9999].etag, MD5_HEX);
+    /* the same body with room for fewer parts */
+    assert_int_equal(xml_parse_complete_multipart(body, len, parts, 9999), -1);
+    assert_int_equal(xml_parse_complete_multipart(body, len, parts, 0), -1);
+    free(body);
+
+    /* 10001 parts (the last one numbered 10001 would fail anyway; number them all 1) */
+    body = many_parts_body(10000, &len);
+    const char *tail = "</CompleteMultipartUpload>";
+    size_t tail_len = strlen(tail);
+    const char *extra = "<Part><PartNumber>1</PartNumber><ETag>a</ETag></Part>";
+    body = realloc(body, len + strlen(extra) + 1);
+    assert_non_null(body);
+    memcpy(body + len - tail_len, extra, strlen(extra));
+    memcpy(body + len - tail_len + strlen(extra), tail, tail_len + 1);
+    len += strlen(extra);
+    assert_int_equal(xml_parse_complete_multipart(body, len, parts, 10001), 10001);
+    assert_int_equal(xml_parse_complete_multipart(body, len, parts, 10000), -1);
+    free(body);
+
+    /* a body over the limit is refused before parsing */
+    len = XML_COMPLETE_MULTIPART_MAX_LEN + 1;
+    body = malloc(len);
+    assert_non_null(body);
+    memset(body, ' ', len);
+    assert_int_equal(xml_parse_complete_multipart(body, len, parts, 10000), -1);
+    free(body);
+    free(parts);
+}
+
+static void test_create_bucket(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *body;
+        int want;
+        const char *region;
+    } cases[] = {
+        {"", 0, ""},
+        {" \r\n\t", 0, ""},
+        {"<CreateBucketConfiguration xmlns=\"" S3_NS "\"><LocationConstraint>eu-west-1</LocationConstraint>"
+         "</CreateBucketConfiguration>",
+         0, "eu-west-1"},
+        {"<?xml version=\"1.0\"?><CreateBucketConfiguration><LocationConstraint>us-east-2</LocationConstraint>"
+         "</CreateBucketConfiguration>",
+         0, "us-east-2"},
+        {"<CreateBucketConfiguration/>", 0, ""},
+        {"<CreateBucketConfiguration><Other>x</Other></CreateBucketConfiguration>", 0, ""},
+        {"<BucketConfiguration><LocationConstraint>x</LocationConstraint></BucketConfiguration>", -1, ""},
+        {"<CreateBucketConfiguration><LocationConstraint>x</CreateBucketConfiguration>", -1, ""},
+        {"not xml", -1, ""},
+        {"<!DOCTYPE CreateBucketConfiguration [<!ENTITY x \"eu\">]><CreateBucketConfiguration>"
+         "<LocationConstraint>&x;</LocationConstraint></CreateBucketConfiguration>",
+         -1, ""},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i) {
+        char region[64];
+        int ret = xml_parse_create_bucket(cases[i].body, strlen(cases[i].body), region, sizeof(region));
+        if (ret != cases[i].want || (ret == 0 && strcmp(region, cases[i].region) != 0))
+            fail_msg("case %zu: %d '%s', want %d '%s'", i, ret, region, cases[i].want, cases[i].region);
+    }
+}
+
+static void test_etag_writer(void **state)
+{
+    (void)state;
+    static const uint8_t md5[16] = {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x89, 0xab, 0xcd, 0xef, 0xf0, 0x0f, 0x10, 0xff};
+    static const struct {
+        uint32_t num_parts;
+        const char *want;
+    } cases[] = {
+        {0, "<ETag>&quot;000102030405060789abcdeff00f10ff&quot;</ETag>"},
+        {1, "<ETag>&quot;000102030405060789abcdeff00f10ff-1&quot;</ETag>"},
+        {10000, "<ETag>&quot;000102030405060789abcdeff00f10ff-10000&quot;</ETag>"},
+        {UINT32_MAX, "<ETag>&quot;000102030405060789abcdeff00f10ff-4294967295&quot;</ETag>"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i) {
+        xmlw_t w;
+        xmlw_init(&w);
+        size_t start = w.len;
+        xmlw_elem_etag_parts(&w, "ETag", md5, cases[i].num_parts);
+        if (w.len - start != strlen(cases[i].want) || memcmp(w.buf + start, cases[i].want, w.len - start) != 0)
+            fail_msg("%u parts: '%.*s', want '%s'", cases[i].num_parts, (int)(w.len - start), w.buf + start, cases[i].want);
+        xmlw_free(&w);
+    }
+    /* xmlw_elem_etag is the zero-part form */
+    xmlw_t w;
+    xmlw_init(&w);
+    size_t start = w.len;
+    xmlw_elem_etag(&w, "ETag", md5);
+    assert_int_equal(w.len - start, strlen(cases[0].want));
+    assert_memory_equal(w.buf + start, cases[0].want, w.len - start);
+    xmlw_free(&w);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_complete_table),
+        cmocka_unit_test(test_complete_many_parts),
+        cmocka_unit_test(test_create_bucket),
+        cmocka_unit_test(test_etag_writer),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
