@@ -255,3 +255,38 @@ def test_shared_server_restart_keeps_listing(restart_server, listing_bucket):
     for key in keys[::50] + [k for k in keys if not k.startswith("d")][::17]:
         assert sha256(read(c, bucket, key)) == sha256(listing_body(key)), key
     assert bucket in [b["Name"] for b in c.list_buckets()["Buckets"]]
+
+
+def test_sigkill_during_multipart_upload(server_factory):
+    """Acknowledged parts survive a crash, the upload completes afterwards, and the object survives the next one."""
+    srv = server_factory()
+    c = srv.client()
+    c.create_bucket(Bucket="mpcrash")
+    parts = [data_of(5 * MiB, seed=900), data_of(6 * MiB + 7, seed=901), data_of(1234, seed=902)]
+    uid = c.create_multipart_upload(Bucket="mpcrash", Key="obj", ContentType="application/x-mp")["UploadId"]
+    etags = [c.upload_part(Bucket="mpcrash", Key="obj", UploadId=uid, PartNumber=i + 1, Body=p)["ETag"]
+             for i, p in enumerate(parts[:2])]
+    srv.kill()
+
+    srv.start()
+    c = srv.client()
+    listed = c.list_parts(Bucket="mpcrash", Key="obj", UploadId=uid)["Parts"]
+    assert [(p["PartNumber"], p["ETag"], p["Size"]) for p in listed] == \
+        [(1, etags[0], len(parts[0])), (2, etags[1], len(parts[1]))]
+    assert_missing(c, "mpcrash", "obj")
+    etags.append(c.upload_part(Bucket="mpcrash", Key="obj", UploadId=uid, PartNumber=3, Body=parts[2])["ETag"])
+    done = c.complete_multipart_upload(
+        Bucket="mpcrash", Key="obj", UploadId=uid,
+        MultipartUpload={"Parts": [{"PartNumber": i + 1, "ETag": e} for i, e in enumerate(etags)]})
+    srv.kill()
+
+    srv.start()
+    c = srv.client()
+    whole = b"".join(parts)
+    resp = c.get_object(Bucket="mpcrash", Key="obj")
+    assert sha256(resp["Body"].read()) == sha256(whole)
+    assert resp["ETag"] == done["ETag"] and done["ETag"].endswith('-3"')
+    assert resp["ContentType"] == "application/x-mp"
+    assert c.list_multipart_uploads(Bucket="mpcrash").get("Uploads", []) == []
+    # exactly the object's chunk files are left: 1 + 1 + 1 (parts of 5 MiB, 6 MiB, 1 KiB with 8 MiB chunks)
+    assert sum(srv.chunk_files()) == 3
