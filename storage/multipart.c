@@ -273,45 +273,60 @@ static void part_set_free(part_set_t *ps)
     memset(ps, 0, sizeof(*ps));
 }
 
-/* Loads every part record of upload id. Returns 0 or -errno (STORE_E_CORRUPT for a record that does not decode). */
-static int part_set_load(store_t *st, const uint8_t id[CODEC_UPLOAD_ID_LEN], part_set_t *ps)
+/*
+ * Calls fn with each part record of upload id numbered first or above, in
+ * order; fn returns 0 to go on, > 0 to stop, < 0 for an error. Returns 0, fn's error or -errno.
+ */
+static int parts_each(store_t *st, const uint8_t id[CODEC_UPLOAD_ID_LEN], uint32_t first,
+                      int (*fn)(void *ctx, uint32_t number, const void *rec, size_t len), void *ctx)
 {
     uint8_t lo[CODEC_PART_KEY_LEN], hi[CODEC_PART_KEY_LEN];
-    codec_part_key(lo, id, 0);
+    codec_part_key(lo, id, first);
     memcpy(hi, lo, sizeof(hi));
     size_t hi_len = codec_prefix_successor(hi, 1 + CODEC_UPLOAD_ID_LEN);
     meta_iter_t *it = meta_iter_new(st->meta, hi, hi_len);
     int ret = 0;
-
-    memset(ps, 0, sizeof(*ps));
-    for (meta_iter_seek(it, lo, sizeof(lo)); meta_iter_valid(it); meta_iter_next(it)) {
+    for (meta_iter_seek(it, lo, sizeof(lo)); ret == 0 && meta_iter_valid(it); meta_iter_next(it)) {
         size_t klen, vlen;
         const uint8_t *k = meta_iter_key(it, &klen);
         const void *v = meta_iter_value(it, &vlen);
         if (klen != CODEC_PART_KEY_LEN || memcmp(k, lo, 1 + CODEC_UPLOAD_ID_LEN) != 0)
             break;
-        if (ps->n == ps->cap) {
-            ps->cap = ps->cap ? 2 * ps->cap : 16;
-            if ((ps->numbers = realloc(ps->numbers, ps->cap * sizeof(*ps->numbers))) == NULL ||
-                (ps->parts = realloc(ps->parts, ps->cap * sizeof(*ps->parts))) == NULL)
-                abort();
-        }
-        void *copy = malloc(vlen ? vlen : 1);
-        if (copy == NULL)
-            abort();
-        memcpy(copy, v, vlen);
-        if (codec_object_decode(copy, vlen, &ps->parts[ps->n]) != 0) {
-            free(copy);
-            ret = STORE_E_CORRUPT;
-            break;
-        }
-        ps->parts[ps->n].rec = copy;
-        ps->numbers[ps->n++] = (uint32_t)k[1 + CODEC_UPLOAD_ID_LEN] << 8 | k[2 + CODEC_UPLOAD_ID_LEN];
+        ret = fn(ctx, (uint32_t)k[1 + CODEC_UPLOAD_ID_LEN] << 8 | k[2 + CODEC_UPLOAD_ID_LEN], v, vlen);
     }
-    if (ret == 0)
+    if (ret >= 0)
         ret = meta_iter_status(it);
     meta_iter_free(it);
     return ret;
+}
+
+static int part_set_add(void *ctx, uint32_t number, const void *rec, size_t len)
+{
+    part_set_t *ps = ctx;
+    if (ps->n == ps->cap) {
+        ps->cap = ps->cap ? 2 * ps->cap : 16;
+        if ((ps->numbers = realloc(ps->numbers, ps->cap * sizeof(*ps->numbers))) == NULL ||
+            (ps->parts = realloc(ps->parts, ps->cap * sizeof(*ps->parts))) == NULL)
+            abort();
+    }
+    void *copy = malloc(len ? len : 1);
+    if (copy == NULL)
+        abort();
+    memcpy(copy, rec, len);
+    if (codec_object_decode(copy, len, &ps->parts[ps->n]) != 0) {
+        free(copy);
+        return STORE_E_CORRUPT;
+    }
+    ps->parts[ps->n].rec = copy;
+    ps->numbers[ps->n++] = number;
+    return 0;
+}
+
+/* Loads every part record of upload id. Returns 0 or -errno (STORE_E_CORRUPT for a record that does not decode). */
+static int part_set_load(store_t *st, const uint8_t id[CODEC_UPLOAD_ID_LEN], part_set_t *ps)
+{
+    memset(ps, 0, sizeof(*ps));
+    return parts_each(st, id, 0, part_set_add, ps);
 }
 
 /* Adds to b the deletion of the upload record and all its part records. */
@@ -511,12 +526,37 @@ int store_upload_abort(store_t *st, const store_upload_ref_t *u)
     return ret;
 }
 
+typedef struct part_list_walk {
+    size_t left; /* parts still to deliver */
+    int truncated;
+    int (*cb)(void *ctx, const store_part_info_t *p);
+    void *ctx;
+} part_list_walk_t;
+
+static int part_list_one(void *ctx, uint32_t number, const void *rec, size_t len)
+{
+    part_list_walk_t *w = ctx;
+    store_part_info_t p = {.part_number = number};
+    uint32_t np;
+    if (w->left == 0) {
+        w->truncated = 1;
+        return 1;
+    }
+    if (codec_object_decode_head(rec, len, &p.size, &p.mtime_ns, p.md5, &np) != 0)
+        return STORE_E_CORRUPT;
+    w->left--;
+    if (w->cb(w->ctx, &p) != 0) {
+        w->truncated = 1;
+        return 1;
+    }
+    return 0;
+}
+
 int store_part_list(store_t *st, const store_upload_ref_t *u, uint32_t after, size_t max_parts,
                     int (*cb)(void *ctx, const store_part_info_t *p), void *ctx, int *is_truncated)
 {
     upload_at_t at;
-    uint8_t lo[CODEC_PART_KEY_LEN], hi[CODEC_PART_KEY_LEN];
-    size_t delivered = 0;
+    part_list_walk_t w = {.left = max_parts, .cb = cb, .ctx = ctx};
     int ret;
 
     *is_truncated = 0;
@@ -524,35 +564,8 @@ int store_part_list(store_t *st, const store_upload_ref_t *u, uint32_t after, si
         return ret;
     if (after >= STORE_MAX_PARTS)
         return 0;
-    codec_part_key(lo, at.id, after + 1);
-    memcpy(hi, lo, sizeof(hi));
-    size_t hi_len = codec_prefix_successor(hi, 1 + CODEC_UPLOAD_ID_LEN);
-    meta_iter_t *it = meta_iter_new(st->meta, hi, hi_len);
-    for (meta_iter_seek(it, lo, sizeof(lo)); meta_iter_valid(it); meta_iter_next(it)) {
-        size_t klen, vlen;
-        const uint8_t *k = meta_iter_key(it, &klen);
-        const void *v = meta_iter_value(it, &vlen);
-        if (klen != CODEC_PART_KEY_LEN || memcmp(k, lo, 1 + CODEC_UPLOAD_ID_LEN) != 0)
-            break;
-        if (delivered == max_parts) {
-            *is_truncated = 1;
-            break;
-        }
-        store_part_info_t p = {.part_number = (uint32_t)k[1 + CODEC_UPLOAD_ID_LEN] << 8 | k[2 + CODEC_UPLOAD_ID_LEN]};
-        uint32_t np;
-        if (codec_object_decode_head(v, vlen, &p.size, &p.mtime_ns, p.md5, &np) != 0) {
-            ret = STORE_E_CORRUPT;
-            break;
-        }
-        delivered++;
-        if (cb(ctx, &p) != 0) {
-            *is_truncated = 1;
-            break;
-        }
-    }
-    if (ret == 0)
-        ret = meta_iter_status(it);
-    meta_iter_free(it);
+    ret = parts_each(st, at.id, after + 1, part_list_one, &w);
+    *is_truncated = w.truncated;
     return ret;
 }
 
