@@ -10,8 +10,7 @@
  * very same client.
  *
  * Object content is generated, never stored: byte i of an object is a pure
- * function of (object name, i) (splitmix64 over 8-byte words, seeded with a
- * hash of the name). Uploads are streamed through CURLOPT_READFUNCTION, so the
+ * function of (object name, i) (bench_content.c). Uploads are streamed through CURLOPT_READFUNCTION, so the
  * generator's memory does not grow with object size; downloads are checked on
  * the fly against the same function (always for small objects, with
  * --verify for large ones), and `mkfiles`/`mkfile` write the same bytes to
@@ -33,7 +32,12 @@
  * Every request that fails at the transport level, answers with a status
  * outside 2xx, or delivers the wrong size or bytes counts as an error; the
  * first few are printed with their response body. Each run ends with one
- * `RESULT key=value ...` line on stdout for scripts. */
+ * `RESULT key=value ...` line on stdout for scripts.
+ *
+ * put-multipart is the exception to all of the above: it runs on its own
+ * HTTP client and SigV4 signer with a thread per connection
+ * (bench_multipart.c), so that each part leaves in one sendmsg() without a
+ * copy and the multipart sub-resource queries are signed the S3 way. */
 
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -59,6 +63,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_content.h"
+#include "bench_multipart.h"
+
 #define MAX_CONNS 1024
 #define MAX_ERRORS_SHOWN 5
 #define ERR_BODY_MAX 512
@@ -71,6 +78,7 @@ typedef enum bench_mode {
     MODE_GET_SMALL,
     MODE_PUT_LARGE,
     MODE_GET_LARGE,
+    MODE_PUT_MULTIPART,
     MODE_MKBUCKET,
     MODE_MKFILES,
     MODE_MKFILE,
@@ -78,8 +86,15 @@ typedef enum bench_mode {
 } bench_mode_t;
 
 static const char *const mode_names[] = {
-    [MODE_PUT_SMALL] = "put-small", [MODE_GET_SMALL] = "get-small", [MODE_PUT_LARGE] = "put-large", [MODE_GET_LARGE] = "get-large",
-    [MODE_MKBUCKET] = "mkbucket",   [MODE_MKFILES] = "mkfiles",     [MODE_MKFILE] = "mkfile",       [MODE_FREE_PORT] = "free-port",
+    [MODE_PUT_SMALL] = "put-small",
+    [MODE_GET_SMALL] = "get-small",
+    [MODE_PUT_LARGE] = "put-large",
+    [MODE_GET_LARGE] = "get-large",
+    [MODE_PUT_MULTIPART] = "put-multipart",
+    [MODE_MKBUCKET] = "mkbucket",
+    [MODE_MKFILES] = "mkfiles",
+    [MODE_MKFILE] = "mkfile",
+    [MODE_FREE_PORT] = "free-port",
 };
 
 typedef struct bench_opts {
@@ -94,10 +109,11 @@ typedef struct bench_opts {
     const char *secret_key;
     const char *region;
     uint64_t size;
-    uint64_t count;    /* 0 = unbounded (then --seconds bounds the run) */
-    uint64_t num_keys; /* get-small: key space to cycle through */
-    double seconds;    /* 0 = unbounded */
-    double timeout;    /* per-request total timeout, 0 = none */
+    uint64_t part_size; /* put-multipart */
+    uint64_t count;     /* 0 = unbounded (then --seconds bounds the run) */
+    uint64_t num_keys;  /* get-small: key space to cycle through */
+    double seconds;     /* 0 = unbounded */
+    double timeout;     /* per-request total timeout, 0 = none */
     int conns;
     int sign;
     int verify;
@@ -157,48 +173,6 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* ---- deterministic content ---------------------------------------------- */
-
-static uint64_t mix64(uint64_t z)
-{
-    z += 0x9e3779b97f4a7c15ULL;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-/** The content seed of an object: FNV-1a of its key, so every tool agrees on the bytes. */
-static uint64_t name_seed(const char *name)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-
-    for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++)
-        h = (h ^ *p) * 0x100000001b3ULL;
-    return h;
-}
-
-/** Fills buf with bytes [off, off+len) of the object seeded with seed. */
-static void gen_bytes(uint64_t seed, uint64_t off, uint8_t *buf, size_t len)
-{
-    while (len > 0) {
-        uint64_t w = mix64(seed ^ (off >> 3) * 0xd1342543de82ef95ULL);
-        size_t skip = off & 7, n = 8 - skip;
-
-        if (n > len)
-            n = len;
-        if (n == 8) {
-            memcpy(buf, &w, 8);
-        } else {
-            uint8_t tmp[8];
-            memcpy(tmp, &w, 8);
-            memcpy(buf, tmp + skip, n);
-        }
-        buf += n;
-        off += n;
-        len -= n;
-    }
-}
-
 /* ---- argument parsing ---------------------------------------------------- */
 
 /** Parses "4096", "4K", "4KiB", "1G", "1.5M" (binary multiples). Returns 0 or -1. */
@@ -256,6 +230,7 @@ static void usage(FILE *f)
           "  get-small   GET those keys (cycling over --keys of them), checking size and content\n"
           "  put-large   one PUT of --size bytes (generated, or streamed from --file)\n"
           "  get-large   one GET, body counted and discarded (--verify, --sha256)\n"
+          "  put-multipart  one object of --size as a multipart upload: parts of --part-size, --concurrency at a time\n"
           "  mkbucket    signed PUT /BUCKET (an existing bucket owned by you is fine)\n"
           "  mkfiles     write the get-small objects as files DIR/BUCKET/KEY (for a static server)\n"
           "  mkfile      write the large object's bytes to --out FILE\n"
@@ -267,6 +242,8 @@ static void usage(FILE *f)
           "  --key K              large-object key (default large.bin)\n"
           "  --size N             object size: 4096, 4K, 1G ... (default 4K small, 1G large)\n"
           "  --conns N            concurrent requests/connections (default 32; large modes use 1)\n"
+          "  --part-size N        put-multipart: part size (default 8M)\n"
+          "  --concurrency N      put-multipart: parts in flight, one connection each (default 16; same as --conns)\n"
           "  --count N            stop after N requests\n"
           "  --seconds S          stop issuing after S seconds (in-flight requests finish)\n"
           "  --keys N             get-small/mkfiles: number of keys (default --count)\n"
@@ -275,10 +252,12 @@ static void usage(FILE *f)
           "  --no-sign            plain requests (for a static file server)\n"
           "  --access-key/--secret-key  credentials (default env COFFER_ROOT_ACCESS_KEY/COFFER_ROOT_SECRET_KEY)\n"
           "  --region R           signing region (default us-east-1)\n"
-          "  --verify / --no-verify  check received bytes (default on for get-small, off for get-large)\n"
+          "  --verify / --no-verify  check received bytes (default on for get-small, off for get-large);\n"
+          "                       put-multipart: check part and final ETags against MD5s computed before the run\n"
           "  --sha256             get-large: print the body's SHA-256\n"
-          "  --sign-payload       put-small: sign the body's SHA-256 (default UNSIGNED-PAYLOAD)\n"
-          "  --timeout S          per-request timeout in seconds (default 60 small, none large)\n"
+          "  --sign-payload       put-small, put-multipart parts: sign the body's SHA-256 (default UNSIGNED-PAYLOAD)\n"
+          "  --timeout S          per-request timeout in seconds (default 60 small, none large;\n"
+          "                       put-multipart: longest socket stall, default 300)\n"
           "  -v, --verbose        libcurl verbose output\n",
           f);
 }
@@ -306,6 +285,7 @@ static void parse_args(int argc, char **argv, bench_opts_t *o)
         OPT_SHA,
         OPT_SIGNPAYLOAD,
         OPT_TIMEOUT,
+        OPT_PART_SIZE,
         OPT_HELP,
     };
     static const struct option longopts[] = {
@@ -330,6 +310,8 @@ static void parse_args(int argc, char **argv, bench_opts_t *o)
         {"sha256", no_argument, NULL, OPT_SHA},
         {"sign-payload", no_argument, NULL, OPT_SIGNPAYLOAD},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"part-size", required_argument, NULL, OPT_PART_SIZE},
+        {"concurrency", required_argument, NULL, OPT_CONNS},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
@@ -379,6 +361,10 @@ static void parse_args(int argc, char **argv, bench_opts_t *o)
             if (parse_size(optarg, &o->size) != 0)
                 die("bad --size '%s'", optarg);
             have_size = 1;
+            break;
+        case OPT_PART_SIZE:
+            if (parse_size(optarg, &o->part_size) != 0 || o->part_size == 0)
+                die("bad --part-size '%s'", optarg);
             break;
         case OPT_CONNS:
             o->conns = (int)strtol(optarg, &end, 10);
@@ -455,14 +441,19 @@ static void parse_args(int argc, char **argv, bench_opts_t *o)
         die("unexpected argument '%s'", argv[optind]);
 
     int large = o->mode == MODE_PUT_LARGE || o->mode == MODE_GET_LARGE || o->mode == MODE_MKFILE;
+    int multipart = o->mode == MODE_PUT_MULTIPART;
     if (!have_size)
-        o->size = large ? 1ULL << 30 : 4096;
+        o->size = large || multipart ? 1ULL << 30 : 4096;
     if (!have_conns)
-        o->conns = 32;
+        o->conns = multipart ? 16 : 32;
     if (large || o->mode == MODE_MKBUCKET)
         o->conns = 1;
     if (!have_timeout)
-        o->timeout = large ? 0 : 60;
+        o->timeout = multipart ? 300 : large ? 0 : 60;
+    if (multipart && o->timeout <= 0)
+        die("put-multipart needs a --timeout above 0 (it bounds every socket wait)");
+    if (o->part_size == 0)
+        o->part_size = 8ULL << 20;
     o->verify = verify >= 0 ? verify : o->mode == MODE_GET_SMALL;
     if (o->num_keys == 0)
         o->num_keys = o->count;
@@ -479,6 +470,7 @@ static void parse_args(int argc, char **argv, bench_opts_t *o)
         /* fall through */
     case MODE_PUT_LARGE:
     case MODE_GET_LARGE:
+    case MODE_PUT_MULTIPART:
     case MODE_MKBUCKET:
         if (o->url == NULL)
             die("%s needs --url", mode);
@@ -522,7 +514,7 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *userdata)
         }
         n = (size_t)r;
     } else {
-        gen_bytes(c->seed, c->send_pos, (uint8_t *)buf, n);
+        bench_gen_bytes(c->seed, c->send_pos, (uint8_t *)buf, n);
     }
     c->send_pos += n;
     return n;
@@ -562,7 +554,7 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *userdata)
                     c->mismatch = 1; /* longer than expected; the size check reports it */
                     break;
                 }
-                gen_bytes(c->seed, c->recv_len + done, expect, k);
+                bench_gen_bytes(c->seed, c->recv_len + done, expect, k);
                 if (memcmp(expect, ptr + done, k) != 0) {
                     c->mismatch = 1;
                     break;
@@ -728,7 +720,7 @@ static void conn_prepare(bench_conn_t *c, uint64_t idx)
         snprintf(c->url, sizeof(c->url), "%.*s/%s", (int)base_len, base, o->bucket);
         break;
     }
-    c->seed = name_seed(c->name);
+    c->seed = bench_name_seed(c->name);
     c->send_pos = 0;
     c->recv_len = 0;
     c->status = 0;
@@ -738,7 +730,7 @@ static void conn_prepare(bench_conn_t *c, uint64_t idx)
     if (c->sha != NULL)
         EVP_DigestInit_ex(c->sha, EVP_sha256(), NULL);
     if (c->body != NULL) {
-        gen_bytes(c->seed, 0, c->body, o->size);
+        bench_gen_bytes(c->seed, 0, c->body, o->size);
         c->send_pos = o->size;
         if (o->sign && o->sign_payload) {
             unsigned char md[32];
@@ -921,14 +913,14 @@ static void write_all(int fd, const uint8_t *buf, size_t len, const char *path)
 static void write_object_file(const char *path, const char *name, uint64_t size)
 {
     static uint8_t buf[1 << 20];
-    uint64_t seed = name_seed(name);
+    uint64_t seed = bench_name_seed(name);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
     if (fd < 0)
         die("open %s: %s", path, strerror(errno));
     for (uint64_t off = 0; off < size;) {
         size_t n = size - off < sizeof(buf) ? (size_t)(size - off) : sizeof(buf);
-        gen_bytes(seed, off, buf, n);
+        bench_gen_bytes(seed, off, buf, n);
         write_all(fd, buf, n, path);
         off += n;
     }
@@ -1011,6 +1003,25 @@ int main(int argc, char **argv)
             opts.size = (uint64_t)st.st_size;
         }
         break;
+    case MODE_PUT_MULTIPART: {
+        bench_mp_config_t mp = {
+            .url = opts.url,
+            .bucket = opts.bucket,
+            .key = opts.key,
+            .access_key = opts.access_key,
+            .secret_key = opts.secret_key,
+            .region = opts.region,
+            .size = opts.size,
+            .part_size = opts.part_size,
+            .concurrency = opts.conns,
+            .sign = opts.sign,
+            .sign_payload = opts.sign_payload,
+            .verify = opts.verify,
+            .verbose = opts.verbose,
+            .timeout = opts.timeout,
+        };
+        return bench_multipart_run(&mp);
+    }
     case MODE_MKBUCKET:
         opts.count = 1;
         opts.size = 0;

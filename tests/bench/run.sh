@@ -10,6 +10,8 @@
 # runs under `timeout` with a share of one overall budget (BENCH_BUDGET), so
 # the whole run stays bounded even when the server hangs.
 #
+# Helpers shared with multipart.sh live in lib.sh.
+#
 # Usage: tests/bench/run.sh          (see tests/bench/README.md for the knobs)
 #   BENCH_SECONDS=2 BENCH_LARGE_SIZE=64M tests/bench/run.sh    quick smoke run
 set -euo pipefail
@@ -35,73 +37,24 @@ BUCKET=bench
 PREFIX=obj-
 LARGE_KEY=large.bin
 
-log() { printf 'bench: %s\n' "$*" >&2; }
-fail() { log "$*"; exit 2; }
 has_phase() { [[ " $PHASES " == *" $1 "* ]]; }
 
 start_time=$SECONDS
 deadline=$((start_time + BUDGET))
-
-# Seconds left for a step: its own cap, never past the overall deadline.
-step_budget() {
-    local cap=$1 left=$((deadline - SECONDS))
-    if ((left < cap)); then
-        echo "$left"
-    else
-        echo "$cap"
-    fi
-}
+# shellcheck source=lib.sh
+source "$here/lib.sh" # log, fail, step_budget, build_bins, start_coffer, sample_mem, dd_rate ...
 
 # ---- sizes ----------------------------------------------------------------
 
-to_bytes() { # 4096, 4K, 64M, 1G -> bytes (binary multiples)
-    local s=$1 n unit
-    n=${s%%[KkMmGg]*}
-    unit=${s#"$n"}
-    case $unit in
-    "") echo "$n" ;;
-    [Kk]*) echo $((n * 1024)) ;;
-    [Mm]*) echo $((n * 1024 * 1024)) ;;
-    [Gg]*) echo $((n * 1024 * 1024 * 1024)) ;;
-    *) fail "cannot parse size '$s'" ;;
-    esac
-}
 small_bytes=$(to_bytes "$SMALL_SIZE")
 large_bytes=$(to_bytes "$LARGE_SIZE")
 ((large_bytes >= 1048576)) || fail "BENCH_LARGE_SIZE must be at least 1M"
 
 # ---- build ----------------------------------------------------------------
 
-build_targets=()
-if [[ -z $COFFER_BIN ]] && has_phase coffer; then
-    build_targets+=(coffer)
-    COFFER_BIN=$BUILD_DIR/coffer
-fi
-if [[ -z $BENCH_BIN ]]; then
-    build_targets+=(coffer-bench)
-    BENCH_BIN=$BUILD_DIR/tests/bench/coffer-bench
-fi
-if ((${#build_targets[@]} > 0)); then
-    log "building ${build_targets[*]} in $BUILD_DIR"
-    mkdir -p "$BUILD_DIR"
-    if cmake -S "$repo" -B "$BUILD_DIR" >"$BUILD_DIR/bench-cmake.log" 2>&1; then
-        cmake --build "$BUILD_DIR" -j"$(nproc)" --target "${build_targets[@]}" >&2 || fail "build failed"
-    elif [[ ${build_targets[*]} == coffer-bench ]]; then
-        # The server tree does not configure (work in progress): build the load generator alone.
-        log "top-level configure failed (see $BUILD_DIR/bench-cmake.log); building coffer-bench on its own"
-        if ! { cmake -S "$here" -B "$BUILD_DIR/bench-only" >&2 && cmake --build "$BUILD_DIR/bench-only" >&2; }; then
-            fail "build failed"
-        fi
-        BENCH_BIN=$BUILD_DIR/bench-only/coffer-bench
-    else
-        cat "$BUILD_DIR/bench-cmake.log" >&2
-        fail "cmake configure failed"
-    fi
-fi
-[[ -x $BENCH_BIN ]] || fail "no load generator at $BENCH_BIN"
-if has_phase coffer; then
-    [[ -x $COFFER_BIN ]] || fail "no server binary at $COFFER_BIN"
-fi
+need_coffer=0
+if has_phase coffer; then need_coffer=1; fi
+build_bins "$need_coffer"
 if has_phase nginx; then
     [[ -x $NGINX_BIN ]] || fail "no nginx at $NGINX_BIN (set NGINX_BIN or drop nginx from BENCH_PHASES)"
 fi
@@ -118,21 +71,7 @@ sampler_pid=""
 cleanup() {
     local pid
     for pid in $sampler_pid $nginx_pid $coffer_pid; do
-        if kill -0 "$pid" 2>/dev/null; then
-            kill -TERM "$pid" 2>/dev/null || true
-        fi
-    done
-    for pid in $sampler_pid $nginx_pid $coffer_pid; do
-        # Bounded wait: a server that ignores SIGTERM gets SIGKILL after 10 s.
-        for _ in $(seq 100); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        if kill -0 "$pid" 2>/dev/null; then
-            log "pid $pid ignored SIGTERM; killing it"
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-        wait "$pid" 2>/dev/null || true
+        stop_pid "$pid"
     done
     if [[ $KEEP == 1 ]]; then
         log "work dir kept: $work"
@@ -149,66 +88,6 @@ avail_kb=$(df -Pk "$work" | awk 'NR == 2 { print $4 }')
 ((avail_kb > need_kb)) || fail "need ~$((need_kb / 1024)) MiB free next to the build dir, have $((avail_kb / 1024)) MiB"
 
 # ---- helpers ------------------------------------------------------------------
-
-field() { # field "RESULT ... key=value ..." key -> value
-    local line=" $1 " key=$2
-    line=${line#* "$key"=}
-    [[ $line != " $1 " ]] || return 0
-    echo "${line%% *}"
-}
-
-wait_port() { # port pid logfile name
-    local port=$1 pid=$2 logf=$3 name=$4
-    for _ in $(seq 150); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            return 0
-        fi
-        if ! kill -0 "$pid" 2>/dev/null; then
-            tail -n 20 "$logf" >&2 || true
-            fail "$name exited before listening on port $port"
-        fi
-        sleep 0.1
-    done
-    tail -n 20 "$logf" >&2 || true
-    fail "$name did not listen on port $port within 15 s"
-}
-
-status_kb() { # pid field -> kB (0 when absent)
-    local k v rest out=0
-    if [[ -r /proc/$1/status ]]; then
-        while read -r k v rest; do
-            if [[ $k == "$2:" ]]; then
-                out=$v
-                break
-            fi
-        done <"/proc/$1/status"
-    fi
-    echo "$out"
-}
-
-mib() { awk -v kb="$1" 'BEGIN { printf "%.1f", kb / 1024 }'; }
-
-# Samples VmRSS/RssAnon/RssFile every 50 ms until the stop file appears, the
-# process exits or max_s passes; writes the peaks (kB) to out.
-sample_mem() { # pid out stopfile max_s
-    local pid=$1 out=$2 stop=$3 end=$((SECONDS + $4))
-    local prss=0 panon=0 pfile=0 k v rest rss anon file
-    while [[ ! -e $stop ]] && ((SECONDS < end)) && [[ -r /proc/$pid/status ]]; do
-        rss=0 anon=0 file=0
-        while read -r k v rest; do
-            case $k in
-            VmRSS:) rss=$v ;;
-            RssAnon:) anon=$v ;;
-            RssFile:) file=$v ;;
-            esac
-        done <"/proc/$pid/status" 2>/dev/null || true
-        if ((rss > prss)); then prss=$rss; fi
-        if ((anon > panon)); then panon=$anon; fi
-        if ((file > pfile)); then pfile=$file; fi
-        echo "$prss $panon $pfile" >"$out.tmp" && mv "$out.tmp" "$out"
-        sleep 0.05
-    done
-}
 
 # Runs coffer-bench under the step budget; prints its RESULT line (empty when
 # it produced none). Request errors are reported, not fatal.
@@ -248,18 +127,8 @@ log "work dir on $(df -P "$work" | awk 'NR == 2 { print $1 }'), $cores cores, ${
 
 small_keys=$NGINX_KEYS
 if has_phase coffer; then
-    port=$("$BENCH_BIN" free-port)
-    access=benchadmin
-    secret=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
-    mkdir -p "$work/coffer/d1" "$work/coffer/d2" "$work/coffer/meta"
-    COFFER_ROOT_ACCESS_KEY=$access COFFER_ROOT_SECRET_KEY=$secret \
-        "$COFFER_BIN" serve --listen "127.0.0.1:$port" --data "$work/coffer/d1" --data "$work/coffer/d2" \
-        --meta "$work/coffer/meta" >"$work/coffer.log" 2>&1 &
-    coffer_pid=$!
-    wait_port "$port" "$coffer_pid" "$work/coffer.log" coffer
-    export COFFER_ROOT_ACCESS_KEY=$access COFFER_ROOT_SECRET_KEY=$secret
-    url=http://127.0.0.1:$port
-    log "coffer pid $coffer_pid on $url"
+    unset COFFER_ROOT_ACCESS_KEY COFFER_ROOT_SECRET_KEY # a fresh random pair
+    start_coffer "$work/coffer" "$work/coffer.log"
     sleep 0.5
     R[idle_rss]=$(status_kb "$coffer_pid" VmRSS)
 
@@ -373,19 +242,10 @@ if has_phase dd; then
     t=$(step_budget 120)
     if ((t > 0)); then
         log "dd: $LARGE_SIZE with conv=fdatasync"
-        dd_count=$((large_bytes / 1048576))
-        dd_out=$(LC_ALL=C timeout "$t" dd if=/dev/zero of="$work/ddfile" bs=1M count="$dd_count" conv=fdatasync 2>&1) || true
-        rm -f "$work/ddfile"
-        # "1073741824 bytes (1.1 GB, 1.0 GiB) copied, 2.34 s, 459 MB/s"
-        dd_line=$(grep ' copied, ' <<<"$dd_out" | tail -n 1 || true)
-        if [[ -n $dd_line ]]; then
-            dd_bytes=${dd_line%% bytes*}
-            dd_secs=${dd_line#*copied, }
-            dd_secs=${dd_secs%% s*}
-            R[dd.mb_per_s]=$(awk -v b="$dd_bytes" -v s="$dd_secs" 'BEGIN { if (s > 0) printf "%.1f", b / 1e6 / s }')
+        dd_res=$(dd_rate "$work/ddfile" "$large_bytes" "$t")
+        if [[ -n $dd_res ]]; then
+            read -r dd_bytes dd_secs 'R[dd.mb_per_s]' <<<"$dd_res"
             echo "RESULT run=dd mode=dd bytes=$dd_bytes seconds=$dd_secs mb_per_s=${R[dd.mb_per_s]}"
-        else
-            log "dd failed: $dd_out"
         fi
     fi
 fi
@@ -394,20 +254,6 @@ fi
 
 misses=0
 errors=0
-ratio() { # a b -> a/b with 2 decimals, empty if either is missing
-    [[ -n $1 && -n $2 ]] || return 0
-    awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b }'
-}
-verdict() { # value op limit -> PASS/MISS/n/a
-    local v=$1 op=$2 lim=$3
-    if [[ -z $v ]]; then
-        echo "n/a"
-    elif awk -v v="$v" -v l="$lim" -v op="$op" 'BEGIN { exit !((op == ">=") ? v >= l : v <= l) }'; then
-        echo PASS
-    else
-        echo MISS
-    fi
-}
 row() { # label value yardstick ratio target verdict
     printf '%-30s %12s %18s %8s %12s  %s\n' "$1" "${2:-n/a}" "${3:--}" "${4:--}" "$5" "$6"
 }
