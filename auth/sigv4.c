@@ -329,7 +329,13 @@ static int validate_escapes(const char *s, size_t len)
     return 0;
 }
 
-static int out_canonical_query(struct out *o, const char *query, size_t query_len)
+/* The parameter a presigned URL carries its signature in: never part of what is signed. */
+static int is_signature_param(const struct query_param *p)
+{
+    return p->key_len == sizeof(SIGV4_QUERY_SIGNATURE) - 1 && memcmp(p->key, SIGV4_QUERY_SIGNATURE, p->key_len) == 0;
+}
+
+static int out_canonical_query(struct out *o, const char *query, size_t query_len, int presigned)
 {
     struct query_param params[SIGV4_MAX_QUERY_PARAMS];
     size_t num_params = 0, pos = 0;
@@ -351,6 +357,8 @@ static int out_canonical_query(struct out *o, const char *query, size_t query_le
         p->value_len = (size_t)(query + end - p->value);
         if (validate_escapes(p->key, p->key_len) != 0 || validate_escapes(p->value, p->value_len) != 0)
             return -1;
+        if (presigned && is_signature_param(p))
+            num_params--;
         pos = end + 1;
     }
     qsort(params, num_params, sizeof(params[0]), compare_params);
@@ -448,7 +456,7 @@ static long build_canonical_request(const sigv4_request_t *req, const sigv4_auth
     else if (out_reencode(&o, req->path, req->path_len, 1) != 0)
         return BUILD_BAD_REQUEST;
     out_char(&o, '\n');
-    if (out_canonical_query(&o, req->query, req->query_len) != 0)
+    if (out_canonical_query(&o, req->query, req->query_len, req->presigned) != 0)
         return BUILD_BAD_REQUEST;
     out_char(&o, '\n');
     if (out_canonical_headers(&o, req, auth->signed_headers) != 0)
@@ -664,4 +672,14 @@ sigv4_status_t sigv4_parse_authorization(const char *value, size_t value_len, si
         pos = (size_t)(comma - value) + 1;
     }
     return have_credential && have_signed_headers && have_signature ? SIGV4_OK : SIGV4_MALFORMED;
+}
+
+sigv4_status_t sigv4_parse_presigned(const char *credential, size_t credential_len, const char *signed_headers,
+                                     size_t signed_headers_len, const char *signature, size_t signature_len, sigv4_auth_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (credential == NULL || signed_headers == NULL || signature == NULL || !parse_credential(credential, credential_len, out) ||
+        !parse_signed_headers(signed_headers, signed_headers_len, out) || !parse_signature(signature, signature_len, out))
+        return SIGV4_MALFORMED;
+    return SIGV4_OK;
 }

@@ -46,9 +46,12 @@ typedef struct sigv4_request {
     size_t num_headers;
     const char *payload_hash; /* the x-amz-content-sha256 value (hex, UNSIGNED-PAYLOAD, STREAMING-...) */
     size_t payload_hash_len;
-    const char *amz_date; /* "YYYYMMDDTHHMMSSZ" from x-amz-date (or Date converted by the caller) */
+    const char *amz_date; /* "YYYYMMDDTHHMMSSZ" from x-amz-date or X-Amz-Date (or Date converted by the caller) */
     size_t amz_date_len;
+    int presigned; /* query-string auth: X-Amz-Signature is left out of the canonical query */
 } sigv4_request_t;
+
+#define SIGV4_QUERY_SIGNATURE "X-Amz-Signature"
 
 typedef enum sigv4_status {
     SIGV4_OK = 0,
@@ -59,6 +62,13 @@ typedef enum sigv4_status {
 
 /** Parses an Authorization header value. Returns SIGV4_OK or SIGV4_MALFORMED. */
 sigv4_status_t sigv4_parse_authorization(const char *value, size_t value_len, sigv4_auth_t *out);
+
+/**
+ * Fills auth from a presigned URL's decoded X-Amz-Credential, X-Amz-SignedHeaders and
+ * X-Amz-Signature values (the same rules as the header's fields). Returns SIGV4_OK or SIGV4_MALFORMED.
+ */
+sigv4_status_t sigv4_parse_presigned(const char *credential, size_t credential_len, const char *signed_headers,
+                                     size_t signed_headers_len, const char *signature, size_t signature_len, sigv4_auth_t *out);
 
 /**
  * Builds the canonical request into buf (NUL-terminated). Returns its length,

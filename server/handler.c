@@ -22,6 +22,7 @@
 #define MAX_CLOCK_SKEW_SECS (15 * 60)
 #define INLINE_PAYLOAD_CHECK_MAX (64 * 1024)
 #define MAX_SIGNED_HEADERS 128
+#define PRESIGN_MAX_EXPIRES 604800L /* 7 days */
 
 const char *s3_header(s3_req_t *r, const char *name, size_t *len)
 {
@@ -265,10 +266,83 @@ static int is_hex64(const char *s, size_t len)
     return 1;
 }
 
+/*
+ * The part of SigV4 the header and the presigned forms share: the payload hash, the key,
+ * the signature over the request, then the body against a hex payload hash.
+ * Returns S3ERR_NONE and fills r->user, or the error to answer.
+ */
+static s3err_t verify_sigv4(s3_req_t *r, const sigv4_auth_t *auth, const char *amz_date, size_t date_len, const char *payload_hash,
+                            size_t hash_len, int presigned, const char **message)
+{
+    h2o_req_t *req = r->req;
+    int hex_hash = is_hex64(payload_hash, hash_len);
+    if (!hex_hash && !h2o_memis(payload_hash, hash_len, H2O_STRLIT("UNSIGNED-PAYLOAD"))) {
+        if (hash_len > 10 && memcmp(payload_hash, "STREAMING-", 10) == 0) {
+            *message = "aws-chunked streaming uploads are not supported yet; send UNSIGNED-PAYLOAD or the payload's SHA-256.";
+            return S3ERR_NOT_IMPLEMENTED;
+        }
+        *message = "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-..., or a valid sha256 value.";
+        return S3ERR_INVALID_ARGUMENT;
+    }
+
+    uint8_t key[SIGV4_KEY_LEN];
+    if (sigkey_cache_get(&r->thread->sigkeys, r->thread->server->keys, auth, key, &r->user) != 0)
+        return S3ERR_INVALID_ACCESS_KEY_ID;
+
+    /* h2o keeps Host and Content-Length out of req->headers; clients may sign both. */
+    sigv4_header_t headers[MAX_SIGNED_HEADERS + 2];
+    size_t n = 0;
+    headers[n++] = (sigv4_header_t){"host", 4, req->authority.base, req->authority.len};
+    char clen[24];
+    if (req->entity.base != NULL) {
+        int l = snprintf(clen, sizeof(clen), "%zu", req->entity.len);
+        headers[n++] = (sigv4_header_t){"content-length", 14, clen, (size_t)l};
+    }
+    for (size_t i = 0; i < req->headers.size && n < MAX_SIGNED_HEADERS + 2; ++i) {
+        const h2o_header_t *h = &req->headers.entries[i];
+        headers[n++] = (sigv4_header_t){h->name->base, h->name->len, h->value.base, h->value.len};
+    }
+    sigv4_request_t sreq = {
+        .method = req->method.base,
+        .method_len = req->method.len,
+        .path = r->route.raw_path,
+        .path_len = r->route.raw_path_len,
+        .query = r->route.raw_query,
+        .query_len = r->route.raw_query_len,
+        .headers = headers,
+        .num_headers = n,
+        .payload_hash = payload_hash,
+        .payload_hash_len = hash_len,
+        .amz_date = amz_date,
+        .amz_date_len = date_len,
+        .presigned = presigned,
+    };
+    sigv4_status_t st = sigv4_verify(&sreq, auth, key);
+    explicit_bzero(key, sizeof(key));
+    if (st != SIGV4_OK)
+        return S3ERR_SIGNATURE_DOES_NOT_MATCH;
+
+    if (hex_hash) {
+        size_t body_len = req->entity.base != NULL ? req->entity.len : 0;
+        for (size_t i = 0; i < 64; ++i)
+            r->payload_sha256[i] = (char)tolower((unsigned char)payload_hash[i]);
+        r->payload_sha256[64] = '\0';
+        if (body_len > INLINE_PAYLOAD_CHECK_MAX && (r->route.op == S3OP_PUT_OBJECT || r->route.op == S3OP_UPLOAD_PART)) {
+            r->verify_payload_in_job = 1;
+        } else {
+            char actual[65];
+            sigv4_sha256_hex(body_len != 0 ? req->entity.base : "", body_len, actual);
+            if (memcmp(actual, r->payload_sha256, 64) != 0)
+                return S3ERR_CONTENT_SHA256_MISMATCH;
+        }
+    }
+    r->authenticated = 1;
+    return S3ERR_NONE;
+}
+
 /* Verifies a SigV4 Authorization header. Returns S3ERR_NONE and fills r->user, or the error to answer. */
 static s3err_t authenticate_sigv4(s3_req_t *r, const char *authz, size_t authz_len, const char **message)
 {
-    h2o_req_t *req = r->req;
     sigv4_auth_t auth;
     if (sigv4_parse_authorization(authz, authz_len, &auth) != SIGV4_OK)
         return S3ERR_AUTH_HEADER_MALFORMED;
@@ -298,68 +372,73 @@ static s3err_t authenticate_sigv4(s3_req_t *r, const char *authz, size_t authz_l
         *message = "Missing required header for this request: x-amz-content-sha256";
         return S3ERR_MISSING_SECURITY_HEADER;
     }
-    int hex_hash = is_hex64(payload_hash, hash_len);
-    if (!hex_hash && !h2o_memis(payload_hash, hash_len, H2O_STRLIT("UNSIGNED-PAYLOAD"))) {
-        if (hash_len > 10 && memcmp(payload_hash, "STREAMING-", 10) == 0) {
-            *message = "aws-chunked streaming uploads are not supported yet; send UNSIGNED-PAYLOAD or the payload's SHA-256.";
-            return S3ERR_NOT_IMPLEMENTED;
-        }
-        *message = "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-..., or a valid sha256 value.";
-        return S3ERR_INVALID_ARGUMENT;
-    }
+    return verify_sigv4(r, &auth, amz_date, date_len, payload_hash, hash_len, 0, message);
+}
 
-    uint8_t key[SIGV4_KEY_LEN];
-    if (sigkey_cache_get(&r->thread->sigkeys, r->thread->server->keys, &auth, key, &r->user) != 0)
-        return S3ERR_INVALID_ACCESS_KEY_ID;
+/*
+ * Verifies a presigned URL (SigV4 in the query string). The URL is valid from
+ * X-Amz-Date for X-Amz-Expires seconds (at most 7 days); the payload is
+ * UNSIGNED-PAYLOAD unless the request sends x-amz-content-sha256.
+ */
+static s3err_t authenticate_presigned(s3_req_t *r, const char **message)
+{
+    static const char missing[] = "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, "
+                                  "X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.";
+    const route_t *rt = &r->route;
+    size_t alg_len, cred_len, sh_len, sig_len, date_len, exp_len;
+    const char *alg = route_param(rt, "X-Amz-Algorithm", &alg_len);
+    const char *cred = route_param(rt, "X-Amz-Credential", &cred_len);
+    const char *sh = route_param(rt, "X-Amz-SignedHeaders", &sh_len);
+    const char *sig = route_param(rt, SIGV4_QUERY_SIGNATURE, &sig_len);
+    const char *amz_date = route_param(rt, "X-Amz-Date", &date_len);
+    const char *expires = route_param(rt, "X-Amz-Expires", &exp_len);
+    sigv4_auth_t auth;
+    time_t when;
 
-    /* h2o keeps Host and Content-Length out of req->headers; clients may sign both. */
-    sigv4_header_t headers[MAX_SIGNED_HEADERS + 2];
-    size_t n = 0;
-    headers[n++] = (sigv4_header_t){"host", 4, req->authority.base, req->authority.len};
-    char clen[24];
-    if (req->entity.base != NULL) {
-        int l = snprintf(clen, sizeof(clen), "%zu", req->entity.len);
-        headers[n++] = (sigv4_header_t){"content-length", 14, clen, (size_t)l};
+    if (alg == NULL || cred == NULL || sh == NULL || sig == NULL || amz_date == NULL || expires == NULL) {
+        *message = missing;
+        return S3ERR_AUTH_QUERY_MALFORMED;
     }
-    for (size_t i = 0; i < req->headers.size && n < MAX_SIGNED_HEADERS + 2; ++i) {
-        const h2o_header_t *h = &req->headers.entries[i];
-        headers[n++] = (sigv4_header_t){h->name->base, h->name->len, h->value.base, h->value.len};
+    if (strcmp(alg, "AWS4-HMAC-SHA256") != 0) {
+        *message = "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"";
+        return S3ERR_AUTH_QUERY_MALFORMED;
     }
-    sigv4_request_t sreq = {
-        .method = req->method.base,
-        .method_len = req->method.len,
-        .path = r->route.raw_path,
-        .path_len = r->route.raw_path_len,
-        .query = r->route.raw_query,
-        .query_len = r->route.raw_query_len,
-        .headers = headers,
-        .num_headers = n,
-        .payload_hash = payload_hash,
-        .payload_hash_len = hash_len,
-        .amz_date = amz_date,
-        .amz_date_len = date_len,
-    };
-    sigv4_status_t st = sigv4_verify(&sreq, &auth, key);
-    explicit_bzero(key, sizeof(key));
-    if (st != SIGV4_OK)
-        return S3ERR_SIGNATURE_DOES_NOT_MATCH;
-
-    if (hex_hash) {
-        size_t body_len = req->entity.base != NULL ? req->entity.len : 0;
-        for (size_t i = 0; i < 64; ++i)
-            r->payload_sha256[i] = (char)tolower((unsigned char)payload_hash[i]);
-        r->payload_sha256[64] = '\0';
-        if (body_len > INLINE_PAYLOAD_CHECK_MAX && (r->route.op == S3OP_PUT_OBJECT || r->route.op == S3OP_UPLOAD_PART)) {
-            r->verify_payload_in_job = 1;
-        } else {
-            char actual[65];
-            sigv4_sha256_hex(body_len != 0 ? req->entity.base : "", body_len, actual);
-            if (memcmp(actual, r->payload_sha256, 64) != 0)
-                return S3ERR_CONTENT_SHA256_MISMATCH;
-        }
+    if (sigv4_parse_presigned(cred, cred_len, sh, sh_len, sig, sig_len, &auth) != SIGV4_OK ||
+        parse_amz_date(amz_date, date_len, &when) != 0) {
+        *message = "Error parsing the X-Amz-Credential parameter, X-Amz-Date or X-Amz-SignedHeaders.";
+        return S3ERR_AUTH_QUERY_MALFORMED;
     }
-    r->authenticated = 1;
-    return S3ERR_NONE;
+    if (memcmp(auth.date, amz_date, 8) != 0) {
+        *message = "Invalid credential date. Date is not the same as X-Amz-Date.";
+        return S3ERR_AUTH_QUERY_MALFORMED;
+    }
+    long secs = 0;
+    for (size_t i = 0; i < exp_len && secs <= PRESIGN_MAX_EXPIRES; i++)
+        secs = isdigit((unsigned char)expires[i]) ? secs * 10 + (expires[i] - '0') : -1L - PRESIGN_MAX_EXPIRES;
+    if (exp_len == 0 || secs < 0) {
+        *message = "X-Amz-Expires should be a number";
+        return S3ERR_AUTH_QUERY_MALFORMED;
+    }
+    if (secs > PRESIGN_MAX_EXPIRES) {
+        *message = "X-Amz-Expires must be less than a week (in seconds) that is 604800";
+        return S3ERR_AUTH_QUERY_MALFORMED;
+    }
+    time_t now = time(NULL);
+    if (now > when + secs) {
+        *message = "Request has expired";
+        return S3ERR_ACCESS_DENIED;
+    }
+    if (when > now + MAX_CLOCK_SKEW_SECS) {
+        *message = "Request is not valid yet";
+        return S3ERR_ACCESS_DENIED;
+    }
+    size_t hash_len;
+    const char *payload_hash = s3_header(r, "x-amz-content-sha256", &hash_len);
+    if (payload_hash == NULL) {
+        payload_hash = "UNSIGNED-PAYLOAD";
+        hash_len = sizeof("UNSIGNED-PAYLOAD") - 1;
+    }
+    return verify_sigv4(r, &auth, amz_date, date_len, payload_hash, hash_len, 1, message);
 }
 
 static s3err_t authenticate(s3_req_t *r, const char **message)
@@ -375,8 +454,10 @@ static s3err_t authenticate(s3_req_t *r, const char **message)
         }
         return S3ERR_AUTH_HEADER_MALFORMED;
     }
-    if (route_param(&r->route, "X-Amz-Signature", NULL) != NULL || route_param(&r->route, "Signature", NULL) != NULL) {
-        *message = "Presigned URLs are not supported yet.";
+    if (route_param(&r->route, "X-Amz-Credential", NULL) != NULL || route_param(&r->route, SIGV4_QUERY_SIGNATURE, NULL) != NULL)
+        return authenticate_presigned(r, message);
+    if (route_param(&r->route, "Signature", NULL) != NULL) {
+        *message = "Signature Version 2 presigned URLs are not supported yet.";
         return S3ERR_NOT_IMPLEMENTED;
     }
     return S3ERR_NONE; /* anonymous: authorize() decides */

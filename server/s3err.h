@@ -5,6 +5,7 @@
 #define S3ERR_LIST(X)                                                                                                              \
     X(ACCESS_DENIED, 403, "AccessDenied", "Access Denied")                                                                         \
     X(AUTH_HEADER_MALFORMED, 400, "AuthorizationHeaderMalformed", "The authorization header is malformed.")                        \
+    X(AUTH_QUERY_MALFORMED, 400, "AuthorizationQueryParametersError", "Error parsing the query-string authentication parameters.") \
     X(BAD_DIGEST, 400, "BadDigest", "The Content-MD5 you specified did not match what we received.")                               \
     X(BUCKET_ALREADY_EXISTS, 409, "BucketAlreadyExists",                                                                           \
       "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a "    \

@@ -209,6 +209,63 @@ static void test_aws_documented_examples(void **state)
                   "34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7");
 }
 
+#define S(lit) lit, sizeof(lit) - 1
+
+static void test_presigned_documented(void **state)
+{
+    /* AWS's "Authenticating Requests: Using Query Parameters" example: GET /test.txt valid for 86400 s. */
+    static const char query[] = "X-Amz-Algorithm=AWS4-HMAC-SHA256"
+                                "&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request"
+                                "&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host"
+                                "&X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404";
+    static const char want_canonical[] = "GET\n/test.txt\n"
+                                         "X-Amz-Algorithm=AWS4-HMAC-SHA256"
+                                         "&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request"
+                                         "&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host\n"
+                                         "host:examplebucket.s3.amazonaws.com\n\nhost\nUNSIGNED-PAYLOAD";
+    static const char secret[] = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    sigv4_header_t host = {"host", 4, "examplebucket.s3.amazonaws.com", 30};
+    sigv4_request_t req = {.method = "GET",
+                           .method_len = 3,
+                           .path = "/test.txt",
+                           .path_len = 9,
+                           .query = query,
+                           .query_len = sizeof(query) - 1,
+                           .headers = &host,
+                           .num_headers = 1,
+                           .payload_hash = "UNSIGNED-PAYLOAD",
+                           .payload_hash_len = 16,
+                           .amz_date = "20130524T000000Z",
+                           .amz_date_len = 16,
+                           .presigned = 1};
+    sigv4_auth_t auth;
+    uint8_t key[SIGV4_KEY_LEN];
+    char canonical[2048];
+
+    (void)state;
+    assert_int_equal(sigv4_parse_presigned(S("AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request"), S("host"),
+                                           S("aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"), &auth),
+                     SIGV4_OK);
+    assert_int_equal(sigv4_canonical_request(&req, &auth, canonical, sizeof(canonical)), sizeof(want_canonical) - 1);
+    assert_string_equal(canonical, want_canonical);
+    sigv4_signing_key(secret, sizeof(secret) - 1, auth.date, auth.region, auth.service, key);
+    assert_int_equal(sigv4_verify(&req, &auth, key), SIGV4_OK);
+    req.presigned = 0; /* the signature parameter is then signed too: no match */
+    assert_int_equal(sigv4_verify(&req, &auth, key), SIGV4_MISMATCH);
+    req.presigned = 1;
+    req.path = "/test.txu";
+    assert_int_equal(sigv4_verify(&req, &auth, key), SIGV4_MISMATCH);
+    /* malformed parameters */
+    assert_int_equal(sigv4_parse_presigned(S("AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3"), S("host"),
+                                           S("aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"), &auth),
+                     SIGV4_MALFORMED);
+    assert_int_equal(sigv4_parse_presigned(S("AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request"), S("host;"),
+                                           S("aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"), &auth),
+                     SIGV4_MALFORMED);
+    assert_int_equal(sigv4_parse_presigned(S("AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request"), S("host"), S("zz"), &auth),
+                     SIGV4_MALFORMED);
+}
+
 static void test_signing_key_documented(void **state)
 {
     /* AWS's "derive a signing key" example (IAM, 20120215); note its secret has '+' where the S3 examples have '/'. */
@@ -732,6 +789,7 @@ int main(void)
         cmocka_unit_test(test_botocore_vectors),
         cmocka_unit_test(test_aws_documented_examples),
         cmocka_unit_test(test_signing_key_documented),
+        cmocka_unit_test(test_presigned_documented),
         cmocka_unit_test(test_parse_authorization_good),
         cmocka_unit_test(test_parse_authorization_bad),
         cmocka_unit_test(test_uri_encode),
