@@ -23,6 +23,7 @@
  * sigv4_sign.
  */
 #include "auth/chunked.h"
+#include "auth/sigv4.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -57,17 +58,6 @@ static const char hex_lower[] = "0123456789abcdef";
 static int is_signed(const chunked_decoder_t *d)
 {
     return d->mode != CHUNKED_UNSIGNED_TRAILER;
-}
-
-static int hex_value(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /* RFC 9110 tchar: what a header field name is made of. */
@@ -263,7 +253,7 @@ static chunked_status_t end_trailer_line(chunked_decoder_t *d)
         if (v_end - v != 64)
             return fail(d, CHUNKED_E_FORMAT, "malformed x-amz-trailer-signature");
         for (size_t i = 0; i < 64; i++) {
-            int h = hex_value((uint8_t)line[v + i]);
+            int h = sigv4_hex_digit((uint8_t)line[v + i]);
             if (h < 0)
                 return fail(d, CHUNKED_E_FORMAT, "malformed x-amz-trailer-signature");
             d->trailer_sig[i] = hex_lower[h];
@@ -341,7 +331,7 @@ static chunked_status_t step(chunked_decoder_t *d, uint8_t c)
 
     switch (d->state) {
     case ST_SIZE:
-        if ((h = hex_value(c)) >= 0) {
+        if ((h = sigv4_hex_digit(c)) >= 0) {
             if (d->chunk_size > UINT64_MAX >> 4)
                 return fail(d, CHUNKED_E_FORMAT, "chunk size overflows");
             d->chunk_size = d->chunk_size << 4 | (uint64_t)h;
@@ -371,7 +361,7 @@ static chunked_status_t step(chunked_decoder_t *d, uint8_t c)
         return CHUNKED_OK;
     case ST_SIG:
         if (d->match < 64) {
-            if ((h = hex_value(c)) < 0)
+            if ((h = sigv4_hex_digit(c)) < 0)
                 return fail(d, CHUNKED_E_FORMAT, "malformed chunk-signature");
             d->chunk_sig[d->match++] = hex_lower[h];
             return CHUNKED_OK;

@@ -174,7 +174,7 @@ static int is_unreserved(unsigned char c)
            c == '~';
 }
 
-static int hex_value(unsigned char c)
+int sigv4_hex_digit(int c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -213,7 +213,8 @@ static int decode_next(const char *src, size_t len, size_t *i)
         (*i)++;
         return c;
     }
-    if (len - *i < 3 || (hi = hex_value((unsigned char)src[*i + 1])) < 0 || (lo = hex_value((unsigned char)src[*i + 2])) < 0)
+    if (len - *i < 3 || (hi = sigv4_hex_digit((unsigned char)src[*i + 1])) < 0 ||
+        (lo = sigv4_hex_digit((unsigned char)src[*i + 2])) < 0)
         return -1;
     *i += 3;
     return hi << 4 | lo;
@@ -614,7 +615,7 @@ static int parse_signature(const char *s, size_t len, sigv4_auth_t *out)
     if (len != 64)
         return 0;
     for (size_t i = 0; i < 64; i++) {
-        int v = hex_value((unsigned char)s[i]);
+        int v = sigv4_hex_digit((unsigned char)s[i]);
         if (v < 0)
             return 0;
         out->signature[i] = hex_lower[v];

@@ -97,6 +97,9 @@ void sigv4_sign(const uint8_t key[SIGV4_KEY_LEN], const char *string_to_sign, si
  */
 sigv4_status_t sigv4_verify(const sigv4_request_t *req, const sigv4_auth_t *auth, const uint8_t key[SIGV4_KEY_LEN]);
 
+/** The value of a hex digit (either case), or -1. */
+int sigv4_hex_digit(int c);
+
 /** Lower-case hex SHA-256 of data; out gets 64 hex chars + NUL. */
 void sigv4_sha256_hex(const void *data, size_t len, char out[65]);
 

@@ -18,10 +18,12 @@ import urllib.parse
 import xml.etree.ElementTree as ET
 
 import boto3
+import pytest
 import botocore.auth
 import botocore.awsrequest
 import botocore.credentials
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_BIN = os.path.join(REPO_ROOT, "build", "coffer")
@@ -220,12 +222,28 @@ class RawResponse:
         return ET.fromstring(self.body)
 
     def error_code(self):
-        root = self.xml()
-        assert root.tag == "Error", "not an <Error> document: %r" % self.body[:500]
-        return root.findtext("Code")
+        return error_code_of(self.body)
 
     def __repr__(self):
         return "RawResponse(%d, %r, %r)" % (self.status, self.headers, self.body[:1000])
+
+
+def request_target(path, query=None):
+    """The request target: the encoded path plus the query, a list of (name, value) pairs or a dict."""
+    if isinstance(query, dict):
+        query = list(query.items())
+    qs = urllib.parse.urlencode(query or [], quote_via=urllib.parse.quote, safe="-_.~")
+    return path + ("?" + qs if qs else "")
+
+
+def signed_headers(method, host, target, body=b"", headers=None, access_key=ACCESS_KEY, secret_key=SECRET_KEY):
+    """headers plus SigV4 headers for the request, signed by botocore (x-amz-content-sha256 is the body's, unless given)."""
+    req = botocore.awsrequest.AWSRequest(method=method, url="http://%s%s" % (host, target), data=body,
+                                         headers=dict(headers or {}))
+    if not any(k.lower() == "x-amz-content-sha256" for k in req.headers.keys()):
+        req.headers["X-Amz-Content-SHA256"] = hashlib.sha256(body).hexdigest()
+    botocore.auth.S3SigV4Auth(botocore.credentials.Credentials(access_key, secret_key), "s3", REGION).add_auth(req)
+    return dict(req.headers.items())
 
 
 def raw_request(port, method, path, query=None, headers=None, body=b"", host=None,
@@ -237,19 +255,10 @@ def raw_request(port, method, path, query=None, headers=None, body=b"", host=Non
     body; wire_body, when given, is sent instead (to test payload verification).
     """
     host = host or "127.0.0.1:%d" % port
-    if isinstance(query, dict):
-        query = list(query.items())
-    qs = urllib.parse.urlencode(query or [], quote_via=urllib.parse.quote, safe="-_.~")
-    target = path + ("?" + qs if qs else "")
+    target = request_target(path, query)
     hdrs = dict(headers or {})
     if sign:
-        req = botocore.awsrequest.AWSRequest(method=method, url="http://%s%s" % (host, target),
-                                             data=body, headers=hdrs)
-        if not any(k.lower() == "x-amz-content-sha256" for k in hdrs):
-            req.headers["X-Amz-Content-SHA256"] = hashlib.sha256(body).hexdigest()
-        creds = botocore.credentials.Credentials(access_key, secret_key)
-        botocore.auth.S3SigV4Auth(creds, "s3", REGION).add_auth(req)
-        hdrs = dict(req.headers.items())
+        hdrs = signed_headers(method, host, target, body, hdrs, access_key, secret_key)
     hdrs["Host"] = host
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
@@ -260,6 +269,36 @@ def raw_request(port, method, path, query=None, headers=None, body=b"", host=Non
         return RawResponse(resp.status, {k.lower(): v for k, v in resp.getheaders()}, data)
     finally:
         conn.close()
+
+
+def error_code_of(body):
+    """The Code of an S3 <Error> document."""
+    root = ET.fromstring(body)
+    assert root.tag == "Error", "not an <Error> document: %r" % body[:500]
+    return root.findtext("Code")
+
+
+def client_error(fn, *args, **kwargs):
+    """Calls a boto3 operation that must fail; returns the error response."""
+    with pytest.raises(ClientError) as ei:
+        fn(*args, **kwargs)
+    return ei.value.response
+
+
+def assert_error(resp, code, status):
+    got = (resp["Error"].get("Code"), resp["ResponseMetadata"]["HTTPStatusCode"])
+    assert got == (code, status), "expected %s/%d, got %r" % (code, status, resp)
+    assert resp["ResponseMetadata"]["HTTPHeaders"].get("x-amz-request-id"), resp
+
+
+def wait_for(predicate, timeout=5.0):
+    """Polls predicate until it is true or timeout seconds pass; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.05)
 
 
 def quote_key(key):

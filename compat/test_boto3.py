@@ -11,26 +11,15 @@ import urllib.request
 import xml.etree.ElementTree as ET
 
 import pytest
-from botocore.exceptions import ClientError
 
 from s3compat import (
-    DOMAIN, KiB, MiB, S3_NS, SECRET_KEY, data_of, listing_body, make_client, md5_hex, quote_key,
-    raw_request, sha256, unique_bucket_name,
+    DOMAIN, KiB, MiB, S3_NS, SECRET_KEY, assert_error, client_error, data_of, listing_body, make_client, md5_hex,
+    quote_key, raw_request, sha256, unique_bucket_name,
 )
 
 SMALL_SIZES = [0, 1, 4 * KiB, 4 * KiB + 1]
 
 
-def client_error(fn, *args, **kwargs):
-    with pytest.raises(ClientError) as ei:
-        fn(*args, **kwargs)
-    return ei.value.response
-
-
-def assert_error(resp, code, status):
-    got = (resp["Error"].get("Code"), resp["ResponseMetadata"]["HTTPStatusCode"])
-    assert got == (code, status), "expected %s/%d, got %r" % (code, status, resp)
-    assert resp["ResponseMetadata"]["HTTPHeaders"].get("x-amz-request-id"), resp
 
 
 def assert_xml_error(raw, code, status):

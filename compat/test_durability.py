@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from botocore.exceptions import ClientError
 
-from s3compat import KiB, MiB, data_of, listing_body, md5_hex, sha256
+from s3compat import KiB, MiB, data_of, listing_body, md5_hex, sha256, wait_for
 
 SMALL = [0, 1, 100, 4 * KiB, 4 * KiB + 1, 64 * KiB]
 
@@ -26,15 +26,6 @@ def assert_missing(client, bucket, key):
         assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 404, e.response
         return
     raise AssertionError("%r still exists" % key)
-
-
-def wait_for(predicate, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
 
 
 def put_set(client, bucket, sizes, seed_base, prefix):
@@ -212,19 +203,19 @@ def test_delete_and_overwrite_free_chunk_files(server_factory):
 
     # delete one: its chunk files go
     c.delete_object(Bucket="gc-bucket", Key="big0")
-    wait_for(lambda: sum(srv.chunk_files()) <= full - per_object)
+    wait_for(timeout=15.0, predicate=lambda: sum(srv.chunk_files()) <= full - per_object)
     assert sum(srv.chunk_files()) == full - per_object, (full, srv.chunk_files())
 
     # overwrite one with a small object: its chunk files go
     c.put_object(Bucket="gc-bucket", Key="big1", Body=b"tiny")
-    wait_for(lambda: sum(srv.chunk_files()) <= full - 2 * per_object)
+    wait_for(timeout=15.0, predicate=lambda: sum(srv.chunk_files()) <= full - 2 * per_object)
     assert sum(srv.chunk_files()) == full - 2 * per_object, (full, srv.chunk_files())
     assert sha256(read(c, "gc-bucket", "big1")) == sha256(b"tiny")
 
     # overwrite the last with another big object: old chunks replaced, count unchanged
     new = data_of(50 * MiB, seed=1299)
     c.put_object(Bucket="gc-bucket", Key="big2", Body=new)
-    wait_for(lambda: sum(srv.chunk_files()) <= per_object)
+    wait_for(timeout=15.0, predicate=lambda: sum(srv.chunk_files()) <= per_object)
     assert sum(srv.chunk_files()) == per_object, srv.chunk_files()
     assert sha256(read(c, "gc-bucket", "big2")) == sha256(new)
 
@@ -235,7 +226,7 @@ def test_delete_and_overwrite_free_chunk_files(server_factory):
     assert sha256(read(c, "gc-bucket", "big2")) == sha256(new)
     c.delete_object(Bucket="gc-bucket", Key="big2")
     c.delete_object(Bucket="gc-bucket", Key="big1")
-    wait_for(lambda: sum(srv.chunk_files()) == 0)
+    wait_for(timeout=15.0, predicate=lambda: sum(srv.chunk_files()) == 0)
     assert srv.chunk_files() == [0, 0]
     c.delete_bucket(Bucket="gc-bucket")
     for d in srv.data_dirs:

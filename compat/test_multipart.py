@@ -15,19 +15,13 @@ import json
 import os
 import subprocess
 import time
-import urllib.parse
-import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 
-import botocore.auth
-import botocore.awsrequest
-import botocore.credentials
 import pytest
-from botocore.exceptions import ClientError
 
 from s3compat import (
-    ACCESS_KEY, REGION, SECRET_KEY, CliRunner, KiB, MiB, data_of, md5_hex, quote_key, raw_request, sha256,
-    sha256_file, unique_bucket_name,
+    ACCESS_KEY, REGION, SECRET_KEY, CliRunner, KiB, MiB, assert_error, client_error, data_of, error_code_of, md5_hex,
+    quote_key, raw_request, request_target, sha256, sha256_file, signed_headers, unique_bucket_name, wait_for,
 )
 
 MIN_PART = 5 * MiB
@@ -56,17 +50,6 @@ def etag_of_digests(digests):
 def multipart_etag(datas):
     """The S3 ETag of an object completed from parts holding these bytes."""
     return etag_of_digests([hashlib.md5(d).digest() for d in datas])
-
-
-def client_error(fn, *args, **kwargs):
-    with pytest.raises(ClientError) as ei:
-        fn(*args, **kwargs)
-    return ei.value.response
-
-
-def assert_error(resp, code, status):
-    got = (resp["Error"].get("Code"), resp["ResponseMetadata"]["HTTPStatusCode"])
-    assert got == (code, status), "expected %s/%d, got %r" % (code, status, resp)
 
 
 def create(s3, bucket, key, **kw):
@@ -118,15 +101,6 @@ def abort_all_uploads(s3, bucket):
         pass
 
 
-def wait_for(predicate, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.05)
-
-
 def write_file(path, data):
     with open(path, "wb") as f:
         f.write(data)
@@ -150,16 +124,13 @@ class SlowRequest:
     """A signed request whose body is sent in two steps, to hold it in flight on purpose."""
 
     def __init__(self, port, method, path, query, body):
-        qs = urllib.parse.urlencode(query, quote_via=urllib.parse.quote, safe="-_.~")
-        self.target = path + ("?" + qs if qs else "")
+        self.target = request_target(path, query)
         self.host = "127.0.0.1:%d" % port
         self.body = body
-        req = botocore.awsrequest.AWSRequest(method=method, url="http://%s%s" % (self.host, self.target), data=body,
-                                             headers={"X-Amz-Content-SHA256": sha256(body)})
-        botocore.auth.S3SigV4Auth(botocore.credentials.Credentials(ACCESS_KEY, SECRET_KEY), "s3", REGION).add_auth(req)
+        headers = signed_headers(method, self.host, self.target, body)
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         self.conn.putrequest(method, self.target, skip_host=True, skip_accept_encoding=True)
-        for name, value in req.headers.items():
+        for name, value in headers.items():
             self.conn.putheader(name, value)
         self.conn.putheader("Host", self.host)
         self.conn.putheader("Content-Length", str(len(body)))
@@ -180,12 +151,6 @@ class SlowRequest:
             return resp.status, resp.read()
         finally:
             self.conn.close()
-
-
-def error_code_of(body):
-    root = ET.fromstring(body)
-    assert root.tag == "Error", body[:500]
-    return root.findtext("Code")
 
 
 @pytest.fixture

@@ -61,6 +61,19 @@ const char *s3_header(s3_req_t *r, const char *name, size_t *len);
 /** Formats an ETag: "\"<hex>\"", or "\"<hex>-<num_parts>\"" for a multipart object. Returns its length. */
 size_t s3_format_etag(const uint8_t md5[16], uint32_t num_parts, char out[S3_ETAG_MAX]);
 
+/** Writes <tag><ID>..</ID><DisplayName>..</DisplayName></tag> for a user (Owner, Initiator). */
+void s3_xml_owner(xmlw_t *w, const char *tag, const keys_user_t *u);
+
+/** Writes <tag>value</tag>, URL-encoded when url_encode (the request asked for encoding-type=url). */
+void s3_xml_key(xmlw_t *w, const char *tag, const char *v, size_t len, int url_encode);
+
+/** Reads encoding-type: absent (0) or "url" (1). Returns 0, or -1 for any other value. */
+int s3_parse_encoding_type(s3_req_t *r, int *url_encode);
+
+/** Parses a listing limit (max-keys, max-parts, max-uploads): a non-negative decimal, capped at 1000. Returns 0 or -1. */
+#define S3_LIST_MAX 1000
+int s3_parse_list_limit(const char *v, size_t len, size_t *out);
+
 /** Parses a part number: a decimal in 1..10000. Returns 0 or -1. */
 int s3_parse_part_number(const char *v, size_t len, uint32_t *out);
 

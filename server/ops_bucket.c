@@ -11,15 +11,12 @@
 
 #include "server/handler.h"
 
-#define S3_XMLNS "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\""
-
-/* Writes <Owner> for the requesting user. */
-static void write_owner(xmlw_t *w, const keys_user_t *u)
+void s3_xml_owner(xmlw_t *w, const char *tag, const keys_user_t *u)
 {
-    xmlw_open(w, "Owner");
+    xmlw_open(w, tag);
     xmlw_elem_str(w, "ID", u->canonical_id);
     xmlw_elem_str(w, "DisplayName", u->name);
-    xmlw_close(w, "Owner");
+    xmlw_close(w, tag);
 }
 
 typedef struct list_buckets_ctx {
@@ -44,7 +41,7 @@ static void run_list_buckets(s3_job_t *j)
     s3_req_t *r = j->r;
     xmlw_init(&j->xml);
     xmlw_open(&j->xml, "ListAllMyBucketsResult " S3_XMLNS);
-    write_owner(&j->xml, &r->user);
+    s3_xml_owner(&j->xml, "Owner", &r->user);
     xmlw_open(&j->xml, "Buckets");
     list_buckets_ctx_t ctx = {&j->xml, r->user.name};
     int rc = store_bucket_list(r->thread->server->store, on_bucket, &ctx);
@@ -186,7 +183,7 @@ void ops_get_acl(s3_req_t *r)
     xmlw_t w;
     xmlw_init(&w);
     xmlw_open(&w, "AccessControlPolicy " S3_XMLNS);
-    write_owner(&w, &r->user);
+    s3_xml_owner(&w, "Owner", &r->user);
     xmlw_open(&w, "AccessControlList");
     xmlw_open(&w, "Grant");
     xmlw_open(&w, "Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\"");

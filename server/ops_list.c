@@ -11,9 +11,6 @@
 #include "auth/sigv4.h"
 #include "server/handler.h"
 
-#define S3_XMLNS "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\""
-#define LIST_MAX_KEYS 1000
-
 typedef struct list_state {
     int v2;
     int url_encode;
@@ -37,8 +34,7 @@ typedef struct list_walk {
     size_t last_len;
 } list_walk_t;
 
-/* Writes <tag>value</tag>, URL-encoded when the request asked for encoding-type=url. */
-static void elem_maybe_encoded(xmlw_t *w, const char *tag, const char *v, size_t len, int url_encode)
+void s3_xml_key(xmlw_t *w, const char *tag, const char *v, size_t len, int url_encode)
 {
     if (!url_encode) {
         xmlw_elem(w, tag, v, len);
@@ -54,6 +50,28 @@ static void elem_maybe_encoded(xmlw_t *w, const char *tag, const char *v, size_t
         free(enc);
 }
 
+int s3_parse_encoding_type(s3_req_t *r, int *url_encode)
+{
+    size_t len;
+    const char *v = route_param(&r->route, "encoding-type", &len);
+    *url_encode = v != NULL;
+    return v == NULL || strcmp(v, "url") == 0 ? 0 : -1;
+}
+
+int s3_parse_list_limit(const char *v, size_t len, size_t *out)
+{
+    if (len == 0 || len > 12)
+        return -1;
+    size_t n = 0;
+    for (size_t i = 0; i < len; ++i) {
+        if (v[i] < '0' || v[i] > '9')
+            return -1;
+        n = n * 10 + (size_t)(v[i] - '0');
+    }
+    *out = n > S3_LIST_MAX ? S3_LIST_MAX : n;
+    return 0;
+}
+
 static int on_entry(void *ctx, const store_list_entry_t *e)
 {
     list_walk_t *lw = ctx;
@@ -61,20 +79,16 @@ static int on_entry(void *ctx, const store_list_entry_t *e)
     int enc = lw->st->url_encode;
     if (e->is_prefix) {
         xmlw_open(w, "CommonPrefixes");
-        elem_maybe_encoded(w, "Prefix", e->key, e->key_len, enc);
+        s3_xml_key(w, "Prefix", e->key, e->key_len, enc);
         xmlw_close(w, "CommonPrefixes");
     } else {
         xmlw_open(w, "Contents");
-        elem_maybe_encoded(w, "Key", e->key, e->key_len, enc);
+        s3_xml_key(w, "Key", e->key, e->key_len, enc);
         xmlw_elem_time(w, "LastModified", e->mtime_ns);
         xmlw_elem_etag_parts(w, "ETag", e->md5, e->num_parts);
         xmlw_elem_u64(w, "Size", e->size);
         if (!lw->st->v2 || lw->st->fetch_owner) {
-            const keys_user_t *u = &lw->job->r->user;
-            xmlw_open(w, "Owner");
-            xmlw_elem_str(w, "ID", u->canonical_id);
-            xmlw_elem_str(w, "DisplayName", u->name);
-            xmlw_close(w, "Owner");
+            s3_xml_owner(w, "Owner", &lw->job->r->user);
         }
         xmlw_elem_str(w, "StorageClass", "STANDARD");
         xmlw_close(w, "Contents");
@@ -105,9 +119,9 @@ static void run_list(s3_job_t *j)
     xmlw_init(w);
     xmlw_open(w, "ListBucketResult " S3_XMLNS);
     xmlw_elem(w, "Name", r->route.bucket, r->route.bucket_len);
-    elem_maybe_encoded(w, "Prefix", st->params.prefix != NULL ? st->params.prefix : "", st->params.prefix_len, st->url_encode);
+    s3_xml_key(w, "Prefix", st->params.prefix != NULL ? st->params.prefix : "", st->params.prefix_len, st->url_encode);
     if (st->params.delimiter != NULL)
-        elem_maybe_encoded(w, "Delimiter", st->params.delimiter, st->params.delimiter_len, st->url_encode);
+        s3_xml_key(w, "Delimiter", st->params.delimiter, st->params.delimiter_len, st->url_encode);
     xmlw_elem_u64(w, "MaxKeys", st->max_keys);
     if (st->url_encode)
         xmlw_elem_str(w, "EncodingType", "url");
@@ -117,7 +131,7 @@ static void run_list(s3_job_t *j)
         if (st->token != NULL)
             xmlw_elem(w, "ContinuationToken", st->token, st->token_len);
         if (st->marker != NULL)
-            elem_maybe_encoded(w, "StartAfter", st->marker, st->marker_len, st->url_encode);
+            s3_xml_key(w, "StartAfter", st->marker, st->marker_len, st->url_encode);
         if (truncated) {
             char *tok = malloc(h2o_base64_encode_capacity(lw->last_len) + 1);
             if (tok == NULL)
@@ -127,9 +141,9 @@ static void run_list(s3_job_t *j)
             free(tok);
         }
     } else {
-        elem_maybe_encoded(w, "Marker", st->marker != NULL ? st->marker : "", st->marker_len, st->url_encode);
+        s3_xml_key(w, "Marker", st->marker != NULL ? st->marker : "", st->marker_len, st->url_encode);
         if (truncated && st->params.delimiter != NULL)
-            elem_maybe_encoded(w, "NextMarker", lw->last, lw->last_len, st->url_encode);
+            s3_xml_key(w, "NextMarker", lw->last, lw->last_len, st->url_encode);
     }
     if (lw->contents.len != 0)
         xmlw_raw(w, lw->contents.buf, lw->contents.len);
@@ -141,41 +155,23 @@ Exit:
     free(st->start);
 }
 
-/* Parses max-keys: a non-negative decimal; larger than 1000 means 1000. Returns 0 or -1. */
-static int parse_max_keys(const char *v, size_t len, size_t *out)
-{
-    if (len == 0 || len > 12)
-        return -1;
-    size_t n = 0;
-    for (size_t i = 0; i < len; ++i) {
-        if (v[i] < '0' || v[i] > '9')
-            return -1;
-        n = n * 10 + (size_t)(v[i] - '0');
-    }
-    *out = n > LIST_MAX_KEYS ? LIST_MAX_KEYS : n;
-    return 0;
-}
-
 void ops_list_objects(s3_req_t *r, int v2)
 {
     s3_job_t *j = s3_job_new(r, run_list, sizeof(list_state_t));
     list_state_t *st = (list_state_t *)j->extra;
     st->v2 = v2;
-    st->max_keys = LIST_MAX_KEYS;
+    st->max_keys = S3_LIST_MAX;
     size_t len;
     const char *v;
     const char *message = NULL;
 
-    if ((v = route_param(&r->route, "max-keys", &len)) != NULL && parse_max_keys(v, len, &st->max_keys) != 0) {
+    if ((v = route_param(&r->route, "max-keys", &len)) != NULL && s3_parse_list_limit(v, len, &st->max_keys) != 0) {
         message = "Provided max-keys not an integer or within integer range";
         goto Invalid;
     }
-    if ((v = route_param(&r->route, "encoding-type", &len)) != NULL) {
-        if (strcmp(v, "url") != 0) {
-            message = "Invalid Encoding Method specified in Request";
-            goto Invalid;
-        }
-        st->url_encode = 1;
+    if (s3_parse_encoding_type(r, &st->url_encode) != 0) {
+        message = "Invalid Encoding Method specified in Request";
+        goto Invalid;
     }
     if ((v = route_param(&r->route, "fetch-owner", &len)) != NULL)
         st->fetch_owner = strcmp(v, "true") == 0;

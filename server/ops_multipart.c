@@ -15,9 +15,6 @@
 #include "server/handler.h"
 #include "server/range.h"
 
-#define S3_XMLNS "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\""
-#define LIST_MAX 1000
-
 int s3_parse_part_number(const char *v, size_t len, uint32_t *out)
 {
     uint32_t n = 0;
@@ -34,48 +31,11 @@ int s3_parse_part_number(const char *v, size_t len, uint32_t *out)
     return 0;
 }
 
-/* Parses a non-negative decimal list limit; above LIST_MAX means LIST_MAX. Returns 0 or -1. */
-static int parse_limit(const char *v, size_t len, size_t *out)
-{
-    size_t n = 0;
-    if (len == 0 || len > 12)
-        return -1;
-    for (size_t i = 0; i < len; ++i) {
-        if (v[i] < '0' || v[i] > '9')
-            return -1;
-        n = n * 10 + (size_t)(v[i] - '0');
-    }
-    *out = n > LIST_MAX ? LIST_MAX : n;
-    return 0;
-}
-
 static store_upload_ref_t upload_ref(s3_req_t *r)
 {
     store_upload_ref_t u = {.bucket = r->route.bucket, .key = r->route.key, .key_len = r->route.key_len};
     u.upload_id = route_param(&r->route, "uploadId", &u.upload_id_len);
     return u;
-}
-
-static void elem_owner(xmlw_t *w, const char *tag, const keys_user_t *u)
-{
-    xmlw_open(w, tag);
-    xmlw_elem_str(w, "ID", u->canonical_id);
-    xmlw_elem_str(w, "DisplayName", u->name);
-    xmlw_close(w, tag);
-}
-
-/* Writes <tag>value</tag>, URL-encoded when the request asked for encoding-type=url. */
-static void elem_key(xmlw_t *w, const char *tag, const char *v, size_t len, int url_encode)
-{
-    if (!url_encode) {
-        xmlw_elem(w, tag, v, len);
-        return;
-    }
-    char *enc = malloc(3 * len + 1);
-    if (enc == NULL)
-        abort();
-    xmlw_elem(w, tag, enc, sigv4_uri_encode(v, len, 1, enc));
-    free(enc);
 }
 
 /* ------------------------------------------------------------------ create */
@@ -482,10 +442,10 @@ static void run_list_parts(s3_job_t *j)
     xmlw_init(w);
     xmlw_open(w, "ListPartsResult " S3_XMLNS);
     xmlw_elem(w, "Bucket", r->route.bucket, r->route.bucket_len);
-    elem_key(w, "Key", r->route.key, r->route.key_len, ps->url_encode);
+    s3_xml_key(w, "Key", r->route.key, r->route.key_len, ps->url_encode);
     xmlw_elem(w, "UploadId", u.upload_id, u.upload_id_len);
-    elem_owner(w, "Initiator", &r->user);
-    elem_owner(w, "Owner", &r->user);
+    s3_xml_owner(w, "Initiator", &r->user);
+    s3_xml_owner(w, "Owner", &r->user);
     xmlw_elem_str(w, "StorageClass", "STANDARD");
     xmlw_elem_u64(w, "PartNumberMarker", ps->marker);
     xmlw_elem_u64(w, "NextPartNumberMarker", pw.last);
@@ -500,27 +460,19 @@ static void run_list_parts(s3_job_t *j)
     j->has_xml = 1;
 }
 
-/* Reads encoding-type: absent, or "url". Returns 0 or -1. */
-static int parse_encoding(s3_req_t *r, int *url_encode)
-{
-    size_t len;
-    const char *v = route_param(&r->route, "encoding-type", &len);
-    *url_encode = v != NULL;
-    return v == NULL || strcmp(v, "url") == 0 ? 0 : -1;
-}
-
 void ops_list_parts(s3_req_t *r)
 {
     s3_job_t *j = s3_job_new(r, run_list_parts, sizeof(parts_state_t));
     parts_state_t *ps = (parts_state_t *)j->extra;
     const char *message = NULL, *v;
     size_t len, marker = 0;
-    ps->max_parts = LIST_MAX;
-    if ((v = route_param(&r->route, "max-parts", &len)) != NULL && parse_limit(v, len, &ps->max_parts) != 0)
+    ps->max_parts = S3_LIST_MAX;
+    if ((v = route_param(&r->route, "max-parts", &len)) != NULL && s3_parse_list_limit(v, len, &ps->max_parts) != 0)
         message = "Provided max-parts not an integer or within integer range";
-    else if ((v = route_param(&r->route, "part-number-marker", &len)) != NULL && len != 0 && parse_limit(v, len, &marker) != 0)
+    else if ((v = route_param(&r->route, "part-number-marker", &len)) != NULL && len != 0 &&
+             s3_parse_list_limit(v, len, &marker) != 0)
         message = "Provided part-number-marker not an integer or within integer range";
-    else if (parse_encoding(r, &ps->url_encode) != 0)
+    else if (s3_parse_encoding_type(r, &ps->url_encode) != 0)
         message = "Invalid Encoding Method specified in Request";
     if (message != NULL) {
         free(j);
@@ -553,16 +505,16 @@ static int on_upload(void *ctx, const store_upload_entry_t *e)
     uploads_state_t *us = (uploads_state_t *)uw->job->extra;
     if (e->is_prefix) {
         xmlw_open(&uw->prefixes, "CommonPrefixes");
-        elem_key(&uw->prefixes, "Prefix", e->key, e->key_len, us->url_encode);
+        s3_xml_key(&uw->prefixes, "Prefix", e->key, e->key_len, us->url_encode);
         xmlw_close(&uw->prefixes, "CommonPrefixes");
         uw->last_id[0] = '\0';
     } else {
         xmlw_t *w = &uw->uploads;
         xmlw_open(w, "Upload");
-        elem_key(w, "Key", e->key, e->key_len, us->url_encode);
+        s3_xml_key(w, "Key", e->key, e->key_len, us->url_encode);
         xmlw_elem_str(w, "UploadId", e->upload_id);
-        elem_owner(w, "Initiator", &uw->job->r->user);
-        elem_owner(w, "Owner", &uw->job->r->user);
+        s3_xml_owner(w, "Initiator", &uw->job->r->user);
+        s3_xml_owner(w, "Owner", &uw->job->r->user);
         xmlw_elem_str(w, "StorageClass", "STANDARD");
         xmlw_elem_time(w, "Initiated", e->initiated_ns);
         xmlw_close(w, "Upload");
@@ -592,16 +544,16 @@ static void run_list_uploads(s3_job_t *j)
     xmlw_init(w);
     xmlw_open(w, "ListMultipartUploadsResult " S3_XMLNS);
     xmlw_elem(w, "Bucket", r->route.bucket, r->route.bucket_len);
-    elem_key(w, "KeyMarker", p->key_marker ? p->key_marker : "", p->key_marker ? p->key_marker_len : 0, us->url_encode);
+    s3_xml_key(w, "KeyMarker", p->key_marker ? p->key_marker : "", p->key_marker ? p->key_marker_len : 0, us->url_encode);
     xmlw_elem(w, "UploadIdMarker", p->upload_id_marker ? p->upload_id_marker : "",
               p->upload_id_marker ? p->upload_id_marker_len : 0);
     if (truncated) {
-        elem_key(w, "NextKeyMarker", uw->last_key, uw->last_key_len, us->url_encode);
+        s3_xml_key(w, "NextKeyMarker", uw->last_key, uw->last_key_len, us->url_encode);
         xmlw_elem_str(w, "NextUploadIdMarker", uw->last_id);
     }
     if (p->delimiter != NULL)
-        elem_key(w, "Delimiter", p->delimiter, p->delimiter_len, us->url_encode);
-    elem_key(w, "Prefix", p->prefix ? p->prefix : "", p->prefix ? p->prefix_len : 0, us->url_encode);
+        s3_xml_key(w, "Delimiter", p->delimiter, p->delimiter_len, us->url_encode);
+    s3_xml_key(w, "Prefix", p->prefix ? p->prefix : "", p->prefix ? p->prefix_len : 0, us->url_encode);
     xmlw_elem_u64(w, "MaxUploads", us->max_uploads);
     if (us->url_encode)
         xmlw_elem_str(w, "EncodingType", "url");
@@ -625,10 +577,10 @@ void ops_list_multipart_uploads(s3_req_t *r)
     store_upload_list_params_t *p = &us->params;
     const char *message = NULL, *v;
     size_t len;
-    us->max_uploads = LIST_MAX;
-    if ((v = route_param(&r->route, "max-uploads", &len)) != NULL && parse_limit(v, len, &us->max_uploads) != 0)
+    us->max_uploads = S3_LIST_MAX;
+    if ((v = route_param(&r->route, "max-uploads", &len)) != NULL && s3_parse_list_limit(v, len, &us->max_uploads) != 0)
         message = "Provided max-uploads not an integer or within integer range";
-    else if (parse_encoding(r, &us->url_encode) != 0)
+    else if (s3_parse_encoding_type(r, &us->url_encode) != 0)
         message = "Invalid Encoding Method specified in Request";
     if (message != NULL) {
         free(j);

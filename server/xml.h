@@ -5,6 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/** The S3 namespace attribute every response root carries. */
+#define S3_XMLNS "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\""
+
 /** A growable output buffer; buf is owned (free with xmlw_free). */
 typedef struct xmlw {
     char *buf;

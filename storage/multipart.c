@@ -74,20 +74,13 @@ static int id_from_hex(const char *s, size_t len, uint8_t id[CODEC_UPLOAD_ID_LEN
 
 static pthread_rwlock_t *upload_lock(store_t *st, const uint8_t id[CODEC_UPLOAD_ID_LEN])
 {
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (size_t i = 0; i < CODEC_UPLOAD_ID_LEN; i++)
-        h = (h ^ id[i]) * 16777619u;
-    return &st->upload_locks[h % STORE_STRIPES];
+    return &st->upload_locks[store_fnv1a(STORE_FNV_SEED, id, CODEC_UPLOAD_ID_LEN) % STORE_STRIPES];
 }
 
 static pthread_mutex_t *part_lock(store_t *st, const uint8_t id[CODEC_UPLOAD_ID_LEN], uint32_t part_number)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < CODEC_UPLOAD_ID_LEN; i++)
-        h = (h ^ id[i]) * 16777619u;
-    h = (h ^ (part_number & 0xFF)) * 16777619u;
-    h = (h ^ (part_number >> 8)) * 16777619u;
-    return &st->key_locks[h % STORE_STRIPES];
+    uint8_t pn[2] = {(uint8_t)(part_number >> 8), (uint8_t)part_number};
+    return &st->key_locks[store_fnv1a(store_fnv1a(STORE_FNV_SEED, id, CODEC_UPLOAD_ID_LEN), pn, 2) % STORE_STRIPES];
 }
 
 /* An upload named by a request, resolved to its metadata key. */
@@ -569,14 +562,6 @@ int store_part_list(store_t *st, const store_upload_ref_t *u, uint32_t after, si
     return ret;
 }
 
-/* Bytewise comparison, shorter first on a tie (S3 order). */
-static int bytes_cmp(const void *a, size_t a_len, const void *b, size_t b_len)
-{
-    size_t n = a_len < b_len ? a_len : b_len;
-    int c = n ? memcmp(a, b, n) : 0;
-    return c != 0 ? c : a_len < b_len ? -1 : a_len > b_len;
-}
-
 int store_upload_list(store_t *st, const store_upload_list_params_t *p, int (*cb)(void *ctx, const store_upload_entry_t *e),
                       void *ctx, int *is_truncated)
 {
@@ -599,7 +584,7 @@ int store_upload_list(store_t *st, const store_upload_list_params_t *p, int (*cb
     int have_id = p->key_marker != NULL && id_from_hex(p->upload_id_marker, p->upload_id_marker_len, marker_id) == 0;
     int n;
     if (p->key_marker != NULL && p->key_marker_len <= STORE_KEY_MAX &&
-        bytes_cmp(p->key_marker, p->key_marker_len, p->prefix, prefix_len) >= 0) {
+        store_bytes_cmp(p->key_marker, p->key_marker_len, p->prefix, prefix_len) >= 0) {
         if (!have_id)
             memset(marker_id, 0xFF, sizeof(marker_id)); /* past every upload of the marker key */
         n = p->key_marker_len ? codec_upload_key(seek, p->bucket, strlen(p->bucket), p->key_marker, p->key_marker_len, marker_id)
@@ -628,7 +613,7 @@ int store_upload_list(store_t *st, const store_upload_list_params_t *p, int (*cb
         if (key_len < prefix_len || (prefix_len && memcmp(key, p->prefix, prefix_len) != 0))
             break;                   /* past every key with the prefix */
         if (p->key_marker != NULL) { /* the seek lands on the marker itself when its id was given */
-            int c = bytes_cmp(key, key_len, p->key_marker, p->key_marker_len);
+            int c = store_bytes_cmp(key, key_len, p->key_marker, p->key_marker_len);
             if (c < 0 || (c == 0 && (!have_id || memcmp(id, marker_id, sizeof(id)) <= 0))) {
                 meta_iter_next(it);
                 continue;
@@ -637,7 +622,7 @@ int store_upload_list(store_t *st, const store_upload_list_params_t *p, int (*cb
         const uint8_t *d = delim_len ? memmem(key + prefix_len, key_len - prefix_len, p->delimiter, delim_len) : NULL;
         if (d != NULL) {
             size_t cp_len = (size_t)(d - (const uint8_t *)key) + delim_len;
-            if (p->key_marker == NULL || bytes_cmp(key, cp_len, p->key_marker, p->key_marker_len) > 0) {
+            if (p->key_marker == NULL || store_bytes_cmp(key, cp_len, p->key_marker, p->key_marker_len) > 0) {
                 if (delivered == p->max_uploads) {
                     *is_truncated = 1;
                     break;

@@ -77,15 +77,19 @@ static uint32_t crc32c(const void *p, size_t len)
     return ~crc32_iscsi((unsigned char *)p, (int)len, 0xFFFFFFFFu);
 }
 
+uint32_t store_fnv1a(uint32_t h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 16777619u;
+    return h;
+}
+
 static uint32_t key_stripe(const char *bucket, size_t bucket_len, const char *key, size_t key_len)
 {
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (size_t i = 0; i < bucket_len; i++)
-        h = (h ^ (uint8_t)bucket[i]) * 16777619u;
-    h = (h ^ 0xFFu) * 16777619u; /* separator: ("ab","c") and ("a","bc") differ */
-    for (size_t i = 0; i < key_len; i++)
-        h = (h ^ (uint8_t)key[i]) * 16777619u;
-    return h % STORE_STRIPES;
+    /* a separator between the two: ("ab","c") and ("a","bc") differ */
+    uint32_t h = store_fnv1a(store_fnv1a(STORE_FNV_SEED, bucket, bucket_len), "\xFF", 1);
+    return store_fnv1a(h, key, key_len) % STORE_STRIPES;
 }
 
 static void stripes_add(stripe_set_t *s, uint64_t chunk_id)
@@ -956,19 +960,13 @@ int store_object_read(store_t *st, const store_object_t *obj, uint64_t offset, v
 
 /* ------------------------------------------------------------------ listing */
 
-/* Bytewise comparison of two byte strings, shorter first on a tie (S3 order). */
-static int bytes_cmp(const void *a, size_t a_len, const void *b, size_t b_len)
+int store_bytes_cmp(const void *a, size_t a_len, const void *b, size_t b_len)
 {
     size_t n = a_len < b_len ? a_len : b_len;
     int c = n ? memcmp(a, b, n) : 0;
     if (c != 0)
         return c;
     return a_len < b_len ? -1 : a_len > b_len;
-}
-
-static const uint8_t *find_bytes(const uint8_t *hay, size_t hay_len, const void *needle, size_t needle_len)
-{
-    return memmem(hay, hay_len, needle, needle_len);
 }
 
 int store_object_list(store_t *st, const store_list_params_t *p, int (*cb)(void *ctx, const store_list_entry_t *e), void *ctx,
@@ -995,7 +993,7 @@ int store_object_list(store_t *st, const store_list_params_t *p, int (*cb)(void 
     /* start at max(prefix, successor(start_after)); start_after + "\0" is its successor */
     memcpy(seek, base, (size_t)bl);
     seek_len = (size_t)bl;
-    if (p->start_after != NULL && bytes_cmp(p->start_after, p->start_after_len, p->prefix, prefix_len) >= 0) {
+    if (p->start_after != NULL && store_bytes_cmp(p->start_after, p->start_after_len, p->prefix, prefix_len) >= 0) {
         memcpy(seek + seek_len, p->start_after, p->start_after_len);
         seek_len += p->start_after_len;
         seek[seek_len++] = 0;
@@ -1017,10 +1015,10 @@ int store_object_list(store_t *st, const store_list_params_t *p, int (*cb)(void 
         if (key_len < prefix_len || (prefix_len && memcmp(key, p->prefix, prefix_len) != 0))
             break; /* past every key with the prefix */
 
-        const uint8_t *d = delim_len ? find_bytes(key + prefix_len, key_len - prefix_len, p->delimiter, delim_len) : NULL;
+        const uint8_t *d = delim_len ? memmem(key + prefix_len, key_len - prefix_len, p->delimiter, delim_len) : NULL;
         if (d != NULL) {
             size_t cp_len = (size_t)(d - key) + delim_len;
-            if (p->start_after == NULL || bytes_cmp(key, cp_len, p->start_after, p->start_after_len) > 0) {
+            if (p->start_after == NULL || store_bytes_cmp(key, cp_len, p->start_after, p->start_after_len) > 0) {
                 if (delivered == p->max_keys) {
                     truncated = 1;
                     break;
@@ -1041,7 +1039,7 @@ int store_object_list(store_t *st, const store_list_params_t *p, int (*cb)(void 
             steps++;
             continue;
         }
-        if (p->start_after == NULL || bytes_cmp(key, key_len, p->start_after, p->start_after_len) > 0) {
+        if (p->start_after == NULL || store_bytes_cmp(key, key_len, p->start_after, p->start_after_len) > 0) {
             if (delivered == p->max_keys) {
                 truncated = 1;
                 break;

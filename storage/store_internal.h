@@ -105,6 +105,13 @@ int store_commit(store_t *st, const store_commit_t *c, meta_batch_t *b, store_ch
 /** Returns 0 when the bucket exists, STORE_E_NO_BUCKET, -EINVAL (bad name) or -EIO. */
 int store_bucket_check(store_t *st, const char *name);
 
+/** Bytewise comparison of two byte strings, shorter first on a tie (S3 key order). */
+int store_bytes_cmp(const void *a, size_t a_len, const void *b, size_t b_len);
+
+/** Continues an FNV-1a hash (start with STORE_FNV_SEED) over n bytes: picks lock stripes. */
+#define STORE_FNV_SEED 2166136261u
+uint32_t store_fnv1a(uint32_t h, const void *p, size_t n);
+
 /** Current time in nanoseconds since the epoch. */
 int64_t store_now_ns(void);
 

@@ -76,6 +76,22 @@ build_bins() { # need_coffer
     fi
 }
 
+# Fails unless dir's file system has more than need_kb free.
+require_free_kb() { # dir need_kb what
+    local avail_kb
+    avail_kb=$(df -Pk "$1" | awk 'NR == 2 { print $4 }')
+    ((avail_kb > $2)) || fail "need ~$(($2 / 1024)) MiB free $3, have $((avail_kb / 1024)) MiB"
+}
+
+# The end of a run: removes the work dir unless KEEP=1 asked to keep it.
+finish_work_dir() { # dir
+    if [[ ${KEEP:-0} == 1 ]]; then
+        log "work dir kept: $1"
+    else
+        rm -rf "$1"
+    fi
+}
+
 # Stops one process this script started: SIGTERM, up to 10 s, then SIGKILL.
 stop_pid() { # pid (empty: nothing to do)
     local pid=$1

@@ -73,11 +73,7 @@ cleanup() {
     stop_pid "$sampler_pid"
     stop_pid "$coffer_pid"
     rm -rf "$src"
-    if [[ $KEEP == 1 ]]; then
-        log "work dir kept: $work"
-    else
-        rm -rf "$work"
-    fi
+    finish_work_dir "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -85,12 +81,9 @@ trap 'exit 143' TERM
 
 # dd's file, then two stored objects (the bench's and aws's) with room for parts.
 need_kb=$(((4 * size_bytes + 200 * 1024 * 1024) / 1024))
-avail_kb=$(df -Pk "$work" | awk 'NR == 2 { print $4 }')
-((avail_kb > need_kb)) || fail "need ~$((need_kb / 1024)) MiB free next to the build dir, have $((avail_kb / 1024)) MiB"
+require_free_kb "$work" "$need_kb" "next to the build dir"
 if has_phase aws; then
-    need_kb=$(((size_bytes + 64 * 1024 * 1024) / 1024))
-    avail_kb=$(df -Pk "$src" | awk 'NR == 2 { print $4 }')
-    ((avail_kb > need_kb)) || fail "need ~$((need_kb / 1024)) MiB free in ${TMPDIR:-/tmp} for the aws source file"
+    require_free_kb "$src" $(((size_bytes + 64 * 1024 * 1024) / 1024)) "in ${TMPDIR:-/tmp} for the aws source file"
 fi
 
 declare -A R=()

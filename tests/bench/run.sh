@@ -73,19 +73,14 @@ cleanup() {
     for pid in $sampler_pid $nginx_pid $coffer_pid; do
         stop_pid "$pid"
     done
-    if [[ $KEEP == 1 ]]; then
-        log "work dir kept: $work"
-    else
-        rm -rf "$work"
-    fi
+    finish_work_dir "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
 need_kb=$(((3 * large_bytes + 200 * 1024 * 1024) / 1024))
-avail_kb=$(df -Pk "$work" | awk 'NR == 2 { print $4 }')
-((avail_kb > need_kb)) || fail "need ~$((need_kb / 1024)) MiB free next to the build dir, have $((avail_kb / 1024)) MiB"
+require_free_kb "$work" "$need_kb" "next to the build dir"
 
 # ---- helpers ------------------------------------------------------------------
 
