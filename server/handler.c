@@ -460,13 +460,13 @@ static s3err_t authenticate(s3_req_t *r, const char **message)
         *message = "Signature Version 2 presigned URLs are not supported yet.";
         return S3ERR_NOT_IMPLEMENTED;
     }
-    return S3ERR_NONE; /* anonymous: authorize() decides */
+    return S3ERR_NONE; /* anonymous: s3_authorize() decides */
 }
 
 /* Decides whether the (possibly anonymous) requester may run the operation.
  * Until users, ACLs and policies arrive, every authenticated key has full access
  * and anonymous requests are refused; this is where those checks will go. */
-static s3err_t authorize(s3_req_t *r)
+s3err_t s3_authorize(s3_req_t *r)
 {
     return r->authenticated ? S3ERR_NONE : S3ERR_ACCESS_DENIED;
 }
@@ -545,6 +545,9 @@ static void dispatch(s3_req_t *r)
     case S3OP_LIST_MULTIPART_UPLOADS:
         ops_list_multipart_uploads(r);
         break;
+    case S3OP_POST_OBJECT:
+        ops_post_object(r);
+        break;
     case S3OP_METHOD_NOT_ALLOWED:
         s3_send_error(r, S3ERR_METHOD_NOT_ALLOWED, NULL);
         break;
@@ -591,7 +594,11 @@ int handler_on_req(h2o_handler_t *self, h2o_req_t *req)
         return 0;
     }
     const char *message = NULL;
-    if ((err = authenticate(r, &message)) != S3ERR_NONE || (err = authorize(r)) != S3ERR_NONE) {
+    if (r->route.op == S3OP_POST_OBJECT) { /* the form carries the credentials: ops_post_object authenticates */
+        dispatch(r);
+        return 0;
+    }
+    if ((err = authenticate(r, &message)) != S3ERR_NONE || (err = s3_authorize(r)) != S3ERR_NONE) {
         s3_send_error(r, err, message);
         return 0;
     }

@@ -27,6 +27,9 @@ typedef struct s3_req {
     char payload_sha256[65];
 } s3_req_t;
 
+/** Whether the (possibly anonymous) requester may run r's operation: S3ERR_NONE or the error to answer. */
+s3err_t s3_authorize(s3_req_t *r);
+
 /** The h2o on_req callback for every path. */
 int handler_on_req(h2o_handler_t *self, h2o_req_t *req);
 
@@ -135,5 +138,6 @@ void ops_complete_multipart_upload(s3_req_t *r);
 void ops_abort_multipart_upload(s3_req_t *r);
 void ops_list_parts(s3_req_t *r);
 void ops_list_multipart_uploads(s3_req_t *r);
+void ops_post_object(s3_req_t *r);
 
 #endif

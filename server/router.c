@@ -38,6 +38,7 @@ static const char *const op_names[S3OP_COUNT] = {
     [S3OP_ABORT_MULTIPART_UPLOAD] = "AbortMultipartUpload",
     [S3OP_LIST_PARTS] = "ListParts",
     [S3OP_LIST_MULTIPART_UPLOADS] = "ListMultipartUploads",
+    [S3OP_POST_OBJECT] = "PostObject",
     [S3OP_NOT_IMPLEMENTED] = "NotImplemented",
     [S3OP_METHOD_NOT_ALLOWED] = "MethodNotAllowed",
 };
@@ -191,7 +192,7 @@ static s3_op_t bucket_op(const router_input_t *in, route_t *r)
     if (method_is(in, "DELETE"))
         return S3OP_DELETE_BUCKET;
     if (method_is(in, "POST"))
-        return S3OP_NOT_IMPLEMENTED; /* browser-form uploads come with POST policies */
+        return S3OP_POST_OBJECT; /* a browser-form upload (POST policy) */
     return S3OP_METHOD_NOT_ALLOWED;
 }
 

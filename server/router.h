@@ -29,6 +29,7 @@ typedef enum s3_op {
     S3OP_ABORT_MULTIPART_UPLOAD,
     S3OP_LIST_PARTS,
     S3OP_LIST_MULTIPART_UPLOADS,
+    S3OP_POST_OBJECT,        /* browser-form upload: POST on a bucket, authenticated by its form fields */
     S3OP_NOT_IMPLEMENTED,    /* a sub-resource or form S3 has and Coffer does not serve yet */
     S3OP_METHOD_NOT_ALLOWED, /* a method S3 does not accept on this resource */
     S3OP_COUNT

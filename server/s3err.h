@@ -22,6 +22,9 @@
     X(INVALID_ARGUMENT, 400, "InvalidArgument", "Invalid Argument")                                                                \
     X(INVALID_BUCKET_NAME, 400, "InvalidBucketName", "The specified bucket is not valid.")                                         \
     X(INVALID_DIGEST, 400, "InvalidDigest", "The Content-MD5 you specified is not valid.")                                         \
+    X(INCORRECT_NUMBER_OF_FILES, 400, "IncorrectNumberOfFilesInPostRequest", "POST requires exactly one file upload per request.") \
+    X(INVALID_POLICY_DOCUMENT, 400, "InvalidPolicyDocument",                                                                       \
+      "The content of the form does not meet the conditions specified in the policy document.")                                    \
     X(INVALID_PART, 400, "InvalidPart",                                                                                            \
       "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity "      \
       "tag may not match the part's entity tag.")                                                                                  \
@@ -34,6 +37,10 @@
     X(KEY_TOO_LONG, 400, "KeyTooLongError", "Your key is too long")                                                                \
     X(MALFORMED_XML, 400, "MalformedXML",                                                                                          \
       "The XML you provided was not well-formed or did not validate against our published schema")                                 \
+    X(MALFORMED_POST_REQUEST, 400, "MalformedPOSTRequest",                                                                         \
+      "The body of your POST request is not well-formed multipart/form-data.")                                                     \
+    X(MAX_POST_PRE_DATA_LENGTH_EXCEEDED, 400, "MaxPostPreDataLengthExceededError",                                                 \
+      "Your POST request fields preceding the upload file were too large.")                                                        \
     X(METADATA_TOO_LARGE, 400, "MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size.")              \
     X(METHOD_NOT_ALLOWED, 405, "MethodNotAllowed", "The specified method is not allowed against this resource.")                   \
     X(MISSING_CONTENT_LENGTH, 411, "MissingContentLength", "You must provide the Content-Length HTTP header.")                     \

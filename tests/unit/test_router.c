@@ -38,6 +38,8 @@ static const route_case_t cases[] = {
     {"GET", "/bkt?list-type=2&prefix=", "h", NULL, S3ERR_NONE, S3OP_LIST_OBJECTS_V2, "bkt", "", 0},
     {"GET", "/bkt?list-type=3", "h", NULL, S3ERR_INVALID_ARGUMENT, S3OP_LIST_OBJECTS, "bkt", "", 0},
     {"POST", "/bkt?delete", "h", NULL, S3ERR_NONE, S3OP_NOT_IMPLEMENTED, "bkt", "", 0},
+    {"POST", "/bkt", "h", NULL, S3ERR_NONE, S3OP_POST_OBJECT, "bkt", "", 0},
+    {"POST", "/", "bkt.example.com", "example.com", S3ERR_NONE, S3OP_POST_OBJECT, "bkt", "", 0},
     {"PUT", "/bkt?policy", "h", NULL, S3ERR_NONE, S3OP_NOT_IMPLEMENTED, "bkt", "", 0},
     {"PATCH", "/bkt", "h", NULL, S3ERR_NONE, S3OP_METHOD_NOT_ALLOWED, "bkt", "", 0},
     {"PUT", "/bkt/key", "h", NULL, S3ERR_NONE, S3OP_PUT_OBJECT, "bkt", "key", 0},
