@@ -240,10 +240,22 @@ def signed_headers(method, host, target, body=b"", headers=None, access_key=ACCE
     """headers plus SigV4 headers for the request, signed by botocore (x-amz-content-sha256 is the body's, unless given)."""
     req = botocore.awsrequest.AWSRequest(method=method, url="http://%s%s" % (host, target), data=body,
                                          headers=dict(headers or {}))
-    if not any(k.lower() == "x-amz-content-sha256" for k in req.headers.keys()):
-        req.headers["X-Amz-Content-SHA256"] = hashlib.sha256(body).hexdigest()
-    botocore.auth.S3SigV4Auth(botocore.credentials.Credentials(access_key, secret_key), "s3", REGION).add_auth(req)
+    given = [v for k, v in req.headers.items() if k.lower() == "x-amz-content-sha256"]
+    payload_hash = given[0] if given else hashlib.sha256(body).hexdigest()
+    req.headers["X-Amz-Content-SHA256"] = payload_hash
+    _FixedPayloadAuth(botocore.credentials.Credentials(access_key, secret_key), "s3", REGION, payload_hash).add_auth(req)
     return dict(req.headers.items())
+
+
+class _FixedPayloadAuth(botocore.auth.S3SigV4Auth):
+    """botocore's S3 signer, signing the x-amz-content-sha256 value given (STREAMING-..., UNSIGNED-PAYLOAD, a hash)."""
+
+    def __init__(self, credentials, service, region, payload_hash):
+        super().__init__(credentials, service, region)
+        self._payload_hash = payload_hash
+
+    def payload(self, request):
+        return self._payload_hash
 
 
 def raw_request(port, method, path, query=None, headers=None, body=b"", host=None,

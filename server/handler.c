@@ -171,6 +171,10 @@ static void job_done(iopool_job_t *job)
             h2o_add_header(&r->req->pool, &r->req->res.headers, H2O_TOKEN_ETAG, NULL, j->etag, strlen(j->etag));
         if (j->header_name != NULL)
             s3_add_header(r, j->header_name, j->header_value, strlen(j->header_value));
+        if (j->cksum_alg != CKSUM_NONE)
+            s3_add_header(r, cksum_header_name(j->cksum_alg), j->cksum_value, strlen(j->cksum_value));
+        if (j->cksum_type != NULL)
+            s3_add_header(r, "x-amz-checksum-type", j->cksum_type, strlen(j->cksum_type));
         if (j->has_xml)
             s3_send_xml(r, j->status, &j->xml);
         else
@@ -204,6 +208,8 @@ static void on_req_dispose(void *p)
     s3_req_t *r = p;
     h2o_req_t *req = r->req;
     --r->thread->active_requests;
+    if (r->streaming != NULL)
+        explicit_bzero(r->streaming->signing_key, sizeof(r->streaming->signing_key));
     if (!log_access_enabled)
         return;
     struct timeval now;
@@ -276,13 +282,20 @@ static s3err_t verify_sigv4(s3_req_t *r, const sigv4_auth_t *auth, const char *a
 {
     h2o_req_t *req = r->req;
     int hex_hash = is_hex64(payload_hash, hash_len);
+    chunked_mode_t mode = 0;
     if (!hex_hash && !h2o_memis(payload_hash, hash_len, H2O_STRLIT("UNSIGNED-PAYLOAD"))) {
-        if (hash_len > 10 && memcmp(payload_hash, "STREAMING-", 10) == 0) {
-            *message = "aws-chunked streaming uploads are not supported yet; send UNSIGNED-PAYLOAD or the payload's SHA-256.";
+        if (chunked_mode_from_content_sha256(payload_hash, hash_len, &mode) == 0) {
+            if (r->route.op != S3OP_PUT_OBJECT && r->route.op != S3OP_UPLOAD_PART) {
+                *message = "aws-chunked bodies are accepted by PutObject and UploadPart only.";
+                return S3ERR_INVALID_REQUEST;
+            }
+        } else if (hash_len > 10 && memcmp(payload_hash, "STREAMING-", 10) == 0) {
+            *message = "This streaming payload signing method (SigV4a?) is not supported.";
             return S3ERR_NOT_IMPLEMENTED;
+        } else {
+            *message = "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-..., or a valid sha256 value.";
+            return S3ERR_INVALID_ARGUMENT;
         }
-        *message = "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-..., or a valid sha256 value.";
-        return S3ERR_INVALID_ARGUMENT;
     }
 
     uint8_t key[SIGV4_KEY_LEN];
@@ -318,6 +331,16 @@ static s3err_t verify_sigv4(s3_req_t *r, const sigv4_auth_t *auth, const char *a
         .presigned = presigned,
     };
     sigv4_status_t st = sigv4_verify(&sreq, auth, key);
+    if (st == SIGV4_OK && mode != 0) { /* the chunk signatures chain from this request's signature, under its key */
+        s3_streaming_t *sm = h2o_mem_alloc_pool(&req->pool, sizeof(*sm));
+        sm->mode = mode;
+        memcpy(sm->signing_key, key, sizeof(key));
+        memcpy(sm->amz_date, amz_date, 16);
+        sm->amz_date[16] = '\0';
+        snprintf(sm->scope, sizeof(sm->scope), "%s/%s/%s/aws4_request", auth->date, auth->region, auth->service);
+        memcpy(sm->seed_signature, auth->signature, sizeof(sm->seed_signature));
+        r->streaming = sm;
+    }
     explicit_bzero(key, sizeof(key));
     if (st != SIGV4_OK)
         return S3ERR_SIGNATURE_DOES_NOT_MATCH;
@@ -572,6 +595,7 @@ int handler_on_req(h2o_handler_t *self, h2o_req_t *req)
     ++t->active_requests;
     r->authenticated = 0;
     r->verify_payload_in_job = 0;
+    r->streaming = NULL;
     snprintf(r->request_id, sizeof(r->request_id), "%08X%02X%06llX", t->server->request_id_salt, t->index & 0xff,
              (unsigned long long)(++t->req_counter & 0xffffff));
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-amz-request-id"), 0, NULL, r->request_id, 16);

@@ -9,12 +9,23 @@
 #ifndef COFFER_HANDLER_H
 #define COFFER_HANDLER_H
 
+#include "auth/checksum.h"
+#include "auth/chunked.h"
 #include "auth/keys.h"
 #include "server/iopool.h"
 #include "server/router.h"
 #include "server/s3err.h"
 #include "server/serve.h"
 #include "server/xml.h"
+
+/** What decoding an aws-chunked body needs from the request's signature (see auth/chunked.h). */
+typedef struct s3_streaming {
+    chunked_mode_t mode;
+    uint8_t signing_key[SIGV4_KEY_LEN]; /* signed modes; wiped when the request is disposed */
+    char amz_date[17];
+    char scope[128];
+    char seed_signature[65];
+} s3_streaming_t;
 
 typedef struct s3_req {
     h2o_req_t *req;
@@ -25,6 +36,7 @@ typedef struct s3_req {
     char request_id[17];
     int verify_payload_in_job; /* payload_sha256 still to be checked against the body by the operation's job */
     char payload_sha256[65];
+    s3_streaming_t *streaming; /* pool memory: set when the body is aws-chunked (x-amz-content-sha256 STREAMING-...) */
 } s3_req_t;
 
 /** Whether the (possibly anonymous) requester may run r's operation: S3ERR_NONE or the error to answer. */
@@ -111,6 +123,9 @@ typedef struct s3_job {
     char etag[S3_ETAG_MAX];
     const char *header_name; /* static; optional extra response header */
     char header_value[320];
+    cksum_alg_t cksum_alg; /* optional x-amz-checksum-<alg> response header (s3_job_set_checksum) */
+    char cksum_value[CKSUM_COMPOSITE_SIZE];
+    const char *cksum_type;             /* static; optional x-amz-checksum-type */
     _Alignas(16) unsigned char extra[]; /* the operation's state */
 } s3_job_t;
 

@@ -13,7 +13,36 @@
 
 #include "auth/sigv4.h"
 #include "server/handler.h"
+#include "server/payload.h"
 #include "server/range.h"
+
+/* Where an upload keeps the checksum it was created with (x-amz-checksum-algorithm / -type); never an object's header. */
+#define UPLOAD_ALG_HEADER "x-amz-checksum-algorithm"
+#define UPLOAD_TYPE_HEADER "x-amz-checksum-type"
+
+/* The value of a stored header, or NULL. */
+static const char *kv_find(const store_kv_t *h, size_t n, const char *name, size_t *len)
+{
+    size_t name_len = strlen(name);
+    for (size_t i = 0; i < n; i++) {
+        if (h[i].name_len == name_len && memcmp(h[i].name, name, name_len) == 0) {
+            *len = h[i].value_len;
+            return h[i].value;
+        }
+    }
+    return NULL;
+}
+
+/* The checksum algorithm and type an upload was created with (CKSUM_NONE when none). */
+static cksum_alg_t upload_checksum(const store_object_t *upload, cksum_type_t *type)
+{
+    size_t len;
+    const char *v = kv_find(upload->headers, upload->num_headers, UPLOAD_ALG_HEADER, &len);
+    cksum_alg_t a = v != NULL ? cksum_alg_from_name(v, len) : CKSUM_NONE;
+    v = kv_find(upload->headers, upload->num_headers, UPLOAD_TYPE_HEADER, &len);
+    *type = a != CKSUM_NONE && v != NULL ? cksum_type_from_name(v, len) : CKSUM_TYPE_NONE;
+    return *type != CKSUM_TYPE_NONE ? a : CKSUM_NONE;
+}
 
 int s3_parse_part_number(const char *v, size_t len, uint32_t *out)
 {
@@ -41,8 +70,10 @@ static store_upload_ref_t upload_ref(s3_req_t *r)
 /* ------------------------------------------------------------------ create */
 
 typedef struct create_state {
-    store_kv_t headers[S3_STORED_HEADERS_MAX];
+    store_kv_t headers[S3_STORED_HEADERS_MAX + 2]; /* + the checksum algorithm and type */
     size_t num_headers;
+    cksum_alg_t alg;
+    cksum_type_t type;
 } create_state_t;
 
 static void run_create(s3_job_t *j)
@@ -64,16 +95,57 @@ static void run_create(s3_job_t *j)
     xmlw_elem_str(w, "UploadId", id);
     xmlw_close(w, "InitiateMultipartUploadResult");
     j->has_xml = 1;
+    if (cs->alg != CKSUM_NONE) {
+        j->header_name = UPLOAD_ALG_HEADER;
+        snprintf(j->header_value, sizeof(j->header_value), "%s", cksum_alg_name(cs->alg));
+        j->cksum_type = cksum_type_name(cs->type);
+    }
+}
+
+/* Reads x-amz-checksum-algorithm and x-amz-checksum-type of CreateMultipartUpload. Returns S3ERR_NONE or the error. */
+static s3err_t parse_upload_checksum(s3_req_t *r, create_state_t *cs, const char **message)
+{
+    size_t alen, tlen;
+    const char *a = s3_header(r, UPLOAD_ALG_HEADER, &alen), *t = s3_header(r, UPLOAD_TYPE_HEADER, &tlen);
+    if (a != NULL && (cs->alg = cksum_alg_from_name(a, alen)) == CKSUM_NONE) {
+        *message = "Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, "
+                   "CRC64NVME, SHA1, SHA256]";
+        return S3ERR_INVALID_REQUEST;
+    }
+    if (t != NULL && (cs->type = cksum_type_from_name(t, tlen)) == CKSUM_TYPE_NONE) {
+        *message = "Value for x-amz-checksum-type header is invalid.";
+        return S3ERR_INVALID_REQUEST;
+    }
+    if (t != NULL && a == NULL) {
+        *message = "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.";
+        return S3ERR_INVALID_REQUEST;
+    }
+    if (cs->alg == CKSUM_NONE)
+        return S3ERR_NONE;
+    if (cs->type == CKSUM_TYPE_NONE)
+        cs->type = cs->alg == CKSUM_CRC64NVME ? CKSUM_TYPE_FULL_OBJECT : CKSUM_TYPE_COMPOSITE;
+    if (!cksum_type_allowed(cs->alg, cs->type)) {
+        *message = cs->type == CKSUM_TYPE_FULL_OBJECT ? "The FULL_OBJECT checksum type cannot be used with this checksum algorithm."
+                                                      : "The COMPOSITE checksum type cannot be used with this checksum algorithm.";
+        return S3ERR_INVALID_REQUEST;
+    }
+    const char *an = cksum_alg_name(cs->alg), *tn = cksum_type_name(cs->type);
+    cs->headers[cs->num_headers++] = (store_kv_t){H2O_STRLIT(UPLOAD_ALG_HEADER), an, strlen(an)};
+    cs->headers[cs->num_headers++] = (store_kv_t){H2O_STRLIT(UPLOAD_TYPE_HEADER), tn, strlen(tn)};
+    return S3ERR_NONE;
 }
 
 void ops_create_multipart_upload(s3_req_t *r)
 {
     s3_job_t *j = s3_job_new(r, run_create, sizeof(create_state_t));
     create_state_t *cs = (create_state_t *)j->extra;
+    const char *message = NULL;
     s3err_t err = s3_collect_stored_headers(r, cs->headers, &cs->num_headers);
+    if (err == S3ERR_NONE)
+        err = parse_upload_checksum(r, cs, &message);
     if (err != S3ERR_NONE) {
         free(j);
-        s3_send_error(r, err, NULL);
+        s3_send_error(r, err, message);
         return;
     }
     s3_job_start(j);
@@ -83,7 +155,8 @@ void ops_create_multipart_upload(s3_req_t *r)
 
 typedef struct part_state {
     store_part_put_t put;
-    struct iovec body;
+    s3_payload_t payload;
+    store_kv_t checksum; /* the part's checksum, kept in its record */
     uint8_t expected_md5[16];
     /* UploadPartCopy: the source, and its conditions */
     char *src_bucket; /* pool memory */
@@ -168,6 +241,37 @@ static int parse_copy_range(const char *v, size_t len, uint64_t *first, uint64_t
     return 0;
 }
 
+/*
+ * Checks a part's body and its checksum. An upload created with a checksum
+ * algorithm gets that checksum for every part: checked when the client sent
+ * it, computed when it did not, so the object's checksum can be formed at
+ * completion. Returns S3ERR_NONE or the error.
+ */
+static s3err_t verify_part_body(s3_job_t *j, part_state_t *ps)
+{
+    s3_req_t *r = j->r;
+    store_object_t upload;
+    cksum_type_t type;
+    cksum_alg_t want = CKSUM_NONE;
+    int rc = store_upload_get(r->thread->server->store, &ps->put.upload, &upload);
+    if (rc != 0)
+        return s3err_from_store(rc);
+    want = upload_checksum(&upload, &type);
+    store_object_free(&upload);
+    if (want != CKSUM_NONE && ps->payload.alg != CKSUM_NONE && ps->payload.alg != want) {
+        j->err_message = "Checksum Type mismatch occurred: the part's checksum algorithm is not the upload's.";
+        return S3ERR_INVALID_REQUEST;
+    }
+    s3err_t err = s3_payload_verify(r, &ps->payload, want, &j->err_message);
+    if (err != S3ERR_NONE)
+        return err;
+    ps->put.body = ps->payload.iov;
+    ps->put.body_iovcnt = ps->payload.iovcnt;
+    ps->put.num_headers = s3_payload_checksum_header(&ps->payload, &ps->checksum);
+    ps->put.headers = &ps->checksum;
+    return S3ERR_NONE;
+}
+
 static void run_upload_part(s3_job_t *j)
 {
     s3_req_t *r = j->r;
@@ -176,14 +280,8 @@ static void run_upload_part(s3_job_t *j)
     store_object_t src = {0}, part;
     int rc;
 
-    if (r->verify_payload_in_job) {
-        char actual[65];
-        sigv4_sha256_hex(ps->body.iov_base, ps->body.iov_len, actual);
-        if (memcmp(actual, r->payload_sha256, 64) != 0) {
-            j->err = S3ERR_CONTENT_SHA256_MISMATCH;
-            return;
-        }
-    }
+    if (ps->src_bucket == NULL && (j->err = verify_part_body(j, ps)) != S3ERR_NONE)
+        goto Exit;
     if (ps->src_bucket != NULL) {
         if ((rc = store_object_get(st, ps->src_bucket, ps->src_key, ps->src_key_len, &src)) != 0) {
             j->err = s3err_from_store(rc);
@@ -209,6 +307,8 @@ static void run_upload_part(s3_job_t *j)
         goto Exit;
     }
     s3_format_etag(part.md5, 0, j->etag);
+    if (ps->put.num_headers != 0)
+        s3_job_set_checksum(j, ps->payload.alg, ps->payload.value, NULL);
     if (ps->src_bucket != NULL) {
         j->etag[0] = '\0'; /* in the XML instead */
         xmlw_t *w = &j->xml;
@@ -220,6 +320,7 @@ static void run_upload_part(s3_job_t *j)
         j->has_xml = 1;
     }
 Exit:
+    s3_payload_free(&ps->payload);
     store_object_free(&src);
 }
 
@@ -287,10 +388,8 @@ void ops_upload_part(s3_req_t *r)
             err = S3ERR_INVALID_DIGEST;
         else if (md5 != NULL)
             ps->put.expected_md5 = ps->expected_md5;
-        ps->body.iov_base = req->entity.base;
-        ps->body.iov_len = req->entity.len;
-        ps->put.body = &ps->body;
-        ps->put.body_iovcnt = 1;
+        if (err == S3ERR_NONE)
+            err = s3_payload_prepare(r, &ps->payload, &message);
     }
     if (err != S3ERR_NONE) {
         free(j);
@@ -305,7 +404,87 @@ void ops_upload_part(s3_req_t *r)
 typedef struct complete_state {
     store_complete_part_t *parts; /* owned */
     size_t num_parts;
+    xml_complete_part_t *xml_parts; /* owned: the checksums the client has for the parts */
+    /* the object's checksum, decided by complete_hook */
+    cksum_alg_t alg;
+    cksum_type_t type;
+    char value[CKSUM_COMPOSITE_SIZE];
+    store_kv_t *headers; /* owned array: the object's headers */
 } complete_state_t;
+
+/* A part's checksum of algorithm a, decoded from its record. Returns the digest length, or -1 when it has none. */
+static int part_digest(const store_object_t *part, cksum_alg_t a, uint8_t out[CKSUM_MAX_DIGEST_LEN])
+{
+    size_t len;
+    const char *v = kv_find(part->headers, part->num_headers, cksum_header_name(a), &len);
+    return v != NULL ? cksum_from_base64(a, v, len, out) : -1;
+}
+
+/*
+ * Under the upload's lock: checks the checksums the client listed against the parts',
+ * and forms the object's checksum from the parts' (COMPOSITE: the checksum of their
+ * digests; FULL_OBJECT: their CRCs combined), without reading any data.
+ */
+static int complete_hook(void *ctx, const store_object_t *upload, const store_object_t *const *parts, size_t num_parts,
+                         const store_kv_t **headers, size_t *num_headers, size_t *bad_part)
+{
+    complete_state_t *cs = ctx;
+    uint8_t digest[CKSUM_MAX_DIGEST_LEN], given[CKSUM_MAX_DIGEST_LEN];
+    for (size_t i = 0; i < num_parts; i++) {
+        const xml_complete_part_t *x = &cs->xml_parts[i];
+        if (x->checksum_alg == CKSUM_NONE)
+            continue;
+        int n = part_digest(parts[i], x->checksum_alg, digest);
+        if (n < 0 || cksum_from_base64(x->checksum_alg, x->checksum, strlen(x->checksum), given) != n ||
+            memcmp(digest, given, (size_t)n) != 0) {
+            *bad_part = i;
+            return STORE_E_INVALID_PART;
+        }
+    }
+
+    cs->alg = upload_checksum(upload, &cs->type);
+    if (cs->alg != CKSUM_NONE) {
+        cksum_ctx_t c;
+        uint8_t acc[CKSUM_MAX_DIGEST_LEN] = {0};
+        size_t dlen = cksum_digest_len(cs->alg);
+        if (cs->type == CKSUM_TYPE_COMPOSITE)
+            cksum_init(&c, cs->alg);
+        for (size_t i = 0; i < num_parts && cs->alg != CKSUM_NONE; i++) {
+            if (part_digest(parts[i], cs->alg, digest) < 0) /* an UploadPartCopy part: no checksum to build on */
+                cs->alg = CKSUM_NONE;
+            else if (cs->type == CKSUM_TYPE_COMPOSITE)
+                cksum_update(&c, digest, dlen);
+            else
+                cksum_combine(cs->alg, acc, digest, parts[i]->size, acc);
+        }
+        if (cs->type == CKSUM_TYPE_COMPOSITE) {
+            size_t n = cksum_final(&c, acc);
+            if (cs->alg != CKSUM_NONE)
+                cksum_format_composite(acc, n, (unsigned)num_parts, cs->value);
+        } else if (cs->alg != CKSUM_NONE) {
+            cksum_to_base64(acc, dlen, cs->value);
+        }
+    }
+
+    /* the upload's headers, less its checksum settings, plus the object's checksum and type */
+    cs->headers = calloc(upload->num_headers + 2, sizeof(*cs->headers));
+    if (cs->headers == NULL)
+        abort();
+    size_t n = 0;
+    for (size_t i = 0; i < upload->num_headers; i++) {
+        const store_kv_t *h = &upload->headers[i];
+        if (!(h->name_len > 15 && memcmp(h->name, "x-amz-checksum-", 15) == 0))
+            cs->headers[n++] = *h;
+    }
+    if (cs->alg != CKSUM_NONE) {
+        const char *name = cksum_header_name(cs->alg), *type = cksum_type_name(cs->type);
+        cs->headers[n++] = (store_kv_t){name, strlen(name), cs->value, strlen(cs->value)};
+        cs->headers[n++] = (store_kv_t){H2O_STRLIT(UPLOAD_TYPE_HEADER), type, strlen(type)};
+    }
+    *headers = cs->headers;
+    *num_headers = n;
+    return 0;
+}
 
 static void run_complete(s3_job_t *j)
 {
@@ -314,8 +493,11 @@ static void run_complete(s3_job_t *j)
     store_upload_ref_t u = upload_ref(r);
     store_object_t obj;
     size_t bad;
-    int rc = store_upload_complete(r->thread->server->store, &u, cs->parts, cs->num_parts, &obj, &bad);
+    store_complete_hook_t hook = {complete_hook, cs};
+    int rc = store_upload_complete(r->thread->server->store, &u, cs->parts, cs->num_parts, &hook, &obj, &bad);
     free(cs->parts);
+    free(cs->xml_parts);
+    free(cs->headers);
     if (rc != 0) {
         j->err = rc == -EINVAL ? S3ERR_MALFORMED_XML : s3err_from_store(rc);
         if (rc == STORE_E_ENTITY_TOO_SMALL)
@@ -345,6 +527,13 @@ static void run_complete(s3_job_t *j)
     xmlw_elem(w, "Bucket", r->route.bucket, r->route.bucket_len);
     xmlw_elem(w, "Key", r->route.key, r->route.key_len);
     xmlw_elem_etag_parts(w, "ETag", obj.md5, obj.num_parts);
+    if (cs->alg != CKSUM_NONE) {
+        char tag[32];
+        snprintf(tag, sizeof(tag), "Checksum%s", cksum_alg_name(cs->alg));
+        xmlw_elem_str(w, tag, cs->value);
+        xmlw_elem_str(w, "ChecksumType", cksum_type_name(cs->type));
+        s3_job_set_checksum(j, cs->alg, cs->value, cksum_type_name(cs->type));
+    }
     xmlw_close(w, "CompleteMultipartUploadResult");
     j->has_xml = 1;
     free(enc);
@@ -379,7 +568,9 @@ void ops_complete_multipart_upload(s3_req_t *r)
         if (etag_md5(xp[i].etag, cs->parts[i].md5) != 0)
             memset(cs->parts[i].md5, 0xFF, 16); /* matches no part: InvalidPart, after order and existence */
     }
-    free(xp);
+    cs->xml_parts = realloc(xp, (size_t)n * sizeof(*xp));
+    if (cs->xml_parts == NULL)
+        abort();
     s3_job_start(j);
 }
 
@@ -420,6 +611,15 @@ static int on_part(void *ctx, const store_part_info_t *p)
     xmlw_elem_time(&pw->parts, "LastModified", p->mtime_ns);
     xmlw_elem_etag(&pw->parts, "ETag", p->md5);
     xmlw_elem_u64(&pw->parts, "Size", p->size);
+    for (cksum_alg_t a = CKSUM_CRC32; a < CKSUM_COUNT; a++) {
+        size_t len;
+        const char *v = kv_find(p->headers, p->num_headers, cksum_header_name(a), &len);
+        if (v != NULL) {
+            char tag[32];
+            snprintf(tag, sizeof(tag), "Checksum%s", cksum_alg_name(a));
+            xmlw_elem(&pw->parts, tag, v, len);
+        }
+    }
     xmlw_close(&pw->parts, "Part");
     pw->last = p->part_number;
     return 0;

@@ -18,6 +18,7 @@
 #include "server/getstream.h"
 #include "server/handler.h"
 #include "server/log.h"
+#include "server/payload.h"
 #include "server/range.h"
 
 #define USER_METADATA_MAX 2048
@@ -39,10 +40,40 @@ static int is_stored_header(const h2o_iovec_t *name)
 
 typedef struct put_state {
     store_put_t put;
-    struct iovec body;
+    s3_payload_t payload;
     uint8_t expected_md5[16];
-    store_kv_t headers[S3_STORED_HEADERS_MAX];
+    store_kv_t headers[S3_STORED_HEADERS_MAX + 2]; /* + the checksum and its type */
 } put_state_t;
+
+/*
+ * Content-Encoding without the aws-chunked token: the transfer framing is not the
+ * object's encoding. Returns 0 and *out (pool memory when changed), or -1 when
+ * nothing is left to store.
+ */
+static int strip_aws_chunked(s3_req_t *r, const h2o_iovec_t *value, h2o_iovec_t *out)
+{
+    char *buf = h2o_mem_alloc_pool(&r->req->pool, value->len + 1);
+    size_t n = 0;
+    for (size_t i = 0; i < value->len;) {
+        size_t j = i;
+        while (j < value->len && value->base[j] != ',')
+            j++;
+        size_t a = i, b = j;
+        while (a < b && (value->base[a] == ' ' || value->base[a] == '\t'))
+            a++;
+        while (b > a && (value->base[b - 1] == ' ' || value->base[b - 1] == '\t'))
+            b--;
+        if (b > a && !h2o_lcstris(value->base + a, b - a, H2O_STRLIT("aws-chunked"))) {
+            if (n != 0)
+                buf[n++] = ',';
+            memcpy(buf + n, value->base + a, b - a);
+            n += b - a;
+        }
+        i = j + 1;
+    }
+    *out = h2o_iovec_init(buf, n);
+    return n != 0 ? 0 : -1;
+}
 
 s3err_t s3_collect_stored_headers(s3_req_t *r, store_kv_t *out, size_t *num)
 {
@@ -60,7 +91,11 @@ s3err_t s3_collect_stored_headers(s3_req_t *r, store_kv_t *out, size_t *num)
             return S3ERR_METADATA_TOO_LARGE;
         if (h2o_memis(h->name->base, h->name->len, H2O_STRLIT("content-type")))
             has_type = 1;
-        out[n++] = (store_kv_t){h->name->base, h->name->len, h->value.base, h->value.len};
+        h2o_iovec_t value = h->value;
+        if (r->streaming != NULL && h2o_memis(h->name->base, h->name->len, H2O_STRLIT("content-encoding")) &&
+            strip_aws_chunked(r, &h->value, &value) != 0)
+            continue;
+        out[n++] = (store_kv_t){h->name->base, h->name->len, value.base, value.len};
     }
     if (!has_type) /* what AWS reports for an object stored without a Content-Type */
         out[n++] = (store_kv_t){H2O_STRLIT("content-type"), H2O_STRLIT("binary/octet-stream")};
@@ -72,13 +107,17 @@ static void run_put_object(s3_job_t *j)
 {
     s3_req_t *r = j->r;
     put_state_t *st = (put_state_t *)j->extra;
-    if (r->verify_payload_in_job) {
-        char actual[65];
-        sigv4_sha256_hex(st->body.iov_base, st->body.iov_len, actual);
-        if (memcmp(actual, r->payload_sha256, 64) != 0) {
-            j->err = S3ERR_CONTENT_SHA256_MISMATCH;
-            return;
-        }
+    s3_payload_t *p = &st->payload;
+    if ((j->err = s3_payload_verify(r, p, CKSUM_NONE, &j->err_message)) != S3ERR_NONE) {
+        s3_payload_free(p);
+        return;
+    }
+    st->put.body = p->iov;
+    st->put.body_iovcnt = p->iovcnt;
+    if (s3_payload_checksum_header(p, &st->headers[st->put.num_headers]) != 0) {
+        st->headers[++st->put.num_headers] = (store_kv_t){H2O_STRLIT("x-amz-checksum-type"), H2O_STRLIT("FULL_OBJECT")};
+        st->put.num_headers++;
+        s3_job_set_checksum(j, p->alg, p->value, "FULL_OBJECT");
     }
     store_object_t obj;
     struct timespec t0, t1;
@@ -88,9 +127,10 @@ static void run_put_object(s3_job_t *j)
     int rc = store_object_put(r->thread->server->store, &st->put, &obj);
     if (timed) {
         clock_gettime(CLOCK_MONOTONIC, &t1);
-        log_debug("%s: stored %zu bytes in %.1f ms (rc %d)", r->request_id, st->body.iov_len,
+        log_debug("%s: stored %llu bytes in %.1f ms (rc %d)", r->request_id, (unsigned long long)p->size,
                   (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6, rc);
     }
+    s3_payload_free(p);
     if (rc != 0) {
         j->err = s3err_from_store(rc);
         return;
@@ -141,13 +181,15 @@ void ops_put_object(s3_req_t *r)
         log_debug("%s: body of %zu bytes received in %.1f ms", r->request_id, req->entity.len,
                   h2o_timeval_subtract(&req->timestamps.request_begin_at, &now) / 1e3);
     }
-    st->body.iov_base = req->entity.base;
-    st->body.iov_len = req->entity.len;
+    const char *message = NULL;
+    if ((err = s3_payload_prepare(r, &st->payload, &message)) != S3ERR_NONE) {
+        free(j);
+        s3_send_error(r, err, message);
+        return;
+    }
     st->put.bucket = r->route.bucket;
     st->put.key = r->route.key;
     st->put.key_len = r->route.key_len;
-    st->put.body = &st->body;
-    st->put.body_iovcnt = 1;
     st->put.headers = st->headers;
     st->put.num_headers = num;
     s3_job_start(j);
@@ -155,11 +197,14 @@ void ops_put_object(s3_req_t *r)
 
 /* ------------------------------------------------------------------ GET / HEAD */
 
-static void add_object_headers(s3_req_t *r, const store_object_t *obj)
+/* The object's stored headers; its checksum (x-amz-checksum-*) only when with_checksum. */
+static void add_object_headers(s3_req_t *r, const store_object_t *obj, int with_checksum)
 {
     h2o_req_t *req = r->req;
     for (size_t i = 0; i < obj->num_headers; ++i) {
         const store_kv_t *h = &obj->headers[i];
+        if (!with_checksum && h->name_len > 15 && memcmp(h->name, "x-amz-checksum-", 15) == 0)
+            continue;
         h2o_iovec_t v = h2o_strdup(&req->pool, h->value, h->value_len);
         h2o_iovec_t n = h2o_strdup(&req->pool, h->name, h->name_len);
         h2o_add_header_by_str(&req->pool, &req->res.headers, n.base, n.len, 1, NULL, v.base, v.len);
@@ -239,7 +284,11 @@ void ops_get_object(s3_req_t *r, int head)
         }
     }
     uint64_t len = obj.size != 0 && last >= first ? last - first + 1 : 0;
-    add_object_headers(r, &obj);
+    /* like S3, the whole object's checksum is not sent with a range or a part of it */
+    size_t mode_len;
+    const char *mode = s3_header(r, "x-amz-checksum-mode", &mode_len);
+    int with_checksum = mode != NULL && h2o_lcstris(mode, mode_len, H2O_STRLIT("enabled")) && status == 200;
+    add_object_headers(r, &obj, with_checksum);
     if (status == 206) {
         char cr[80];
         int n = snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu", (unsigned long long)first, (unsigned long long)last,

@@ -235,6 +235,8 @@ static int parse_part(xmlNodePtr part_node, xml_complete_part_t *part)
 {
     char number[16];
     int have_number = 0, have_etag = 0;
+    part->checksum_alg = CKSUM_NONE;
+    part->checksum[0] = '\0';
     for (xmlNodePtr n = part_node->children; n != NULL; n = n->next) {
         if (is_element(n, "PartNumber")) {
             if (have_number)
@@ -259,6 +261,14 @@ static int parse_part(xmlNodePtr part_node, xml_complete_part_t *part)
                 return -1;
             memcpy(part->etag, s, (size_t)len);
             part->etag[len] = '\0';
+        } else if (n->type == XML_ELEMENT_NODE && strncmp((const char *)n->name, "Checksum", 8) == 0) {
+            const char *alg_name = (const char *)n->name + 8;
+            cksum_alg_t a = cksum_alg_from_name(alg_name, strlen(alg_name));
+            if (a == CKSUM_NONE || strcmp(alg_name, cksum_alg_name(a)) != 0)
+                continue; /* ChecksumType and the like */
+            if (part->checksum_alg != CKSUM_NONE || node_text(n, part->checksum, sizeof(part->checksum) - 1) < 0)
+                return -1;
+            part->checksum_alg = a;
         }
     }
     return have_number && have_etag ? 0 : -1;

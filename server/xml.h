@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth/checksum.h"
+
 /** The S3 namespace attribute every response root carries. */
 #define S3_XMLNS "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\""
 
@@ -45,7 +47,9 @@ int xml_parse_create_bucket(const char *body, size_t len, char *region, size_t r
 
 typedef struct xml_complete_part {
     uint32_t part_number;
-    char etag[72]; /* as given, quotes stripped ("abc" -> abc), NUL-terminated */
+    char etag[72];                    /* as given, quotes stripped ("abc" -> abc), NUL-terminated */
+    cksum_alg_t checksum_alg;         /* from a ChecksumCRC32 (...) element, or CKSUM_NONE */
+    char checksum[CKSUM_BASE64_SIZE]; /* its value as given, NUL-terminated */
 } xml_complete_part_t;
 
 /**
@@ -55,8 +59,8 @@ typedef struct xml_complete_part {
  * that is not a decimal integer in 1..10000, an ETag longer than 70 chars, more than max_parts parts.
  * Also -1: a document with a DTD, a Part with two PartNumber or ETag elements, a body over
  * XML_COMPLETE_MULTIPART_MAX_LEN. Parts come in document order; order and duplicates are the
- * caller's to check (InvalidPartOrder). Child elements of Part other than PartNumber and ETag
- * (ChecksumCRC32, ...) are ignored.
+ * caller's to check (InvalidPartOrder). One Checksum<ALG> element (ChecksumCRC32, ...) is
+ * kept as given (two, or one longer than a SHA256's base64, are -1); other child elements are ignored.
  */
 int xml_parse_complete_multipart(const char *body, size_t len, xml_complete_part_t *parts, size_t max_parts);
 

@@ -196,8 +196,12 @@ int store_part_put(store_t *st, const store_part_put_t *p, store_object_t *out_p
     }
     if ((ret = store_stage(st, &src, p->expected_md5, &staged)) != 0)
         return ret;
-    codec_object_in_t in = {
-        .size = staged.size, .mtime_ns = store_now_ns(), .chunks = staged.chunks, .num_chunks = staged.num_chunks};
+    codec_object_in_t in = {.size = staged.size,
+                            .mtime_ns = store_now_ns(),
+                            .headers = p->headers,
+                            .num_headers = p->num_headers,
+                            .chunks = staged.chunks,
+                            .num_chunks = staged.num_chunks};
     memcpy(in.md5, staged.md5, 16);
     if (in.num_chunks == 0)
         in.inline_data = (const uint8_t *)""; /* an empty part */
@@ -382,8 +386,22 @@ static int check_completion(const part_set_t *ps, const store_complete_part_t *p
 
 /* Encodes the object made of the chosen parts, in order, with the upload's headers. */
 static int encode_completed(const store_object_t *upload, const part_set_t *ps, const long *chosen, size_t num_parts,
-                            store_object_t *out_obj, uint8_t **rec, size_t *rec_len)
+                            const store_complete_hook_t *hook, store_object_t *out_obj, uint8_t **rec, size_t *rec_len,
+                            size_t *bad_part)
 {
+    const store_kv_t *headers = upload->headers;
+    size_t num_headers = upload->num_headers;
+    if (hook != NULL && hook->fn != NULL) {
+        const store_object_t **chosen_parts = calloc(num_parts, sizeof(*chosen_parts));
+        if (chosen_parts == NULL)
+            abort();
+        for (size_t i = 0; i < num_parts; i++)
+            chosen_parts[i] = &ps->parts[chosen[i]];
+        int ret = hook->fn(hook->ctx, upload, chosen_parts, num_parts, &headers, &num_headers, bad_part);
+        free(chosen_parts);
+        if (ret != 0)
+            return ret;
+    }
     size_t num_chunks = 0, num_blocks = 0;
     for (size_t i = 0; i < num_parts; i++) {
         const store_object_t *p = &ps->parts[chosen[i]];
@@ -399,8 +417,8 @@ static int encode_completed(const store_object_t *upload, const part_set_t *ps, 
         abort();
 
     codec_object_in_t in = {.mtime_ns = store_now_ns(),
-                            .headers = upload->headers,
-                            .num_headers = upload->num_headers,
+                            .headers = headers,
+                            .num_headers = num_headers,
                             .chunks = chunks,
                             .num_chunks = num_chunks,
                             .num_parts = (uint32_t)num_parts,
@@ -437,7 +455,7 @@ static int encode_completed(const store_object_t *upload, const part_set_t *ps, 
 }
 
 int store_upload_complete(store_t *st, const store_upload_ref_t *u, const store_complete_part_t *parts, size_t num_parts,
-                          store_object_t *out_obj, size_t *bad_part)
+                          const store_complete_hook_t *hook, store_object_t *out_obj, size_t *bad_part)
 {
     uint8_t okey[CODEC_OBJECT_KEY_MAX], *rec = NULL;
     size_t rec_len;
@@ -463,7 +481,7 @@ int store_upload_complete(store_t *st, const store_upload_ref_t *u, const store_
     pthread_rwlock_wrlock(ulock); /* no part commits meanwhile */
     if ((ret = upload_read(st, u, &at, &upload)) != 0 || (ret = part_set_load(st, at.id, &ps)) != 0 ||
         (ret = check_completion(&ps, parts, num_parts, chosen, bad_part)) != 0 ||
-        (ret = encode_completed(&upload, &ps, chosen, num_parts, out_obj, &rec, &rec_len)) != 0)
+        (ret = encode_completed(&upload, &ps, chosen, num_parts, hook, out_obj, &rec, &rec_len, bad_part)) != 0)
         goto Unlock;
     /* parts left out lose their chunks; chosen is ascending, so one merge pass finds them */
     for (size_t i = 0, c = 0; i < ps.n; i++) {
@@ -530,15 +548,23 @@ static int part_list_one(void *ctx, uint32_t number, const void *rec, size_t len
 {
     part_list_walk_t *w = ctx;
     store_part_info_t p = {.part_number = number};
-    uint32_t np;
+    store_object_t part;
     if (w->left == 0) {
         w->truncated = 1;
         return 1;
     }
-    if (codec_object_decode_head(rec, len, &p.size, &p.mtime_ns, p.md5, &np) != 0)
+    if (codec_object_decode(rec, len, &part) != 0)
         return STORE_E_CORRUPT;
+    p.size = part.size;
+    p.mtime_ns = part.mtime_ns;
+    memcpy(p.md5, part.md5, 16);
+    p.headers = part.headers;
+    p.num_headers = part.num_headers;
     w->left--;
-    if (w->cb(w->ctx, &p) != 0) {
+    int stop = w->cb(w->ctx, &p);
+    part.rec = NULL; /* rec is the iterator's */
+    store_object_free(&part);
+    if (stop != 0) {
         w->truncated = 1;
         return 1;
     }

@@ -234,6 +234,8 @@ typedef struct store_part_put {
     uint64_t copy_offset;              /* with copy_source: the range to copy */
     uint64_t copy_len;
     const uint8_t *expected_md5; /* optional (Content-MD5) */
+    const store_kv_t *headers;   /* kept with the part (its checksum), returned by listings and to the completion hook */
+    size_t num_headers;
 } store_part_put_t;
 
 /**
@@ -252,7 +254,22 @@ typedef struct store_complete_part {
 } store_complete_part_t;
 
 /**
+ * Decides the completed object's headers, under the upload's lock once the part
+ * list is valid: upload is the upload's record (its headers), parts the chosen
+ * parts in order (headers and size set). Fills *headers / *num_headers (memory
+ * that stays valid until store_upload_complete returns) or returns an error
+ * (STORE_E_INVALID_PART with *bad_part set, STORE_E_BAD_DIGEST...) that refuses
+ * the completion.
+ */
+typedef struct store_complete_hook {
+    int (*fn)(void *ctx, const store_object_t *upload, const store_object_t *const *parts, size_t num_parts,
+              const store_kv_t **headers, size_t *num_headers, size_t *bad_part);
+    void *ctx;
+} store_complete_hook_t;
+
+/**
  * Completes an upload into the object (replacing any object under the key).
+ * The object keeps the upload's headers, or those hook (optional) decides.
  * parts must be strictly ascending (STORE_E_INVALID_PART_ORDER), each uploaded
  * with that ETag (STORE_E_INVALID_PART), each but the last at least
  * STORE_MIN_PART_SIZE (STORE_E_ENTITY_TOO_SMALL); *bad_part is set to the index
@@ -261,7 +278,7 @@ typedef struct store_complete_part {
  * STORE_E_NO_BUCKET or -errno.
  */
 int store_upload_complete(store_t *st, const store_upload_ref_t *u, const store_complete_part_t *parts, size_t num_parts,
-                          store_object_t *out_obj, size_t *bad_part);
+                          const store_complete_hook_t *hook, store_object_t *out_obj, size_t *bad_part);
 
 /** Aborts an upload and frees its parts. Returns 0, STORE_E_NO_UPLOAD or -errno. */
 int store_upload_abort(store_t *st, const store_upload_ref_t *u);
@@ -271,6 +288,8 @@ typedef struct store_part_info {
     uint64_t size;
     int64_t mtime_ns;
     uint8_t md5[16];
+    const store_kv_t *headers; /* as given to store_part_put; valid during the callback */
+    size_t num_headers;
 } store_part_info_t;
 
 /**

@@ -888,21 +888,21 @@ static void test_multipart_complete(void **state)
     store_complete_part_t order[] = {{2, {0}}, {1, {0}}};
     memcpy(order[0].md5, m2, 16);
     memcpy(order[1].md5, m1, 16);
-    assert_int_equal(store_upload_complete(st, &u, order, 2, &obj, &badi), STORE_E_INVALID_PART_ORDER);
+    assert_int_equal(store_upload_complete(st, &u, order, 2, NULL, &obj, &badi), STORE_E_INVALID_PART_ORDER);
     assert_int_equal(badi, 1);
     store_complete_part_t missing[] = {{1, {0}}, {4, {0}}};
     memcpy(missing[0].md5, m1, 16);
-    assert_int_equal(store_upload_complete(st, &u, missing, 2, &obj, &badi), STORE_E_INVALID_PART);
+    assert_int_equal(store_upload_complete(st, &u, missing, 2, NULL, &obj, &badi), STORE_E_INVALID_PART);
     assert_int_equal(badi, 1);
     store_complete_part_t wrong[] = {{1, {0}}};
     memcpy(wrong[0].md5, bad, 16);
-    assert_int_equal(store_upload_complete(st, &u, wrong, 1, &obj, &badi), STORE_E_INVALID_PART);
+    assert_int_equal(store_upload_complete(st, &u, wrong, 1, NULL, &obj, &badi), STORE_E_INVALID_PART);
 
     /* parts 1 and 3 only: part 2's chunks are freed, the others move to the object */
     store_complete_part_t subset[] = {{1, {0}}, {3, {0}}};
     memcpy(subset[0].md5, m1, 16);
     memcpy(subset[1].md5, m3, 16);
-    assert_int_equal(store_upload_complete(st, &u, subset, 2, &obj, &badi), 0);
+    assert_int_equal(store_upload_complete(st, &u, subset, 2, NULL, &obj, &badi), 0);
     assert_int_equal(obj.size, l1 + l3);
     assert_int_equal(obj.num_parts, 2);
     uint8_t both[32], etag[16];
@@ -929,7 +929,7 @@ static void test_multipart_complete(void **state)
     store_object_free(&got);
 
     /* the upload is gone */
-    assert_int_equal(store_upload_complete(st, &u, subset, 2, &obj, &badi), STORE_E_NO_UPLOAD);
+    assert_int_equal(store_upload_complete(st, &u, subset, 2, NULL, &obj, &badi), STORE_E_NO_UPLOAD);
     assert_int_equal(mp_put(st, id, 5, p3, l3, NULL), STORE_E_NO_UPLOAD);
     assert_int_equal(store_upload_abort(st, &u), STORE_E_NO_UPLOAD);
     assert_int_equal(store_upload_get(st, &u, &got), STORE_E_NO_UPLOAD);
@@ -940,7 +940,7 @@ static void test_multipart_complete(void **state)
     assert_int_equal(mp_put(st, id, 1, p2, l2, m2), 0);
     store_complete_part_t one[] = {{1, {0}}};
     memcpy(one[0].md5, m2, 16);
-    assert_int_equal(store_upload_complete(st, &u, one, 1, &obj, &badi), 0);
+    assert_int_equal(store_upload_complete(st, &u, one, 1, NULL, &obj, &badi), 0);
     assert_int_equal(count_chunks(f, 0), 5);
     assert_int_equal(store_object_delete(st, "bkt", S(MP_KEY)), 0);
     assert_int_equal(count_chunks(f, 0), 0);
@@ -967,7 +967,7 @@ static void test_multipart_small_and_empty(void **state)
     assert_int_equal(mp_put(st, id, 1, (const uint8_t *)"", 0, m), 0);
     store_complete_part_t one[] = {{1, {0}}};
     memcpy(one[0].md5, m, 16);
-    assert_int_equal(store_upload_complete(st, &u, one, 1, &obj, &badi), 0);
+    assert_int_equal(store_upload_complete(st, &u, one, 1, NULL, &obj, &badi), 0);
     assert_int_equal(obj.size, 0);
     size_t zero = 0;
     assert_data(st, S(MP_KEY), (const uint8_t *const[]){(const uint8_t *)""}, &zero, 1);
@@ -980,7 +980,7 @@ static void test_multipart_small_and_empty(void **state)
     store_complete_part_t two[] = {{1, {0}}, {2, {0}}};
     memcpy(two[0].md5, m, 16);
     memcpy(two[1].md5, m2, 16);
-    assert_int_equal(store_upload_complete(st, &u, two, 2, &obj, &badi), STORE_E_ENTITY_TOO_SMALL);
+    assert_int_equal(store_upload_complete(st, &u, two, 2, NULL, &obj, &badi), STORE_E_ENTITY_TOO_SMALL);
     assert_int_equal(badi, 0);
 
     /* abort frees every part's chunks */
@@ -1043,7 +1043,7 @@ static void test_multipart_copy_part(void **state)
     memcpy(one[0].md5, m1, 16);
     store_object_t obj;
     size_t badi;
-    assert_int_equal(store_upload_complete(st, &u, one, 1, &obj, &badi), 0);
+    assert_int_equal(store_upload_complete(st, &u, one, 1, NULL, &obj, &badi), 0);
     assert_data(st, S(MP_KEY), (const uint8_t *const[]){src}, &(size_t){cut}, 1);
     free(src);
 }
@@ -1204,7 +1204,7 @@ static void test_multipart_parallel_parts(void **state)
     store_object_t obj;
     size_t badi;
     store_upload_ref_t u = mp_ref(id);
-    assert_int_equal(store_upload_complete(st, &u, parts, N, &obj, &badi), 0);
+    assert_int_equal(store_upload_complete(st, &u, parts, N, NULL, &obj, &badi), 0);
     pthread_join(lt, NULL);
     assert_true(late.ret == 0 || late.ret == STORE_E_NO_UPLOAD);
     assert_data(st, S(MP_KEY), (const uint8_t *const[]){data}, &(size_t){N * len}, 1);

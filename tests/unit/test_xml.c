@@ -23,6 +23,8 @@ typedef struct complete_case {
     struct {
         uint32_t part_number;
         const char *etag;
+        cksum_alg_t checksum_alg; /* CKSUM_NONE (0): the part has none */
+        const char *checksum;
     } parts[3];
 } complete_case_t;
 
@@ -31,160 +33,181 @@ static const complete_case_t complete_cases[] = {
      "<CompleteMultipartUpload xmlns=\"" S3_NS "\"><Part><PartNumber>1</PartNumber><ETag>\"" MD5_HEX "\"</ETag></Part>"
      "<Part><ETag>\"abc\"</ETag><PartNumber>2</PartNumber></Part></CompleteMultipartUpload>",
      2,
-     {{1, MD5_HEX}, {2, "abc"}}},
+     {{1, MD5_HEX, CKSUM_NONE, NULL}, {2, "abc", CKSUM_NONE, NULL}}},
     {"without namespace, with declaration",
      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CompleteMultipartUpload><Part><PartNumber>3</PartNumber>"
      "<ETag>abc</ETag></Part></CompleteMultipartUpload>",
      1,
-     {{3, "abc"}}},
+     {{3, "abc", CKSUM_NONE, NULL}}},
     {"prefixed namespace",
      "<s3:CompleteMultipartUpload xmlns:s3=\"" S3_NS "\"><s3:Part><s3:PartNumber>1</s3:PartNumber><s3:ETag>e</s3:ETag>"
      "</s3:Part></s3:CompleteMultipartUpload>",
      1,
-     {{1, "e"}}},
+     {{1, "e", CKSUM_NONE, NULL}}},
     {"&quot; ETag",
      "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>&quot;" MD5_HEX "-2&quot;</ETag></Part>"
      "</CompleteMultipartUpload>",
      1,
-     {{1, MD5_HEX "-2"}}},
+     {{1, MD5_HEX "-2", CKSUM_NONE, NULL}}},
     {"only one pair of quotes stripped",
      "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\"\"x\"\"</ETag></Part>"
      "<Part><PartNumber>2</PartNumber><ETag>\"x</ETag></Part>"
      "<Part><PartNumber>3</PartNumber><ETag>\"</ETag></Part></CompleteMultipartUpload>",
      3,
-     {{1, "\"x\""}, {2, "\"x"}, {3, "\""}}},
+     {{1, "\"x\"", CKSUM_NONE, NULL}, {2, "\"x", CKSUM_NONE, NULL}, {3, "\"", CKSUM_NONE, NULL}}},
     {"whitespace trimmed",
      "<CompleteMultipartUpload>\n  <Part>\n    <PartNumber> 7\n</PartNumber>\n    <ETag>\t \"abc\" \r\n</ETag>\n  </Part>\n"
      "</CompleteMultipartUpload>\n",
      1,
-     {{7, "abc"}}},
-    {"checksums and unknown elements ignored",
-     "<CompleteMultipartUpload xmlns=\"" S3_NS "\"><Part><ChecksumCRC32>AAAAAA==</ChecksumCRC32>"
-     "<ChecksumCRC32C>AAAAAA==</ChecksumCRC32C><ChecksumSHA1>x</ChecksumSHA1><ChecksumSHA256>y</ChecksumSHA256>"
-     "<ChecksumCRC64NVME>z</ChecksumCRC64NVME><PartNumber>1</PartNumber><ETag>a</ETag><Other/></Part>"
+     {{7, "abc", CKSUM_NONE, NULL}}},
+    {"a checksum kept, ChecksumType and unknown elements ignored",
+     "<CompleteMultipartUpload xmlns=\"" S3_NS "\"><Part><ChecksumCRC64NVME> AAAAAAAAAAA= </ChecksumCRC64NVME>"
+     "<ChecksumType>FULL_OBJECT</ChecksumType><PartNumber>1</PartNumber><ETag>a</ETag><Other/></Part>"
+     "<Part><PartNumber>2</PartNumber><ETag>b</ETag><ChecksumSHA256>y</ChecksumSHA256></Part>"
+     "<Part><PartNumber>3</PartNumber><ETag>c</ETag><ChecksumMD5>z</ChecksumMD5><Checksumcrc32>z</Checksumcrc32></Part>"
      "<Unknown>1</Unknown><!-- a comment --></CompleteMultipartUpload>",
-     1,
-     {{1, "a"}}},
+     3,
+     {{1, "a", CKSUM_CRC64NVME, "AAAAAAAAAAA="}, {2, "b", CKSUM_SHA256, "y"}, {3, "c", CKSUM_NONE, NULL}}},
+    {"two checksums in a part",
+     "<CompleteMultipartUpload><Part><ChecksumCRC32>AAAAAA==</ChecksumCRC32><ChecksumCRC32C>AAAAAA==</ChecksumCRC32C>"
+     "<PartNumber>1</PartNumber><ETag>a</ETag></Part></CompleteMultipartUpload>",
+     -1,
+     {{0, NULL, CKSUM_NONE, NULL}}},
+    {"a checksum longer than any digest",
+     "<CompleteMultipartUpload><Part><ChecksumSHA256>"
+     "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA</ChecksumSHA256>"
+     "<PartNumber>1</PartNumber><ETag>a</ETag></Part></CompleteMultipartUpload>",
+     -1,
+     {{0, NULL, CKSUM_NONE, NULL}}},
     {"unordered and duplicate numbers are the caller's to judge",
      "<CompleteMultipartUpload><Part><PartNumber>5</PartNumber><ETag>a</ETag></Part>"
      "<Part><PartNumber>2</PartNumber><ETag>b</ETag></Part><Part><PartNumber>2</PartNumber><ETag>c</ETag></Part>"
      "</CompleteMultipartUpload>",
      3,
-     {{5, "a"}, {2, "b"}, {2, "c"}}},
+     {{5, "a", CKSUM_NONE, NULL}, {2, "b", CKSUM_NONE, NULL}, {2, "c", CKSUM_NONE, NULL}}},
     {"boundaries 10000 and leading zeros",
      "<CompleteMultipartUpload><Part><PartNumber>10000</PartNumber><ETag>a</ETag></Part>"
      "<Part><PartNumber>007</PartNumber><ETag>b</ETag></Part></CompleteMultipartUpload>",
      2,
-     {{10000, "a"}, {7, "b"}}},
+     {{10000, "a", CKSUM_NONE, NULL}, {7, "b", CKSUM_NONE, NULL}}},
     {"empty ETag is present (the caller answers InvalidPart)",
      "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag/></Part></CompleteMultipartUpload>",
      1,
-     {{1, ""}}},
+     {{1, "", CKSUM_NONE, NULL}}},
     {"ETag of 70 characters",
      "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\"" ETAG_70 "\"</ETag></Part>"
      "</CompleteMultipartUpload>",
      1,
-     {{1, ETAG_70}}},
+     {{1, ETAG_70, CKSUM_NONE, NULL}}},
     {"CDATA",
      "<CompleteMultipartUpload><Part><PartNumber><![CDATA[4]]></PartNumber><ETag><![CDATA[\"q\"]]></ETag></Part>"
      "</CompleteMultipartUpload>",
      1,
-     {{4, "q"}}},
+     {{4, "q", CKSUM_NONE, NULL}}},
 
     {"ETag of 71 characters",
      "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>" ETAG_70 "x</ETag></Part>"
      "</CompleteMultipartUpload>",
      -1,
-     {{0, NULL}}},
+     {{0, NULL, CKSUM_NONE, NULL}}},
     {"part number 0",
      "<CompleteMultipartUpload><Part><PartNumber>0</PartNumber><ETag>a</ETag></Part></CompleteMultipartUpload>",
      -1,
-     {{0, NULL}}},
+     {{0, NULL, CKSUM_NONE, NULL}}},
     {"part number 10001",
      "<CompleteMultipartUpload><Part><PartNumber>10001</PartNumber><ETag>a</ETag></Part></CompleteMultipartUpload>",
      -1,
-     {{0, NULL}}},
+     {{0, NULL, CKSUM_NONE, NULL}}},
     {"part number -1",
      "<CompleteMultipartUpload><Part><PartNumber>-1</PartNumber><ETag>a</ETag></Part></CompleteMultipartUpload>",
      -1,
-     {{0, NULL}}},
+     {{0, NULL, CKSUM_NONE, NULL}}},
     {"part number +1",
      "<CompleteMultipartUpload><Part><PartNumber>+1</PartNumber><ETag>a</ETag></Part></CompleteMultipartUpload>",
      -1,
-     {{0, NULL}}},
+     {{0, NULL, CKSUM_NONE, NULL}}},
     {"part number abc",
      "<CompleteMultipartUpload><Part><PartNumber>abc</PartNumber><ETag>a</ETag></Part></CompleteMultipartUpload>",
      -1,
-     {{0, NULL}}},
+     {{0, NULL, CKSUM_NONE, NULL}}},
     {"part number 1.0",
      "<CompleteMultipartUpload><Part><PartNumber>1.0</PartNumber><ETag>a</ETag></Part></CompleteMultipartUpload>",
      -1,
-     {{0, NULL}}},
+     {{0, NULL, CKSUM_NONE, NULL}}},
     {"part number 1 2",
      "<CompleteMultipartUpload><Part><PartNumber>1 2</PartNumber><ETag>a</ETag></Part></CompleteMultipartUpload>",
      -1,
-     {{0, NULL}}},
+     {{0, NULL, CKSUM_NONE, NULL}}},
     {"part number empty",
      "<CompleteMultipartUpload><Part><PartNumber></PartNumber><ETag>a</ETag></Part></CompleteMultipartUpload>",
      -1,
-     {{0, NULL}}},
+     {{0, NULL, CKSUM_NONE, NULL}}},
     {"part number blank",
      "<CompleteMultipartUpload><Part><PartNumber> </PartNumber><ETag>a</ETag></Part></CompleteMultipartUpload>",
      -1,
-     {{0, NULL}}},
+     {{0, NULL, CKSUM_NONE, NULL}}},
     {"part number overflowing 32 bits",
      "<CompleteMultipartUpload><Part><PartNumber>4294967297</PartNumber><ETag>a</ETag></Part></CompleteMultipartUpload>",
      -1,
-     {{0, NULL}}},
-    {"missing ETag", "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber></Part></CompleteMultipartUpload>", -1, {{0, NULL}}},
-    {"missing PartNumber", "<CompleteMultipartUpload><Part><ETag>a</ETag></Part></CompleteMultipartUpload>", -1, {{0, NULL}}},
+     {{0, NULL, CKSUM_NONE, NULL}}},
+    {"missing ETag",
+     "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber></Part></CompleteMultipartUpload>",
+     -1,
+     {{0, NULL, CKSUM_NONE, NULL}}},
+    {"missing PartNumber",
+     "<CompleteMultipartUpload><Part><ETag>a</ETag></Part></CompleteMultipartUpload>",
+     -1,
+     {{0, NULL, CKSUM_NONE, NULL}}},
     {"second part incomplete",
      "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>a</ETag></Part><Part><PartNumber>2</PartNumber></Part>"
      "</CompleteMultipartUpload>",
      -1,
-     {{0, NULL}}},
+     {{0, NULL, CKSUM_NONE, NULL}}},
     {"two PartNumbers in one Part",
      "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><PartNumber>2</PartNumber><ETag>a</ETag></Part>"
      "</CompleteMultipartUpload>",
      -1,
-     {{0, NULL}}},
-    {"no Part", "<CompleteMultipartUpload xmlns=\"" S3_NS "\"></CompleteMultipartUpload>", -1, {{0, NULL}}},
-    {"empty root", "<CompleteMultipartUpload/>", -1, {{0, NULL}}},
+     {{0, NULL, CKSUM_NONE, NULL}}},
+    {"no Part", "<CompleteMultipartUpload xmlns=\"" S3_NS "\"></CompleteMultipartUpload>", -1, {{0, NULL, CKSUM_NONE, NULL}}},
+    {"empty root", "<CompleteMultipartUpload/>", -1, {{0, NULL, CKSUM_NONE, NULL}}},
     {"wrong root",
      "<CompleteMultipartUploadX><Part><PartNumber>1</PartNumber><ETag>a</ETag></Part></CompleteMultipartUploadX>",
      -1,
-     {{0, NULL}}},
+     {{0, NULL, CKSUM_NONE, NULL}}},
     {"Part outside the root",
      "<Parts><CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>a</ETag></Part></CompleteMultipartUpload></Parts>",
      -1,
-     {{0, NULL}}},
+     {{0, NULL, CKSUM_NONE, NULL}}},
     {"not well-formed",
      "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>a</Part></CompleteMultipartUpload>",
      -1,
-     {{0, NULL}}},
-    {"truncated", "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>a</ETag></Part>", -1, {{0, NULL}}},
-    {"text, not XML", "PartNumber=1&ETag=a", -1, {{0, NULL}}},
-    {"empty body", "", -1, {{0, NULL}}},
-    {"whitespace body", " \n", -1, {{0, NULL}}},
+     {{0, NULL, CKSUM_NONE, NULL}}},
+    {"truncated",
+     "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>a</ETag></Part>",
+     -1,
+     {{0, NULL, CKSUM_NONE, NULL}}},
+    {"text, not XML", "PartNumber=1&ETag=a", -1, {{0, NULL, CKSUM_NONE, NULL}}},
+    {"empty body", "", -1, {{0, NULL, CKSUM_NONE, NULL}}},
+    {"whitespace body", " \n", -1, {{0, NULL, CKSUM_NONE, NULL}}},
     {"undeclared entity",
      "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>&x;</ETag></Part></CompleteMultipartUpload>",
      -1,
-     {{0, NULL}}},
+     {{0, NULL, CKSUM_NONE, NULL}}},
     {"internal entity",
      "<!DOCTYPE CompleteMultipartUpload [<!ENTITY x \"1\">]><CompleteMultipartUpload><Part><PartNumber>&x;</PartNumber>"
      "<ETag>a</ETag></Part></CompleteMultipartUpload>",
      -1,
-     {{0, NULL}}},
+     {{0, NULL, CKSUM_NONE, NULL}}},
     {"external entity",
      "<!DOCTYPE CompleteMultipartUpload [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><CompleteMultipartUpload><Part>"
      "<PartNumber>1</PartNumber><ETag>&x;</ETag></Part></CompleteMultipartUpload>",
      -1,
-     {{0, NULL}}},
+     {{0, NULL, CKSUM_NONE, NULL}}},
     {"external DTD",
      "<!DOCTYPE CompleteMultipartUpload SYSTEM \"http://example.com/x.dtd\"><CompleteMultipartUpload><Part>"
      "<PartNumber>1</PartNumber><ETag>a</ETag></Part></CompleteMultipartUpload>",
      -1,
-     {{0, NULL}}},
+     {{0, NULL, CKSUM_NONE, NULL}}},
     {"billion laughs",
      "<!DOCTYPE r [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">"
      "<!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\"><!ENTITY d \"&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;\">"
@@ -193,7 +216,7 @@ static const complete_case_t complete_cases[] = {
      "<!ENTITY i \"&h;&h;&h;&h;&h;&h;&h;&h;&h;&h;\">]>"
      "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>&i;</ETag></Part></CompleteMultipartUpload>",
      -1,
-     {{0, NULL}}},
+     {{0, NULL, CKSUM_NONE, NULL}}},
 };
 
 static void test_complete_table(void **state)
@@ -210,6 +233,10 @@ static void test_complete_table(void **state)
             if (parts[j].part_number != c->parts[j].part_number || strcmp(parts[j].etag, c->parts[j].etag) != 0)
                 fail_msg("case %zu (%s) part %d: %u '%s', want %u '%s'", i, c->name, j, parts[j].part_number, parts[j].etag,
                          c->parts[j].part_number, c->parts[j].etag);
+            const char *want_checksum = c->parts[j].checksum != NULL ? c->parts[j].checksum : "";
+            if (parts[j].checksum_alg != c->parts[j].checksum_alg || strcmp(parts[j].checksum, want_checksum) != 0)
+                fail_msg("case %zu (%s) part %d: checksum %d '%s', want %d '%s'", i, c->name, j, (int)parts[j].checksum_alg,
+                         parts[j].checksum, (int)c->parts[j].checksum_alg, want_checksum);
         }
     }
 }

@@ -1,0 +1,267 @@
+/* server/payload.c -- the body of PutObject and UploadPart: payload hash, aws-chunked decoding, flexible checksums. */
+#include "server/payload.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth/sigv4.h"
+#include "server/log.h"
+
+#define MAX_OBJECT_SIZE (5ULL << 30)
+
+static int parse_u64(const char *v, size_t len, uint64_t *out)
+{
+    uint64_t n = 0;
+    if (len == 0 || len > 19)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return -1;
+        n = n * 10 + (uint64_t)(v[i] - '0');
+    }
+    *out = n;
+    return 0;
+}
+
+/* AWS's texts for a checksum value that does not decode, one per algorithm. */
+static const char *invalid_value_message(cksum_alg_t a)
+{
+    switch (a) {
+    case CKSUM_CRC32:
+        return "Value for x-amz-checksum-crc32 header is invalid.";
+    case CKSUM_CRC32C:
+        return "Value for x-amz-checksum-crc32c header is invalid.";
+    case CKSUM_CRC64NVME:
+        return "Value for x-amz-checksum-crc64nvme header is invalid.";
+    case CKSUM_SHA1:
+        return "Value for x-amz-checksum-sha1 header is invalid.";
+    default:
+        return "Value for x-amz-checksum-sha256 header is invalid.";
+    }
+}
+
+static const char *mismatch_message(cksum_alg_t a)
+{
+    switch (a) {
+    case CKSUM_CRC32:
+        return "The CRC32 you specified did not match the calculated checksum.";
+    case CKSUM_CRC32C:
+        return "The CRC32C you specified did not match the calculated checksum.";
+    case CKSUM_CRC64NVME:
+        return "The CRC64NVME you specified did not match the calculated checksum.";
+    case CKSUM_SHA1:
+        return "The SHA1 you specified did not match the calculated checksum.";
+    default:
+        return "The SHA256 you specified did not match the calculated checksum.";
+    }
+}
+
+s3err_t s3_payload_prepare(s3_req_t *r, s3_payload_t *p, const char **message)
+{
+    h2o_req_t *req = r->req;
+    memset(p, 0, sizeof(*p));
+    p->one.iov_base = req->entity.base;
+    p->one.iov_len = req->entity.len;
+    p->iov = &p->one;
+    p->iovcnt = 1;
+    p->size = req->entity.len;
+
+    /* at most one checksum header */
+    for (size_t i = 0; i < req->headers.size; ++i) {
+        const h2o_header_t *h = &req->headers.entries[i];
+        cksum_alg_t a = cksum_alg_from_header(h->name->base, h->name->len);
+        if (a == CKSUM_NONE)
+            continue;
+        if (p->alg != CKSUM_NONE) {
+            *message = "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.";
+            return S3ERR_INVALID_REQUEST;
+        }
+        p->alg = a;
+        p->expected_from = 1;
+        if (cksum_from_base64(a, h->value.base, h->value.len, p->expected) < 0) {
+            *message = invalid_value_message(a);
+            return S3ERR_INVALID_REQUEST;
+        }
+    }
+
+    size_t len;
+    const char *v;
+    if (r->streaming != NULL) {
+        if ((v = s3_header(r, "x-amz-decoded-content-length", &len)) == NULL) {
+            *message = "You must provide the x-amz-decoded-content-length header for aws-chunked uploads.";
+            return S3ERR_MISSING_CONTENT_LENGTH;
+        }
+        if (parse_u64(v, len, &p->decoded_length) != 0) {
+            *message = "x-amz-decoded-content-length is not a valid length.";
+            return S3ERR_INVALID_ARGUMENT;
+        }
+        if (p->decoded_length > MAX_OBJECT_SIZE)
+            return S3ERR_ENTITY_TOO_LARGE;
+        if (r->streaming->mode != CHUNKED_SIGNED && (v = s3_header(r, "x-amz-trailer", &len)) != NULL) {
+            cksum_alg_t a = cksum_alg_from_header(v, len);
+            if (a == CKSUM_NONE) {
+                *message = "The value specified in the x-amz-trailer header is not supported";
+                return S3ERR_INVALID_REQUEST;
+            }
+            if (p->alg != CKSUM_NONE) {
+                *message = "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.";
+                return S3ERR_INVALID_REQUEST;
+            }
+            p->alg = a;
+            p->expected_from = 2;
+        }
+    }
+
+    if ((v = s3_header(r, "x-amz-sdk-checksum-algorithm", &len)) != NULL) {
+        cksum_alg_t a = cksum_alg_from_name(v, len);
+        if (a == CKSUM_NONE || (p->alg != CKSUM_NONE && p->alg != a)) {
+            *message = "Value for x-amz-sdk-checksum-algorithm header is invalid.";
+            return S3ERR_INVALID_REQUEST;
+        }
+        if (p->alg == CKSUM_NONE) {
+            *message = "x-amz-sdk-checksum-algorithm specified, but no corresponding x-amz-checksum-* or x-amz-trailer headers "
+                       "were found.";
+            return S3ERR_INVALID_REQUEST;
+        }
+    }
+    return S3ERR_NONE;
+}
+
+/* Growable list of the decoded data's slices. */
+typedef struct slices {
+    s3_payload_t *p;
+    size_t cap;
+} slices_t;
+
+static void add_slice(void *ctx, const uint8_t *data, size_t len)
+{
+    slices_t *s = ctx;
+    s3_payload_t *p = s->p;
+    if (p->iovcnt != 0 && (const uint8_t *)p->iov[p->iovcnt - 1].iov_base + p->iov[p->iovcnt - 1].iov_len == data) {
+        p->iov[p->iovcnt - 1].iov_len += len;
+        return;
+    }
+    if (p->iovcnt == s->cap) {
+        s->cap = s->cap ? 2 * s->cap : 64;
+        struct iovec *n = realloc(p->iov, s->cap * sizeof(*n));
+        if (n == NULL)
+            abort();
+        p->iov = n;
+    }
+    p->iov[p->iovcnt++] = (struct iovec){(void *)data, len};
+}
+
+/* Decodes the aws-chunked body into slices of the request's buffer and checks the trailer's checksum is there. */
+static s3err_t decode_chunked(s3_req_t *r, s3_payload_t *p, const char **message)
+{
+    const s3_streaming_t *sm = r->streaming;
+    chunked_decoder_t *d = malloc(sizeof(*d));
+    if (d == NULL)
+        abort();
+    chunked_config_t cfg = {.mode = sm->mode,
+                            .signing_key = sm->signing_key,
+                            .amz_date = sm->amz_date,
+                            .scope = sm->scope,
+                            .seed_signature = sm->seed_signature,
+                            .max_decoded_len = p->decoded_length};
+    s3err_t err = S3ERR_NONE;
+    slices_t s = {p, 0};
+    p->iov = NULL;
+    p->iovcnt = 0;
+    chunked_status_t st = CHUNKED_E_FORMAT;
+    if (chunked_init(d, &cfg) == 0) {
+        st = chunked_feed(d, (const uint8_t *)r->req->entity.base, r->req->entity.len, add_slice, &s);
+        if (st == CHUNKED_OK)
+            st = chunked_finish(d);
+    }
+    p->size = chunked_decoded_length(d);
+    if (st != CHUNKED_DONE) {
+        log_debug("%s: aws-chunked body refused: %s", r->request_id,
+                  chunked_error_reason(d) ? chunked_error_reason(d) : "bad configuration");
+        if (st == CHUNKED_E_SIGNATURE) {
+            err = S3ERR_SIGNATURE_DOES_NOT_MATCH;
+        } else if (st == CHUNKED_E_TOO_LARGE) {
+            err = S3ERR_INCOMPLETE_BODY;
+            *message = "The decoded body is longer than x-amz-decoded-content-length.";
+        } else {
+            err = S3ERR_INCOMPLETE_BODY;
+            *message = "The aws-chunked body is incomplete or malformed.";
+        }
+    } else if (p->size != p->decoded_length) {
+        err = S3ERR_INCOMPLETE_BODY;
+        *message = "You did not provide the number of bytes specified by the x-amz-decoded-content-length HTTP header";
+    } else if (p->expected_from == 2) {
+        const char *v = chunked_find_trailer(d, cksum_header_name(p->alg));
+        if (v == NULL) {
+            err = S3ERR_INVALID_REQUEST;
+            *message = "The checksum trailer declared in x-amz-trailer was not sent.";
+        } else if (cksum_from_base64(p->alg, v, strlen(v), p->expected) < 0) {
+            err = S3ERR_INVALID_REQUEST;
+            *message = invalid_value_message(p->alg);
+        }
+    }
+    if (p->iov == NULL) { /* an empty object */
+        p->one = (struct iovec){(void *)"", 0};
+        p->iov = &p->one;
+        p->iovcnt = 1;
+    }
+    chunked_dispose(d);
+    free(d);
+    return err;
+}
+
+s3err_t s3_payload_verify(s3_req_t *r, s3_payload_t *p, cksum_alg_t want, const char **message)
+{
+    if (r->verify_payload_in_job) {
+        char actual[65];
+        sigv4_sha256_hex(r->req->entity.base, r->req->entity.len, actual);
+        if (memcmp(actual, r->payload_sha256, 64) != 0)
+            return S3ERR_CONTENT_SHA256_MISMATCH;
+    }
+    if (r->streaming != NULL) {
+        s3err_t err = decode_chunked(r, p, message);
+        if (err != S3ERR_NONE)
+            return err;
+    }
+    if (p->alg == CKSUM_NONE)
+        p->alg = want;
+    if (p->alg == CKSUM_NONE)
+        return S3ERR_NONE;
+    cksum_ctx_t c;
+    uint8_t digest[CKSUM_MAX_DIGEST_LEN];
+    cksum_init(&c, p->alg);
+    for (size_t i = 0; i < p->iovcnt; i++)
+        cksum_update(&c, p->iov[i].iov_base, p->iov[i].iov_len);
+    size_t n = cksum_final(&c, digest);
+    if (p->expected_from != 0 && memcmp(digest, p->expected, n) != 0) {
+        *message = mismatch_message(p->alg);
+        return S3ERR_BAD_DIGEST;
+    }
+    cksum_to_base64(digest, n, p->value);
+    return S3ERR_NONE;
+}
+
+void s3_payload_free(s3_payload_t *p)
+{
+    if (p->iov != &p->one)
+        free(p->iov);
+    p->iov = NULL;
+    p->iovcnt = 0;
+}
+
+size_t s3_payload_checksum_header(const s3_payload_t *p, store_kv_t *out)
+{
+    if (p->alg == CKSUM_NONE || p->value[0] == '\0')
+        return 0;
+    const char *name = cksum_header_name(p->alg);
+    *out = (store_kv_t){name, strlen(name), p->value, strlen(p->value)};
+    return 1;
+}
+
+void s3_job_set_checksum(s3_job_t *j, cksum_alg_t alg, const char *value, const char *type)
+{
+    j->cksum_alg = alg;
+    snprintf(j->cksum_value, sizeof(j->cksum_value), "%s", value);
+    j->cksum_type = type;
+}
