@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "auth/sigv4.h"
+#include "server/auth_v2.h"
 #include "server/log.h"
 
 #define MAX_CLOCK_SKEW_SECS (15 * 60)
@@ -471,18 +472,14 @@ static s3err_t authenticate(s3_req_t *r, const char **message)
     if (authz != NULL) {
         if (len > 17 && memcmp(authz, "AWS4-HMAC-SHA256 ", 17) == 0)
             return authenticate_sigv4(r, authz, len, message);
-        if (len > 4 && memcmp(authz, "AWS ", 4) == 0) {
-            *message = "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.";
-            return S3ERR_INVALID_REQUEST;
-        }
+        if (len > 4 && memcmp(authz, "AWS ", 4) == 0)
+            return s3_authenticate_sigv2(r, authz, len, message);
         return S3ERR_AUTH_HEADER_MALFORMED;
     }
     if (route_param(&r->route, "X-Amz-Credential", NULL) != NULL || route_param(&r->route, SIGV4_QUERY_SIGNATURE, NULL) != NULL)
         return authenticate_presigned(r, message);
-    if (route_param(&r->route, "Signature", NULL) != NULL) {
-        *message = "Signature Version 2 presigned URLs are not supported yet.";
-        return S3ERR_NOT_IMPLEMENTED;
-    }
+    if (route_param(&r->route, "Signature", NULL) != NULL || route_param(&r->route, "AWSAccessKeyId", NULL) != NULL)
+        return s3_authenticate_sigv2_query(r, message);
     return S3ERR_NONE; /* anonymous: s3_authorize() decides */
 }
 
