@@ -4,6 +4,8 @@ Everything here talks to 127.0.0.1 only. Paths are derived from this file so
 nothing machine-specific is committed.
 """
 
+import base64
+import functools
 import hashlib
 import itertools
 import http.client
@@ -16,6 +18,7 @@ import subprocess
 import time
 import urllib.parse
 import xml.etree.ElementTree as ET
+import zlib
 
 import boto3
 import pytest
@@ -411,3 +414,67 @@ def listing_keys():
 
 def listing_body(key):
     return ("body of " + key).encode("utf-8")
+
+
+# ------------------------------------------------------------------ checksums, computed here
+
+def _reflected_table(poly, width):
+    """The byte table of a reflected CRC, built bit by bit from its (reflected) polynomial."""
+    table = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ poly if c & 1 else c >> 1
+        table.append(c & ((1 << width) - 1))
+    return table
+
+
+_CRC32C_TABLE = _reflected_table(0x82F63B78, 32)        # Castagnoli, as in iSCSI
+_CRC64NVME_TABLE = _reflected_table(0x9A6C9329AC4BC9B5, 64)  # the NVMe spec's CRC-64
+
+
+def _reflected_crc(table, width, data):
+    mask = (1 << width) - 1
+    crc = mask
+    for b in data:
+        crc = table[(crc ^ b) & 0xFF] ^ (crc >> 8)
+    return crc ^ mask
+
+
+def crc32c(data):
+    return _reflected_crc(_CRC32C_TABLE, 32, data)
+
+
+def crc64nvme(data):
+    return _reflected_crc(_CRC64NVME_TABLE, 64, data)
+
+
+def b64(raw):
+    return base64.b64encode(raw).decode()
+
+
+def raw_checksum(algorithm, data):
+    """The digest S3 shows for data (CRCs big-endian); algorithm as S3 names it, any case."""
+    algorithm = algorithm.upper()
+    if algorithm == "CRC32":
+        return zlib.crc32(data).to_bytes(4, "big")
+    if algorithm == "CRC32C":
+        return crc32c(data).to_bytes(4, "big")
+    if algorithm == "CRC64NVME":
+        return crc64nvme(data).to_bytes(8, "big")
+    if algorithm == "SHA1":
+        return hashlib.sha1(data).digest()
+    if algorithm == "SHA256":
+        return hashlib.sha256(data).digest()
+    raise ValueError(algorithm)
+
+
+@functools.lru_cache(maxsize=64)
+def checksum(algorithm, data):
+    """The S3 form (base64 of the big-endian value or digest) of data's checksum, computed without the server's code."""
+    return b64(raw_checksum(algorithm, data))
+
+
+def composite(algorithm, parts):
+    """S3's COMPOSITE checksum of a multipart object: the checksum of the parts' digests, '-', the part count."""
+    return "%s-%d" % (b64(raw_checksum(algorithm, b"".join(raw_checksum(algorithm, p) for p in parts))), len(parts))

@@ -7,65 +7,18 @@ in their own files; these tests reach the corners the SDKs never send: tampered 
 wrong trailers, short bodies.
 """
 import base64
-import functools
 import hashlib
 import hmac
-import struct
-import zlib
 
 import pytest
 
-from s3compat import (ACCESS_KEY, KiB, MiB, REGION, SECRET_KEY, data_of, md5_hex, raw_request,
+from s3compat import (ACCESS_KEY, KiB, MiB, REGION, SECRET_KEY, checksum, composite, data_of, md5_hex, raw_request,
                       request_target, signed_headers)
 
 SIGNED = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
 UNSIGNED_TRAILER = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
 SIGNED_TRAILER = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
-
-
-# ------------------------------------------------------------------ independent checksums
-
-def _crc_table(poly):
-    table = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ (poly if c & 1 else 0)
-        table.append(c)
-    return table
-
-
-_CRC32C = _crc_table(0x82F63B78)
-_CRC64NVME = _crc_table(0x9A6C9329AC4BC9B5)
-
-
-def _reflected_crc(table, mask, data):
-    c = mask
-    for b in data:
-        c = table[(c ^ b) & 0xFF] ^ (c >> 8)
-    return c ^ mask
-
-
-def crc32c(data):
-    return _reflected_crc(_CRC32C, 0xFFFFFFFF, data).to_bytes(4, "big")
-
-
-def crc64nvme(data):
-    return _reflected_crc(_CRC64NVME, 0xFFFFFFFFFFFFFFFF, data).to_bytes(8, "big")
-
-
-@functools.lru_cache(maxsize=64)
-def checksum(alg, data):
-    """S3's base64 form of a checksum, computed without any code of the server."""
-    raw = {
-        "crc32": lambda d: struct.pack(">I", zlib.crc32(d)),
-        "crc32c": crc32c,
-        "crc64nvme": crc64nvme,
-        "sha1": lambda d: hashlib.sha1(d).digest(),
-        "sha256": lambda d: hashlib.sha256(d).digest(),
-    }[alg](data)
-    return base64.b64encode(raw).decode()
 
 
 # ------------------------------------------------------------------ aws-chunked framing and signing
@@ -362,13 +315,6 @@ def test_wrong_access_key_in_streaming_put(port, bucket):
 
 
 # ------------------------------------------------------------------ multipart checksums
-
-def composite(alg, parts):
-    raw = b"".join(base64.b64decode(checksum(alg, p)) for p in parts)
-    h = {"sha1": hashlib.sha1, "sha256": hashlib.sha256}.get(alg)
-    digest = h(raw).digest() if h else base64.b64decode(checksum(alg, raw))
-    return "%s-%d" % (base64.b64encode(digest).decode(), len(parts))
-
 
 @pytest.mark.parametrize("alg", ["CRC32", "CRC32C", "SHA1", "SHA256"])
 def test_composite_multipart_checksum_with_boto3(s3, port, bucket, alg):

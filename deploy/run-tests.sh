@@ -20,6 +20,16 @@ cmake --build build -j"$jobs"
 echo "== unit tests (release)"
 (cd build && ctest --output-on-failure)
 
+echo "== JS SDK for the compat suite"
+# npm ci installs exactly what compat/package-lock.json pins (no install scripts run);
+# it runs again only when node_modules is missing or older than the manifest or lock.
+stamp=compat/node_modules/.package-lock.json
+if [ ! -f "$stamp" ] || [ compat/package-lock.json -nt "$stamp" ] || [ compat/package.json -nt "$stamp" ]; then
+    (cd compat && npm ci --ignore-scripts --no-audit --no-fund)
+else
+    echo "compat/node_modules is up to date"
+fi
+
 echo "== compat tests (release)"
 COFFER_BIN="$repo/build/coffer" sh compat/run.sh
 
