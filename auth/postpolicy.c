@@ -18,6 +18,7 @@
  * ("Extra input fields"). Messages are AWS's wording where it is known.
  */
 #include "auth/postpolicy.h"
+#include "auth/text.h"
 #include "auth/sigv2.h"
 
 #include <ctype.h>
@@ -47,38 +48,15 @@ typedef struct cond {
     uint64_t min, max; /* COND_RANGE */
 } cond_t;
 
-static int to_lower(int c)
-{
-    return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-}
-
 static int name_is(const char *a, size_t a_len, const char *b)
 {
-    size_t b_len = strlen(b);
-    if (a_len != b_len)
-        return 0;
-    for (size_t i = 0; i < a_len; i++) {
-        if (to_lower((unsigned char)a[i]) != to_lower((unsigned char)b[i]))
-            return 0;
-    }
-    return 1;
+    return text_ieq(a, a_len, b, strlen(b));
 }
 
 static int name_has_prefix(const char *a, size_t a_len, const char *prefix)
 {
     size_t p_len = strlen(prefix);
     return a_len >= p_len && name_is(a, p_len, prefix);
-}
-
-static int names_equal(const char *a, size_t a_len, const char *b, size_t b_len)
-{
-    if (a_len != b_len)
-        return 0;
-    for (size_t i = 0; i < a_len; i++) {
-        if (to_lower((unsigned char)a[i]) != to_lower((unsigned char)b[i]))
-            return 0;
-    }
-    return 1;
 }
 
 int postpolicy_field_exempt(const char *name, size_t name_len)
@@ -100,7 +78,7 @@ int postpolicy_verify_v4(const uint8_t key[SIGV4_KEY_LEN], const char *policy, s
     for (size_t i = 0; i < 64; i++) {
         if (sigv4_hex_digit((unsigned char)signature[i]) < 0)
             return 0;
-        given[i] = (char)to_lower((unsigned char)signature[i]);
+        given[i] = (char)text_lower((unsigned char)signature[i]);
     }
     given[64] = '\0';
     sigv4_sign(key, policy, policy_len, expected);
@@ -151,17 +129,6 @@ static int make_time(int year, int mon, int day, int hour, int min, int sec, tim
     tm.tm_sec = sec;
     *out = timegm(&tm);
     return 0;
-}
-
-int postpolicy_parse_amz_date(const char *s, size_t len, time_t *out)
-{
-    if (len != 16 || s[8] != 'T' || s[15] != 'Z')
-        return -1;
-    int year = digits(s, 4), mon = digits(s + 4, 2), day = digits(s + 6, 2);
-    int hour = digits(s + 9, 2), min = digits(s + 11, 2), sec = digits(s + 13, 2);
-    if (year < 0 || mon < 0 || day < 0 || hour < 0 || min < 0 || sec < 0)
-        return -1;
-    return make_time(year, mon, day, hour, min, sec, out);
 }
 
 int postpolicy_parse_expiration(const char *s, size_t len, time_t *out)
@@ -350,7 +317,7 @@ static void field_value(const postpolicy_request_t *req, const char *name, size_
     }
     for (size_t i = 0; i < req->num_fields; i++) {
         const postpolicy_field_t *f = &req->fields[i];
-        if (names_equal(f->name, f->name_len, name, name_len)) {
+        if (text_ieq(f->name, f->name_len, name, name_len)) {
             *v = f->value;
             *v_len = f->value_len;
             return;
@@ -474,7 +441,7 @@ postpolicy_status_t postpolicy_check(const postpolicy_request_t *req, postpolicy
         const postpolicy_field_t *f = &req->fields[i];
         int covered = postpolicy_field_exempt(f->name, f->name_len);
         for (size_t k = 0; k < num_conds && !covered; k++)
-            covered = conds[k].op != COND_RANGE && names_equal(conds[k].name, conds[k].name_len, f->name, f->name_len);
+            covered = conds[k].op != COND_RANGE && text_ieq(conds[k].name, conds[k].name_len, f->name, f->name_len);
         if (!covered) {
             snprintf(out->message, sizeof(out->message), POLICY_PREFIX "Extra input fields: %.*s", (int)f->name_len, f->name);
             st = POSTPOLICY_EXTRA_FIELD;

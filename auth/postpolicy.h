@@ -76,9 +76,6 @@ int postpolicy_verify_v2(const char *secret, size_t secret_len, const char *poli
 /** Parses an x-amz-credential value ("AKID/YYYYMMDD/region/s3/aws4_request") into auth's key and scope. Returns 0 or -1. */
 int postpolicy_parse_credential(const char *credential, size_t len, sigv4_auth_t *auth);
 
-/** Parses an x-amz-date value ("YYYYMMDDTHHMMSSZ"). Returns 0 or -1. */
-int postpolicy_parse_amz_date(const char *s, size_t len, time_t *out);
-
 /** Parses a policy's expiration ("YYYY-MM-DDTHH:MM:SS[.fff]Z", UTC; fractions of a second dropped). Returns 0 or -1. */
 int postpolicy_parse_expiration(const char *s, size_t len, time_t *out);
 

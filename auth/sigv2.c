@@ -20,6 +20,7 @@
  *   and "name=" keeps its '=' exactly as botocore signs it.
  */
 #include "auth/sigv2.h"
+#include "auth/text.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -79,28 +80,6 @@ static const char *const signed_subresources[] = {
 
 /* ---- bounded output ---- */
 
-/* A bounded output buffer: once a write does not fit, every later write is dropped and overflow stays set. */
-struct out {
-    char *buf;
-    size_t len, cap;
-    int overflow;
-};
-
-static void out_bytes(struct out *o, const char *s, size_t n)
-{
-    if (o->overflow || o->cap - o->len < n) {
-        o->overflow = 1;
-        return;
-    }
-    memcpy(o->buf + o->len, s, n);
-    o->len += n;
-}
-
-static void out_char(struct out *o, char c)
-{
-    out_bytes(o, &c, 1);
-}
-
 /* ---- slices of the request, possibly still percent-encoded ---- */
 
 struct slice {
@@ -135,11 +114,6 @@ static int slice_valid(const struct slice *sl)
     return 1;
 }
 
-static int to_lower(int c)
-{
-    return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-}
-
 /* Compares two (valid) slices byte for byte after decoding, case-insensitively when fold_case. */
 static int slice_compare(const struct slice *a, const struct slice *b, int fold_case)
 {
@@ -149,8 +123,8 @@ static int slice_compare(const struct slice *a, const struct slice *b, int fold_
         int ca = slice_next(a, &i);
         int cb = slice_next(b, &j);
         if (fold_case) {
-            ca = to_lower(ca);
-            cb = to_lower(cb);
+            ca = text_lower(ca);
+            cb = text_lower(cb);
         }
         if (ca != cb)
             return ca < cb ? -1 : 1; /* the end (-1) sorts first */
@@ -166,19 +140,19 @@ static int slice_is_amz(const struct slice *sl)
     size_t i = 0;
 
     for (size_t k = 0; k < sizeof(prefix) - 1; k++)
-        if (to_lower(slice_next(sl, &i)) != prefix[k])
+        if (text_lower(slice_next(sl, &i)) != prefix[k])
             return 0;
     return 1;
 }
 
 /* Appends a (valid) slice decoded, lower-cased when lower. */
-static void out_slice(struct out *o, const struct slice *sl, int lower)
+static void out_slice(text_out_t *o, const struct slice *sl, int lower)
 {
     size_t i = 0;
     int c;
 
     while ((c = slice_next(sl, &i)) >= 0)
-        out_char(o, (char)(lower ? to_lower(c) : c));
+        text_out_char(o, (char)(lower ? text_lower(c) : c));
 }
 
 static int is_ws(char c)
@@ -191,7 +165,7 @@ static int is_ws(char c)
  * whitespace at both ends, and each inner run of whitespace holding a line break (an
  * obsolete line fold) replaced by one space. Other inner whitespace is kept.
  */
-static void normalize_value(struct out *o, size_t start)
+static void normalize_value(text_out_t *o, size_t start)
 {
     char *v = o->buf + start;
     size_t len = o->len - start, b = 0, e = len, n = 0;
@@ -231,7 +205,7 @@ static int name_is(const char *name, size_t name_len, const char *lower)
     if (name_len != len)
         return 0;
     for (size_t i = 0; i < len; i++)
-        if (to_lower((unsigned char)name[i]) != lower[i])
+        if (text_lower((unsigned char)name[i]) != lower[i])
             return 0;
     return 1;
 }
@@ -245,14 +219,14 @@ static const sigv2_header_t *find_header(const sigv2_request_t *req, const char 
 }
 
 /* Appends a standard header's value, trimmed, and the newline; nothing but the newline when absent. */
-static void out_standard_header(struct out *o, const sigv2_header_t *h)
+static void out_standard_header(text_out_t *o, const sigv2_header_t *h)
 {
     if (h != NULL) {
         size_t start = o->len;
-        out_bytes(o, h->value, h->value_len);
+        text_out_bytes(o, h->value, h->value_len);
         normalize_value(o, start);
     }
-    out_char(o, '\n');
+    text_out_char(o, '\n');
 }
 
 struct amz_header {
@@ -301,7 +275,7 @@ static int next_query_item(const char *query, size_t query_len, size_t *pos, str
 }
 
 /* Appends the CanonicalizedAmzHeaders; -1 on too many headers or a bad escape in a query one. */
-static int out_amz_headers(struct out *o, const sigv2_request_t *req)
+static int out_amz_headers(text_out_t *o, const sigv2_request_t *req)
 {
     struct amz_header amz[SIGV2_MAX_AMZ_HEADERS];
     size_t n = 0;
@@ -329,19 +303,19 @@ static int out_amz_headers(struct out *o, const sigv2_request_t *req)
     sort_amz(amz, n);
     for (size_t i = 0; i < n; i++) {
         if (i != 0 && slice_compare(&amz[i - 1].name, &amz[i].name, 1) == 0) {
-            out_char(o, ','); /* a repeated name: one line, values in arrival order */
+            text_out_char(o, ','); /* a repeated name: one line, values in arrival order */
         } else {
             if (i != 0)
-                out_char(o, '\n');
+                text_out_char(o, '\n');
             out_slice(o, &amz[i].name, 1);
-            out_char(o, ':');
+            text_out_char(o, ':');
         }
         size_t start = o->len;
         out_slice(o, &amz[i].value, 0);
         normalize_value(o, start);
     }
     if (n != 0)
-        out_char(o, '\n');
+        text_out_char(o, '\n');
     return 0;
 }
 
@@ -370,30 +344,30 @@ struct subresource {
 };
 
 /* Appends the resource path: "/bucket" + the raw path; the rest of the CanonicalizedResource follows. */
-static void out_resource_path(struct out *o, const sigv2_request_t *req, sigv2_form_t form)
+static void out_resource_path(text_out_t *o, const sigv2_request_t *req, sigv2_form_t form)
 {
     const char *path = req->path_len != 0 ? req->path : "/";
     size_t path_len = req->path_len != 0 ? req->path_len : 1;
     int bucket_level;
 
     if (req->bucket != NULL && req->bucket_len != 0) { /* virtual-host style: the path holds the key only */
-        out_char(o, '/');
-        out_bytes(o, req->bucket, req->bucket_len);
+        text_out_char(o, '/');
+        text_out_bytes(o, req->bucket, req->bucket_len);
         bucket_level = path_len == 1;
         if (!bucket_level || form == SIGV2_FORM_AWS)
-            out_bytes(o, path, path_len);
+            text_out_bytes(o, path, path_len);
         return;
     }
     /* path style: "/bucket" alone is signed as "/bucket/" (what AWS and botocore agree on), unless botocore left
      * the operation's query on it, where it stops at the bucket name */
     bucket_level = path_len > 1 && memchr(path + 1, '/', path_len - 1) == NULL;
-    out_bytes(o, path, path_len);
+    text_out_bytes(o, path, path_len);
     if (bucket_level && form == SIGV2_FORM_AWS)
-        out_char(o, '/');
+        text_out_char(o, '/');
 }
 
 /* Appends the CanonicalizedResource; -1 on a bad escape, too many sub-resources, or a form that does not apply. */
-static int out_resource(struct out *o, const sigv2_request_t *req, sigv2_form_t form)
+static int out_resource(text_out_t *o, const sigv2_request_t *req, sigv2_form_t form)
 {
     struct subresource sub[SIGV2_MAX_SUBRESOURCES];
     struct query_item it;
@@ -405,8 +379,8 @@ static int out_resource(struct out *o, const sigv2_request_t *req, sigv2_form_t 
          * "?list-type=2") is also the first item it sends */
         if (!next_query_item(req->query, req->query_len, &pos, &it))
             return -1;
-        out_char(o, '?');
-        out_bytes(o, it.name.s, it.has_value ? (size_t)(it.value.s + it.value.len - it.name.s) : it.name.len);
+        text_out_char(o, '?');
+        text_out_bytes(o, it.name.s, it.has_value ? (size_t)(it.value.s + it.value.len - it.name.s) : it.name.len);
         pos = 0;
     }
 
@@ -425,10 +399,10 @@ static int out_resource(struct out *o, const sigv2_request_t *req, sigv2_form_t 
         sub[j] = (struct subresource){name, it};
     }
     for (size_t i = 0; i < n; i++) {
-        out_char(o, i == 0 ? '?' : '&');
-        out_bytes(o, sub[i].name, strlen(sub[i].name));
+        text_out_char(o, i == 0 ? '?' : '&');
+        text_out_bytes(o, sub[i].name, strlen(sub[i].name));
         if (sub[i].item.has_value) {
-            out_char(o, '=');
+            text_out_char(o, '=');
             out_slice(o, &sub[i].item.value, 0);
         }
     }
@@ -437,19 +411,19 @@ static int out_resource(struct out *o, const sigv2_request_t *req, sigv2_form_t 
 
 long sigv2_string_to_sign(const sigv2_request_t *req, sigv2_form_t form, char *buf, size_t buf_len)
 {
-    struct out o = {buf, 0, 0, 0};
+    text_out_t o = {buf, 0, 0, 0};
 
     if (buf_len == 0)
         return -1;
     o.cap = buf_len - 1; /* room for the NUL */
 
-    out_bytes(&o, req->method, req->method_len);
-    out_char(&o, '\n');
+    text_out_bytes(&o, req->method, req->method_len);
+    text_out_char(&o, '\n');
     out_standard_header(&o, find_header(req, "content-md5"));
     out_standard_header(&o, find_header(req, "content-type"));
     if (req->expires != NULL) {
-        out_bytes(&o, req->expires, req->expires_len);
-        out_char(&o, '\n');
+        text_out_bytes(&o, req->expires, req->expires_len);
+        text_out_char(&o, '\n');
     } else {
         /* x-amz-date takes precedence and is signed among the x-amz headers: the Date line stays empty */
         out_standard_header(&o, find_header(req, "x-amz-date") != NULL ? NULL : find_header(req, "date"));
@@ -572,7 +546,7 @@ static size_t cur_word(struct cursor *c, const char **word)
 {
     size_t start = c->pos;
 
-    while (c->pos < c->len && to_lower((unsigned char)c->s[c->pos]) >= 'a' && to_lower((unsigned char)c->s[c->pos]) <= 'z')
+    while (c->pos < c->len && text_lower((unsigned char)c->s[c->pos]) >= 'a' && text_lower((unsigned char)c->s[c->pos]) <= 'z')
         c->pos++;
     *word = c->s + start;
     return c->pos - start;
@@ -586,8 +560,8 @@ static int cur_month(struct cursor *c)
     if (cur_word(c, &w) != 3)
         return -1;
     for (int m = 0; m < 12; m++)
-        if (to_lower((unsigned char)w[0]) == months[3 * m] && to_lower((unsigned char)w[1]) == months[3 * m + 1] &&
-            to_lower((unsigned char)w[2]) == months[3 * m + 2])
+        if (text_lower((unsigned char)w[0]) == months[3 * m] && text_lower((unsigned char)w[1]) == months[3 * m + 1] &&
+            text_lower((unsigned char)w[2]) == months[3 * m + 2])
             return m;
     return -1;
 }

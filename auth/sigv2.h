@@ -19,16 +19,13 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "auth/sigv4.h"
+
 /** Length of a V2 signature: base64 of a 20-byte HMAC-SHA1. */
 #define SIGV2_SIGNATURE_LEN 28
 
-/** A request header as received; the name may be in any case. */
-typedef struct sigv2_header {
-    const char *name;
-    size_t name_len;
-    const char *value;
-    size_t value_len;
-} sigv2_header_t;
+/** A request header as received; unlike SigV4's, the name may be in any case. */
+typedef sigv4_header_t sigv2_header_t;
 
 /** The request as it arrived on the wire. */
 typedef struct sigv2_request {

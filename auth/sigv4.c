@@ -18,6 +18,7 @@
  * raw '!'), which is what S3 does.
  */
 #include "auth/sigv4.h"
+#include "auth/text.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -236,35 +237,13 @@ long sigv4_uri_decode(const char *src, size_t src_len, char *dst)
 
 /* ---- canonical request ---- */
 
-/* A bounded writer: once a write does not fit, every later write is dropped and overflow stays set. */
-struct out {
-    char *buf;
-    size_t len, cap;
-    int overflow;
-};
-
-static void out_bytes(struct out *o, const char *s, size_t n)
+static void out_str(text_out_t *o, const char *s)
 {
-    if (o->overflow || o->cap - o->len < n) {
-        o->overflow = 1;
-        return;
-    }
-    memcpy(o->buf + o->len, s, n);
-    o->len += n;
-}
-
-static void out_char(struct out *o, char c)
-{
-    out_bytes(o, &c, 1);
-}
-
-static void out_str(struct out *o, const char *s)
-{
-    out_bytes(o, s, strlen(s));
+    text_out_bytes(o, s, strlen(s));
 }
 
 /* Appends src percent-decoded then S3-encoded; returns -1 on a bad escape. */
-static int out_reencode(struct out *o, const char *src, size_t len, int keep_slash)
+static int out_reencode(text_out_t *o, const char *src, size_t len, int keep_slash)
 {
     size_t i = 0;
 
@@ -273,10 +252,10 @@ static int out_reencode(struct out *o, const char *src, size_t len, int keep_sla
         if (c < 0)
             return -1;
         if (is_unreserved((unsigned char)c) || (c == '/' && keep_slash)) {
-            out_char(o, (char)c);
+            text_out_char(o, (char)c);
         } else {
             char esc[3] = {'%', hex_upper[c >> 4], hex_upper[c & 0xf]};
-            out_bytes(o, esc, 3);
+            text_out_bytes(o, esc, 3);
         }
     }
     return 0;
@@ -336,7 +315,7 @@ static int is_signature_param(const struct query_param *p)
     return p->key_len == sizeof(SIGV4_QUERY_SIGNATURE) - 1 && memcmp(p->key, SIGV4_QUERY_SIGNATURE, p->key_len) == 0;
 }
 
-static int out_canonical_query(struct out *o, const char *query, size_t query_len, int presigned)
+static int out_canonical_query(text_out_t *o, const char *query, size_t query_len, int presigned)
 {
     struct query_param params[SIGV4_MAX_QUERY_PARAMS];
     size_t num_params = 0, pos = 0;
@@ -365,9 +344,9 @@ static int out_canonical_query(struct out *o, const char *query, size_t query_le
     qsort(params, num_params, sizeof(params[0]), compare_params);
     for (size_t i = 0; i < num_params; i++) {
         if (i != 0)
-            out_char(o, '&');
+            text_out_char(o, '&');
         out_reencode(o, params[i].key, params[i].key_len, 0);
-        out_char(o, '=');
+        text_out_char(o, '=');
         out_reencode(o, params[i].value, params[i].value_len, 0);
     }
     return 0;
@@ -393,7 +372,7 @@ static int is_space(char c)
 }
 
 /* Appends a header value trimmed, with each inner run of spaces/tabs folded to one space. */
-static void out_trimall(struct out *o, const char *v, size_t len)
+static void out_trimall(text_out_t *o, const char *v, size_t len)
 {
     size_t i = 0;
     int pending_space = 0;
@@ -406,14 +385,14 @@ static void out_trimall(struct out *o, const char *v, size_t len)
             continue;
         }
         if (pending_space)
-            out_char(o, ' ');
+            text_out_char(o, ' ');
         pending_space = 0;
-        out_char(o, v[i]);
+        text_out_char(o, v[i]);
     }
 }
 
 /* Appends "name:value[,value...]\n" for each signed header, in SignedHeaders order. */
-static int out_canonical_headers(struct out *o, const sigv4_request_t *req, const char *signed_headers)
+static int out_canonical_headers(text_out_t *o, const sigv4_request_t *req, const char *signed_headers)
 {
     const char *name = signed_headers;
 
@@ -422,19 +401,19 @@ static int out_canonical_headers(struct out *o, const sigv4_request_t *req, cons
         size_t name_len = semi != NULL ? (size_t)(semi - name) : strlen(name);
         int found = 0;
 
-        out_bytes(o, name, name_len);
-        out_char(o, ':');
+        text_out_bytes(o, name, name_len);
+        text_out_char(o, ':');
         for (size_t i = 0; i < req->num_headers; i++) {
             const sigv4_header_t *h = &req->headers[i];
             if (!name_equals(h->name, h->name_len, name, name_len))
                 continue;
             if (found++)
-                out_char(o, ',');
+                text_out_char(o, ',');
             out_trimall(o, h->value, h->value_len);
         }
         if (!found)
             return -1;
-        out_char(o, '\n');
+        text_out_char(o, '\n');
         name += name_len;
         if (*name == ';')
             name++;
@@ -444,29 +423,29 @@ static int out_canonical_headers(struct out *o, const sigv4_request_t *req, cons
 
 static long build_canonical_request(const sigv4_request_t *req, const sigv4_auth_t *auth, char *buf, size_t buf_len)
 {
-    struct out o = {buf, 0, buf_len, 0};
+    text_out_t o = {buf, 0, buf_len, 0};
 
     if (buf_len == 0)
         return BUILD_TOO_LONG;
     o.cap = buf_len - 1; /* room for the NUL */
 
-    out_bytes(&o, req->method, req->method_len);
-    out_char(&o, '\n');
+    text_out_bytes(&o, req->method, req->method_len);
+    text_out_char(&o, '\n');
     if (req->path_len == 0)
-        out_char(&o, '/');
+        text_out_char(&o, '/');
     else if (out_reencode(&o, req->path, req->path_len, 1) != 0)
         return BUILD_BAD_REQUEST;
-    out_char(&o, '\n');
+    text_out_char(&o, '\n');
     if (out_canonical_query(&o, req->query, req->query_len, req->presigned) != 0)
         return BUILD_BAD_REQUEST;
-    out_char(&o, '\n');
+    text_out_char(&o, '\n');
     if (out_canonical_headers(&o, req, auth->signed_headers) != 0)
         return BUILD_MISSING_HEADER;
-    out_char(&o, '\n');
+    text_out_char(&o, '\n');
     out_str(&o, auth->signed_headers);
-    out_char(&o, '\n');
+    text_out_char(&o, '\n');
     if (req->payload_hash != NULL)
-        out_bytes(&o, req->payload_hash, req->payload_hash_len);
+        text_out_bytes(&o, req->payload_hash, req->payload_hash_len);
     if (o.overflow)
         return BUILD_TOO_LONG;
     buf[o.len] = '\0';
@@ -483,7 +462,7 @@ long sigv4_canonical_request(const sigv4_request_t *req, const sigv4_auth_t *aut
 static long build_string_to_sign(const char *amz_date, size_t amz_date_len, const sigv4_auth_t *auth, const char *canonical_request,
                                  size_t canonical_len, char *buf, size_t buf_len)
 {
-    struct out o = {buf, 0, buf_len, 0};
+    text_out_t o = {buf, 0, buf_len, 0};
     char hash[65];
 
     if (buf_len == 0)
@@ -491,15 +470,15 @@ static long build_string_to_sign(const char *amz_date, size_t amz_date_len, cons
     o.cap = buf_len - 1;
     sigv4_sha256_hex(canonical_request, canonical_len, hash);
     out_str(&o, SIGV4_ALGORITHM "\n");
-    out_bytes(&o, amz_date, amz_date_len);
-    out_char(&o, '\n');
+    text_out_bytes(&o, amz_date, amz_date_len);
+    text_out_char(&o, '\n');
     out_str(&o, auth->date);
-    out_char(&o, '/');
+    text_out_char(&o, '/');
     out_str(&o, auth->region);
-    out_char(&o, '/');
+    text_out_char(&o, '/');
     out_str(&o, auth->service);
     out_str(&o, "/" SIGV4_TERMINATOR "\n");
-    out_bytes(&o, hash, 64);
+    text_out_bytes(&o, hash, 64);
     if (o.overflow)
         return -1;
     buf[o.len] = '\0';
@@ -683,4 +662,27 @@ sigv4_status_t sigv4_parse_presigned(const char *credential, size_t credential_l
         !parse_signed_headers(signed_headers, signed_headers_len, out) || !parse_signature(signature, signature_len, out))
         return SIGV4_MALFORMED;
     return SIGV4_OK;
+}
+
+int sigv4_parse_amz_date(const char *s, size_t len, time_t *out)
+{
+    struct tm tm = {0};
+    if (len != 16 || s[8] != 'T' || s[15] != 'Z')
+        return -1;
+    for (int i = 0; i < 15; ++i) {
+        if (i != 8 && (s[i] < '0' || s[i] > '9'))
+            return -1;
+    }
+#define D2(p) ((s[p] - '0') * 10 + (s[p + 1] - '0'))
+    tm.tm_year = D2(0) * 100 + D2(2) - 1900;
+    tm.tm_mon = D2(4) - 1;
+    tm.tm_mday = D2(6);
+    tm.tm_hour = D2(9);
+    tm.tm_min = D2(11);
+    tm.tm_sec = D2(13);
+#undef D2
+    if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+        return -1;
+    *out = timegm(&tm);
+    return 0;
 }

@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define SIGV4_KEY_LEN 32
 
@@ -99,6 +100,9 @@ sigv4_status_t sigv4_verify(const sigv4_request_t *req, const sigv4_auth_t *auth
 
 /** The value of a hex digit (either case), or -1. */
 int sigv4_hex_digit(int c);
+
+/** Parses an x-amz-date value ("YYYYMMDDTHHMMSSZ", UTC) into seconds since the epoch. Returns 0 or -1. */
+int sigv4_parse_amz_date(const char *s, size_t len, time_t *out);
 
 /** Lower-case hex SHA-256 of data; out gets 64 hex chars + NUL. */
 void sigv4_sha256_hex(const void *data, size_t len, char out[65]);

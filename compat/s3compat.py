@@ -16,7 +16,9 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 import xml.etree.ElementTree as ET
 import zlib
 
@@ -275,15 +277,36 @@ def raw_request(port, method, path, query=None, headers=None, body=b"", host=Non
     if sign:
         hdrs = signed_headers(method, host, target, body, hdrs, access_key, secret_key)
     hdrs["Host"] = host
+    return send_raw(port, method, target, hdrs, body if wire_body is None else wire_body, timeout)
+
+
+def send_raw(port, method, target, headers, body=b"", timeout=60):
+    """Sends one request exactly as given (target already encoded, headers final) to 127.0.0.1:port."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        sent = body if wire_body is None else wire_body
-        conn.request(method, target, body=sent if sent else None, headers=hdrs)
+        conn.request(method, target, body=body if body else None, headers=headers)
         resp = conn.getresponse()
         data = resp.read()
         return RawResponse(resp.status, {k.lower(): v for k, v in resp.getheaders()}, data)
     finally:
         conn.close()
+
+
+def open_url(url, method="GET", data=None, headers=None, timeout=60):
+    """urllib request; returns (status, lower-case headers, body) for successes and HTTP errors alike."""
+    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    except urllib.error.HTTPError as e:
+        return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
+
+
+def error_of(body):
+    """(Code, Message) of an S3 <Error> document."""
+    root = ET.fromstring(body)
+    assert root.tag == "Error", body[:500]
+    return root.findtext("Code"), root.findtext("Message")
 
 
 def error_code_of(body):

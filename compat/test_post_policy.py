@@ -12,15 +12,14 @@ import hashlib
 import hmac
 import json
 import subprocess
-import urllib.error
 import urllib.parse
-import urllib.request
 import uuid
 import xml.etree.ElementTree as ET
 
 import requests
 
-from s3compat import ACCESS_KEY, KiB, MiB, REGION, SECRET_KEY, client_error, data_of, error_code_of, md5_hex
+from s3compat import (ACCESS_KEY, KiB, MiB, REGION, SECRET_KEY, client_error, data_of, error_code_of, error_of, md5_hex,
+                      open_url)
 
 CURL = "/usr/bin/curl"
 
@@ -74,18 +73,7 @@ def multipart_body(fields, file_data, filename="upload.bin", boundary=None, afte
 
 
 def urllib_post(url, body, content_type, headers=None):
-    req = urllib.request.Request(url, data=body, method="POST",
-                                 headers=dict({"Content-Type": content_type}, **(headers or {})))
-    try:
-        with urllib.request.urlopen(req, timeout=120) as resp:
-            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
-    except urllib.error.HTTPError as e:
-        return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
-
-
-def error_of(body):
-    root = ET.fromstring(body)
-    return error_code_of(body), root.findtext("Message")
+    return open_url(url, "POST", body, dict({"Content-Type": content_type}, **(headers or {})), timeout=120)
 
 
 def assert_absent(s3, bucket, key):

@@ -6,12 +6,8 @@ one a real client computes.
 """
 
 import email.utils
-import http.client
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
-import xml.etree.ElementTree as ET
 
 import boto3
 import botocore.auth
@@ -21,8 +17,8 @@ import pytest
 from botocore.config import Config
 
 from s3compat import (
-    ACCESS_KEY, DOMAIN, KiB, MiB, REGION, SECRET_KEY, CliRunner, RawResponse, assert_error, client_error, data_of,
-    md5_hex, quote_key, request_target, sha256, sha256_file, unique_bucket_name,
+    ACCESS_KEY, DOMAIN, KiB, MiB, REGION, SECRET_KEY, CliRunner, assert_error, client_error, data_of, error_of,
+    md5_hex, open_url, quote_key, request_target, send_raw, sha256, sha256_file, unique_bucket_name,
 )
 
 
@@ -60,34 +56,11 @@ def v2_request(port, method, path, query=None, headers=None, body=b"", host=None
     hdrs = {k: v for k, v in req.headers.items() if k.lower() not in {d.lower() for d in drop}}
     hdrs.update(wire_headers or {})
     hdrs["Host"] = host
-    return send(port, method, target, hdrs, body)
-
-
-def send(port, method, target, headers, body=b""):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    try:
-        conn.request(method, target, body=body if body else None, headers=headers)
-        resp = conn.getresponse()
-        data = resp.read()
-        return RawResponse(resp.status, {k.lower(): v for k, v in resp.getheaders()}, data)
-    finally:
-        conn.close()
+    return send_raw(port, method, target, hdrs, body)
 
 
 def fetch(url, method="GET", data=None, headers=None):
-    """urllib request; returns (status, headers, body) for success and HTTP errors alike."""
-    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=60) as resp:
-            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
-    except urllib.error.HTTPError as e:
-        return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
-
-
-def error_of(body):
-    root = ET.fromstring(body)
-    assert root.tag == "Error", body[:500]
-    return root.findtext("Code"), root.findtext("Message")
+    return open_url(url, method, data, headers)
 
 
 def write(path, data):
@@ -249,7 +222,7 @@ def test_v2_presigned_get_and_put(s3v2, s3, bucket):
 
     url = s3v2.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "pre/put"}, ExpiresIn=300)
     parts = urllib.parse.urlsplit(url)
-    r = send(parts.port, "PUT", parts.path + "?" + parts.query, {"Host": parts.netloc}, b"uploaded by url")
+    r = send_raw(parts.port, "PUT", parts.path + "?" + parts.query, {"Host": parts.netloc}, b"uploaded by url")
     assert r.status == 200, r
     assert s3.get_object(Bucket=bucket, Key="pre/put")["Body"].read() == b"uploaded by url"
 
@@ -285,11 +258,11 @@ def test_v2_presigned_missing_parameters(coffer_server, bucket):
     for query in ({"AWSAccessKeyId": ACCESS_KEY, "Expires": "9999999999"},
                   {"Signature": "bWq2s1WEIj+Ydj0vQ697zp+IXMU=", "Expires": "9999999999"},
                   {"AWSAccessKeyId": ACCESS_KEY, "Signature": "bWq2s1WEIj+Ydj0vQ697zp+IXMU="}):
-        r = send(port, "GET", request_target("/%s/k" % bucket, query), {"Host": "127.0.0.1:%d" % port})
+        r = send_raw(port, "GET", request_target("/%s/k" % bucket, query), {"Host": "127.0.0.1:%d" % port})
         assert r.status == 403, r
         assert error_of(r.body) == ("AccessDenied", "Query-string authentication requires the Signature, "
                                                     "Expires and AWSAccessKeyId parameters"), r
-    r = send(port, "GET", request_target("/%s/k" % bucket, {"AWSAccessKeyId": ACCESS_KEY, "Expires": "soon",
+    r = send_raw(port, "GET", request_target("/%s/k" % bucket, {"AWSAccessKeyId": ACCESS_KEY, "Expires": "soon",
                                                              "Signature": "x"}), {"Host": "127.0.0.1:%d" % port})
     assert r.status == 403 and error_of(r.body)[0] == "AccessDenied", r
 
@@ -353,9 +326,9 @@ def test_v2_dates(coffer_server, bucket):
     sig = botocore.auth.HmacV1Auth(botocore.credentials.Credentials(ACCESS_KEY, SECRET_KEY)).sign_string(string_to_sign)
     headers = {"Host": "127.0.0.1:%d" % port, "x-amz-date": now, "Authorization": "AWS %s:%s" % (ACCESS_KEY, sig),
                "Date": email.utils.formatdate(time.time() - 7200, usegmt=True)}
-    assert send(port, "GET", path, headers).status == 200
+    assert send_raw(port, "GET", path, headers).status == 200
     headers["x-amz-date"] = old
-    r = send(port, "GET", path, headers)
+    r = send_raw(port, "GET", path, headers)
     assert r.status == 403 and r.error_code() == "RequestTimeTooSkewed", r
 
 
@@ -365,5 +338,5 @@ def test_v2_malformed_authorization(coffer_server, bucket, authorization):
     port = coffer_server.port
     headers = {"Host": "127.0.0.1:%d" % port, "Date": email.utils.formatdate(usegmt=True),
                "Authorization": authorization}
-    r = send(port, "GET", "/%s/" % bucket, headers)
+    r = send_raw(port, "GET", "/%s/" % bucket, headers)
     assert r.status == 400 and r.error_code() == "InvalidArgument", r

@@ -19,6 +19,7 @@
  * path in a filename keeps its backslashes.
  */
 #include "server/formdata.h"
+#include "auth/text.h"
 
 #include <string.h>
 
@@ -29,21 +30,9 @@ enum {
     STEP_INCOMPLETE, /* the limit was reached before the construct ended */
 };
 
-static int to_lower(int c)
-{
-    return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-}
-
 int formdata_name_is(const char *a, size_t a_len, const char *b)
 {
-    size_t b_len = strlen(b);
-    if (a_len != b_len)
-        return 0;
-    for (size_t i = 0; i < a_len; i++) {
-        if (to_lower((unsigned char)a[i]) != to_lower((unsigned char)b[i]))
-            return 0;
-    }
-    return 1;
+    return text_ieq(a, a_len, b, strlen(b));
 }
 
 static int is_ows(char c)

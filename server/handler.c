@@ -239,29 +239,6 @@ static void on_req_dispose(void *p)
 
 /* ------------------------------------------------------------------ authentication */
 
-static int parse_amz_date(const char *s, size_t len, time_t *out)
-{
-    struct tm tm = {0};
-    if (len != 16 || s[8] != 'T' || s[15] != 'Z')
-        return -1;
-    for (int i = 0; i < 15; ++i) {
-        if (i != 8 && !isdigit((unsigned char)s[i]))
-            return -1;
-    }
-#define D2(p) ((s[p] - '0') * 10 + (s[p + 1] - '0'))
-    tm.tm_year = D2(0) * 100 + D2(2) - 1900;
-    tm.tm_mon = D2(4) - 1;
-    tm.tm_mday = D2(6);
-    tm.tm_hour = D2(9);
-    tm.tm_min = D2(11);
-    tm.tm_sec = D2(13);
-#undef D2
-    if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
-        return -1;
-    *out = timegm(&tm);
-    return 0;
-}
-
 static int is_hex64(const char *s, size_t len)
 {
     if (len != 64)
@@ -378,7 +355,7 @@ static s3err_t authenticate_sigv4(s3_req_t *r, const char *authz, size_t authz_l
     size_t date_len;
     const char *amz_date = s3_header(r, "x-amz-date", &date_len);
     time_t when;
-    if (amz_date == NULL || parse_amz_date(amz_date, date_len, &when) != 0) {
+    if (amz_date == NULL || sigv4_parse_amz_date(amz_date, date_len, &when) != 0) {
         *message = "AWS authentication requires a valid Date or x-amz-date header";
         return S3ERR_ACCESS_DENIED;
     }
@@ -428,7 +405,7 @@ static s3err_t authenticate_presigned(s3_req_t *r, const char **message)
         return S3ERR_AUTH_QUERY_MALFORMED;
     }
     if (sigv4_parse_presigned(cred, cred_len, sh, sh_len, sig, sig_len, &auth) != SIGV4_OK ||
-        parse_amz_date(amz_date, date_len, &when) != 0) {
+        sigv4_parse_amz_date(amz_date, date_len, &when) != 0) {
         *message = "Error parsing the X-Amz-Credential parameter, X-Amz-Date or X-Amz-SignedHeaders.";
         return S3ERR_AUTH_QUERY_MALFORMED;
     }

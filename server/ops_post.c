@@ -28,6 +28,7 @@
 
 #include "auth/postpolicy.h"
 #include "auth/sigv4.h"
+#include "auth/text.h"
 #include "server/formdata.h"
 #include "server/handler.h"
 
@@ -63,17 +64,6 @@ static const postpolicy_field_t *field(const post_state_t *st, const char *name)
             return &st->fields[i];
     }
     return NULL;
-}
-
-static int same_name(const char *a, size_t a_len, const char *b, size_t b_len)
-{
-    if (a_len != b_len)
-        return 0;
-    for (size_t i = 0; i < a_len; i++) {
-        if (h2o_tolower((unsigned char)a[i]) != h2o_tolower((unsigned char)b[i]))
-            return 0;
-    }
-    return 1;
 }
 
 static s3err_t missing_field(post_state_t *st, const char *name, const char **message)
@@ -142,11 +132,11 @@ static s3err_t collect_fields(s3_req_t *r, post_state_t *st)
         const formdata_part_t *p = &st->form.fields[i];
         size_t count = 0, len = 0, seen = 0;
         for (size_t k = 0; k < i && !seen; k++)
-            seen = same_name(p->name, p->name_len, st->form.fields[k].name, st->form.fields[k].name_len);
+            seen = text_ieq(p->name, p->name_len, st->form.fields[k].name, st->form.fields[k].name_len);
         if (seen)
             continue;
         for (size_t k = i; k < st->form.num_fields; k++) {
-            if (same_name(p->name, p->name_len, st->form.fields[k].name, st->form.fields[k].name_len)) {
+            if (text_ieq(p->name, p->name_len, st->form.fields[k].name, st->form.fields[k].name_len)) {
                 len += (count != 0) + st->form.fields[k].data_len;
                 count++;
             }
@@ -158,7 +148,7 @@ static s3err_t collect_fields(s3_req_t *r, post_state_t *st)
         char *joined = h2o_mem_alloc_pool(pool, len + 1), *o = joined;
         for (size_t k = i, n = 0; k < st->form.num_fields; k++) {
             const formdata_part_t *q = &st->form.fields[k];
-            if (!same_name(p->name, p->name_len, q->name, q->name_len))
+            if (!text_ieq(p->name, p->name_len, q->name, q->name_len))
                 continue;
             if (n++ != 0)
                 *o++ = ',';
@@ -209,7 +199,7 @@ static s3err_t authenticate_v4(s3_req_t *r, post_state_t *st, const postpolicy_f
         *message = "Error parsing the X-Amz-Credential field; it must look like <access-key-id>/<date>/<region>/s3/aws4_request.";
         return S3ERR_INVALID_ARGUMENT;
     }
-    if (postpolicy_parse_amz_date(date->value, date->value_len, &when) != 0) {
+    if (sigv4_parse_amz_date(date->value, date->value_len, &when) != 0) {
         *message = "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"";
         return S3ERR_INVALID_ARGUMENT;
     }

@@ -606,7 +606,7 @@ static void test_times(void **state)
     }
     for (size_t i = 0; i < sizeof(amz_dates) / sizeof(amz_dates[0]); i++) {
         time_t t = 0;
-        int rc = postpolicy_parse_amz_date(amz_dates[i].text, strlen(amz_dates[i].text), &t);
+        int rc = sigv4_parse_amz_date(amz_dates[i].text, strlen(amz_dates[i].text), &t);
         if ((rc == 0) != amz_dates[i].ok || (rc == 0 && (long long)t != amz_dates[i].expect))
             fail_msg("x-amz-date '%s': rc %d, %lld", amz_dates[i].text, rc, (long long)t);
     }

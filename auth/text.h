@@ -1,0 +1,49 @@
+/* auth/text.h -- small text helpers shared by the signers and the form and policy parsers:
+ * ASCII case folding that ignores the locale, and a bounded output buffer. */
+#ifndef COFFER_TEXT_H
+#define COFFER_TEXT_H
+
+#include <stddef.h>
+#include <string.h>
+
+/** ASCII lower case; any other byte unchanged (unlike tolower(), whatever the locale). */
+static inline int text_lower(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+/** Whether two byte strings are equal ignoring ASCII case. */
+static inline int text_ieq(const char *a, size_t a_len, const char *b, size_t b_len)
+{
+    if (a_len != b_len)
+        return 0;
+    for (size_t i = 0; i < a_len; i++) {
+        if (text_lower((unsigned char)a[i]) != text_lower((unsigned char)b[i]))
+            return 0;
+    }
+    return 1;
+}
+
+/** A bounded output buffer: once a write does not fit, every later write is dropped and overflow stays set. */
+typedef struct text_out {
+    char *buf;
+    size_t len, cap;
+    int overflow;
+} text_out_t;
+
+static inline void text_out_bytes(text_out_t *o, const char *s, size_t n)
+{
+    if (o->overflow || o->cap - o->len < n) {
+        o->overflow = 1;
+        return;
+    }
+    memcpy(o->buf + o->len, s, n);
+    o->len += n;
+}
+
+static inline void text_out_char(text_out_t *o, char c)
+{
+    text_out_bytes(o, &c, 1);
+}
+
+#endif
