@@ -76,6 +76,18 @@ const char *s3_header(s3_req_t *r, const char *name, size_t *len);
 /** Formats an ETag: "\"<hex>\"", or "\"<hex>-<num_parts>\"" for a multipart object. Returns its length. */
 size_t s3_format_etag(const uint8_t md5[16], uint32_t num_parts, char out[S3_ETAG_MAX]);
 
+typedef enum s3_cond {
+    S3_COND_PASS = 0,
+    S3_COND_PRECONDITION_FAILED, /* If-Match or If-Unmodified-Since failed: 412 */
+    S3_COND_NOT_MODIFIED,        /* If-None-Match or If-Modified-Since failed: 304 on GET/HEAD, 412 for a copy source */
+} s3_cond_t;
+
+/**
+ * Evaluates the four If-* conditions of the request against obj, as S3 combines them.
+ * prefix is "" (GET/HEAD) or "x-amz-copy-source-" (the source of a copy).
+ */
+s3_cond_t s3_check_conditions(s3_req_t *r, const char *prefix, const store_object_t *obj);
+
 /** Writes <tag><ID>..</ID><DisplayName>..</DisplayName></tag> for a user (Owner, Initiator). */
 void s3_xml_owner(xmlw_t *w, const char *tag, const keys_user_t *u);
 

@@ -166,64 +166,6 @@ typedef struct part_state {
     size_t src_range_len;
 } part_state_t;
 
-/* Whether etag (quoted) is in a list of entity tags as If-Match sends them ("*", quoted or bare, comma-separated). */
-static int etag_listed(const char *list, size_t len, const char *etag, size_t etag_len)
-{
-    const char *p = list, *end = list + len;
-    while (p < end) {
-        while (p < end && (*p == ' ' || *p == ','))
-            p++;
-        const char *q = p;
-        while (q < end && *q != ',')
-            q++;
-        const char *t = q;
-        while (t > p && t[-1] == ' ')
-            t--;
-        size_t n = (size_t)(t - p);
-        if (n == 1 && *p == '*')
-            return 1;
-        if (n >= 2 && p[0] == '"' && p[n - 1] == '"' ? n == etag_len && memcmp(p, etag, n) == 0
-                                                     : n + 2 == etag_len && memcmp(p, etag + 1, n) == 0)
-            return 1;
-        p = q;
-    }
-    return 0;
-}
-
-/* Parses an HTTP date into seconds since the epoch. Returns 0, or -1 when it is not a date (the condition is then ignored). */
-static int parse_http_date(const char *v, size_t len, int64_t *out)
-{
-    struct tm tm;
-    if (h2o_time_parse_rfc1123(v, len, &tm) != 0)
-        return -1;
-    *out = (int64_t)timegm(&tm);
-    return 0;
-}
-
-/* The x-amz-copy-source-if-* conditions on the source, as S3 combines them. Returns 0 when the copy may go ahead. */
-static int copy_conditions_hold(s3_req_t *r, const store_object_t *src)
-{
-    char etag[S3_ETAG_MAX];
-    size_t etag_len = s3_format_etag(src->md5, src->num_parts, etag), len;
-    int64_t mtime = src->mtime_ns / 1000000000, date;
-    const char *v;
-    if ((v = s3_header(r, "x-amz-copy-source-if-match", &len)) != NULL) {
-        if (!etag_listed(v, len, etag, etag_len))
-            return -1;
-    } else if ((v = s3_header(r, "x-amz-copy-source-if-unmodified-since", &len)) != NULL && parse_http_date(v, len, &date) == 0 &&
-               mtime > date) {
-        return -1;
-    }
-    if ((v = s3_header(r, "x-amz-copy-source-if-none-match", &len)) != NULL) {
-        if (etag_listed(v, len, etag, etag_len))
-            return -1;
-    } else if ((v = s3_header(r, "x-amz-copy-source-if-modified-since", &len)) != NULL && parse_http_date(v, len, &date) == 0 &&
-               mtime <= date) {
-        return -1;
-    }
-    return 0;
-}
-
 /* Parses x-amz-copy-source-range "bytes=first-last" (both required). Returns 0 or -1. */
 static int parse_copy_range(const char *v, size_t len, uint64_t *first, uint64_t *last)
 {
@@ -287,7 +229,7 @@ static void run_upload_part(s3_job_t *j)
             j->err = s3err_from_store(rc);
             return;
         }
-        if (copy_conditions_hold(r, &src) != 0) {
+        if (s3_check_conditions(r, "x-amz-copy-source-", &src) != S3_COND_PASS) {
             j->err = S3ERR_PRECONDITION_FAILED;
             goto Exit;
         }

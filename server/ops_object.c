@@ -197,18 +197,49 @@ void ops_put_object(s3_req_t *r)
 
 /* ------------------------------------------------------------------ GET / HEAD */
 
-/* The object's stored headers; its checksum (x-amz-checksum-*) only when with_checksum. */
-static void add_object_headers(s3_req_t *r, const store_object_t *obj, int with_checksum)
+static h2o_generator_t empty_generator = {NULL, NULL};
+
+/* The response-* query parameters of GET and HEAD, and the headers they override. */
+static const struct {
+    const char *param, *header;
+} response_overrides[] = {
+    {"response-content-type", "content-type"},
+    {"response-content-language", "content-language"},
+    {"response-expires", "expires"},
+    {"response-cache-control", "cache-control"},
+    {"response-content-disposition", "content-disposition"},
+    {"response-content-encoding", "content-encoding"},
+};
+#define NUM_RESPONSE_OVERRIDES (sizeof(response_overrides) / sizeof(response_overrides[0]))
+
+/* Which stored headers the request's response-* parameters replace (bit i: response_overrides[i]); adds those headers. */
+static unsigned add_response_overrides(s3_req_t *r)
 {
-    h2o_req_t *req = r->req;
-    for (size_t i = 0; i < obj->num_headers; ++i) {
-        const store_kv_t *h = &obj->headers[i];
-        if (!with_checksum && h->name_len > 15 && memcmp(h->name, "x-amz-checksum-", 15) == 0)
-            continue;
-        h2o_iovec_t v = h2o_strdup(&req->pool, h->value, h->value_len);
-        h2o_iovec_t n = h2o_strdup(&req->pool, h->name, h->name_len);
-        h2o_add_header_by_str(&req->pool, &req->res.headers, n.base, n.len, 1, NULL, v.base, v.len);
+    unsigned mask = 0;
+    for (size_t i = 0; i < NUM_RESPONSE_OVERRIDES; i++) {
+        size_t len;
+        const char *v = route_param(&r->route, response_overrides[i].param, &len);
+        if (v != NULL) {
+            s3_add_header(r, response_overrides[i].header, v, len);
+            mask |= 1u << i;
+        }
     }
+    return mask;
+}
+
+static int overridden(unsigned mask, const store_kv_t *h)
+{
+    for (size_t i = 0; mask != 0 && i < NUM_RESPONSE_OVERRIDES; i++) {
+        if ((mask & (1u << i)) &&
+            h2o_memis(h->name, h->name_len, response_overrides[i].header, strlen(response_overrides[i].header)))
+            return 1;
+    }
+    return 0;
+}
+
+/* The object's ETag and Last-Modified. */
+static void add_validators(s3_req_t *r, const store_object_t *obj)
+{
     char etag[S3_ETAG_MAX];
     s3_add_header(r, "etag", etag, s3_format_etag(obj->md5, obj->num_parts, etag));
     char lm[H2O_TIMESTR_RFC1123_LEN + 1];
@@ -217,10 +248,26 @@ static void add_object_headers(s3_req_t *r, const store_object_t *obj, int with_
     gmtime_r(&secs, &tm);
     h2o_time2str_rfc1123(lm, &tm);
     s3_add_header(r, "last-modified", lm, H2O_TIMESTR_RFC1123_LEN);
-    s3_add_header(r, "accept-ranges", H2O_STRLIT("bytes"));
 }
 
-static h2o_generator_t empty_generator = {NULL, NULL};
+/* The object's stored headers (less those response-* replaces); its checksum (x-amz-checksum-*) only when with_checksum. */
+static void add_object_headers(s3_req_t *r, const store_object_t *obj, int with_checksum)
+{
+    h2o_req_t *req = r->req;
+    unsigned overrides = add_response_overrides(r);
+    for (size_t i = 0; i < obj->num_headers; ++i) {
+        const store_kv_t *h = &obj->headers[i];
+        if (!with_checksum && h->name_len > 15 && memcmp(h->name, "x-amz-checksum-", 15) == 0)
+            continue;
+        if (overridden(overrides, h))
+            continue;
+        h2o_iovec_t v = h2o_strdup(&req->pool, h->value, h->value_len);
+        h2o_iovec_t n = h2o_strdup(&req->pool, h->name, h->name_len);
+        h2o_add_header_by_str(&req->pool, &req->res.headers, n.base, n.len, 1, NULL, v.base, v.len);
+    }
+    add_validators(r, obj);
+    s3_add_header(r, "accept-ranges", H2O_STRLIT("bytes"));
+}
 
 void ops_get_object(s3_req_t *r, int head)
 {
@@ -232,6 +279,21 @@ void ops_get_object(s3_req_t *r, int head)
         return;
     }
 
+    switch (s3_check_conditions(r, "", &obj)) {
+    case S3_COND_PASS:
+        break;
+    case S3_COND_PRECONDITION_FAILED:
+        store_object_free(&obj);
+        s3_send_error(r, S3ERR_PRECONDITION_FAILED, NULL);
+        return;
+    case S3_COND_NOT_MODIFIED: /* the validators, no body */
+        add_validators(r, &obj);
+        store_object_free(&obj);
+        s3_set_status(r, 304);
+        h2o_start_response(req, &empty_generator);
+        h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
+        return;
+    }
     uint64_t first = 0, last = obj.size != 0 ? obj.size - 1 : 0;
     int status = 200;
     size_t range_len, pn_len;
