@@ -96,3 +96,50 @@ def test_response_overrides(s3, obj):
     # the stored headers are unchanged
     h = s3.head_object(Bucket=bucket, Key="k")["ResponseMetadata"]["HTTPHeaders"]
     assert h["content-type"] == "text/plain" and h["cache-control"] == "no-cache"
+
+
+# ------------------------------------------------------------------ conditional writes
+
+def put(port, bucket, key, body, **headers):
+    return raw_request(port, "PUT", "/%s/%s" % (bucket, key), body=body, headers=headers)
+
+
+@pytest.mark.parametrize("size", [10, 300 * 1024])  # inline in the record, and in chunk files
+def test_put_if_none_match_creates_only(coffer_server, s3, bucket, size):
+    port = coffer_server.port
+    first, second = b"a" * size, b"b" * size
+    assert put(port, bucket, "new", first, **{"If-None-Match": "*"}).status == 200
+    r = put(port, bucket, "new", second, **{"If-None-Match": "*"})
+    assert (r.status, r.error_code()) == (412, "PreconditionFailed"), r
+    assert s3.get_object(Bucket=bucket, Key="new")["Body"].read() == first
+
+
+def test_concurrent_creates_exactly_one_wins(coffer_server, s3, bucket):
+    from concurrent.futures import ThreadPoolExecutor
+    port = coffer_server.port
+    bodies = [bytes([65 + i]) * 100000 for i in range(8)]
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(lambda b: put(port, bucket, "race", b, **{"If-None-Match": "*"}).status, bodies))
+    assert sorted(statuses) == [200] + [412] * 7, statuses
+    winner = bodies[statuses.index(200)]
+    assert s3.get_object(Bucket=bucket, Key="race")["Body"].read() == winner
+
+
+def test_put_if_match(coffer_server, s3, bucket):
+    port = coffer_server.port
+    etag = s3.put_object(Bucket=bucket, Key="k", Body=b"v1")["ETag"]
+    r = put(port, bucket, "k", b"v2", **{"If-Match": '"00000000000000000000000000000000"'})
+    assert (r.status, r.error_code()) == (412, "PreconditionFailed"), r
+    r = put(port, bucket, "k", b"v2", **{"If-Match": "not an etag"})
+    assert r.status == 412, r
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"v1"
+    assert put(port, bucket, "k", b"v2", **{"If-Match": etag}).status == 200
+    assert put(port, bucket, "k", b"v3", **{"If-Match": "*"}).status == 200
+    r = put(port, bucket, "missing", b"x", **{"If-Match": etag})
+    assert (r.status, r.error_code()) == (404, "NoSuchKey"), r
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"v3"
+
+
+def test_put_if_none_match_with_an_etag_is_not_implemented(coffer_server, bucket):
+    r = put(coffer_server.port, bucket, "k", b"x", **{"If-None-Match": '"abc"'})
+    assert (r.status, r.error_code()) == (501, "NotImplemented"), r

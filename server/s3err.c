@@ -45,6 +45,8 @@ s3err_t s3err_from_store(int rc)
         return S3ERR_INVALID_PART_ORDER;
     case STORE_E_ENTITY_TOO_SMALL:
         return S3ERR_ENTITY_TOO_SMALL;
+    case STORE_E_PRECONDITION:
+        return S3ERR_PRECONDITION_FAILED;
     case -ENOENT:
         return S3ERR_NO_SUCH_KEY;
     case -ENOTEMPTY:

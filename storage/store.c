@@ -708,6 +708,24 @@ static int drop_refs(store_t *st, meta_batch_t *b, const store_chunk_list_t *dro
     return 0;
 }
 
+/* A conditional write's condition against the current record (NULL: no object). Returns 0 or the error. */
+static int check_precondition(const store_precondition_t *cond, const void *rec, size_t len)
+{
+    uint64_t size;
+    int64_t mtime;
+    uint8_t md5[16];
+    uint32_t num_parts;
+    if (rec == NULL)
+        return cond->if_match ? -ENOENT : 0;
+    if (cond->if_none_match)
+        return STORE_E_PRECONDITION;
+    if (cond->if_match && !cond->if_match_any &&
+        (codec_object_decode_head(rec, len, &size, &mtime, md5, &num_parts) != 0 || memcmp(md5, cond->md5, 16) != 0 ||
+         num_parts != cond->num_parts))
+        return STORE_E_PRECONDITION;
+    return 0;
+}
+
 int store_commit(store_t *st, const store_commit_t *c, meta_batch_t *b, store_chunk_list_t *freed)
 {
     pthread_mutex_t *klock = NULL;
@@ -729,6 +747,12 @@ int store_commit(store_t *st, const store_commit_t *c, meta_batch_t *b, store_ch
         if ((ret = store_bucket_check(st, c->bucket)) != 0)
             goto Exit;
         ret = meta_get(st->meta, c->okey, c->okey_len, &old_rec, &old_len);
+        int cret;
+        if ((ret == 0 || ret == -ENOENT) && c->cond != NULL &&
+            (cret = check_precondition(c->cond, ret == 0 ? old_rec : NULL, old_len)) != 0) {
+            ret = cret;
+            goto Exit;
+        }
         if (ret == 0) {
             if (codec_object_decode(old_rec, old_len, &old) == 0) {
                 for (size_t i = 0; i < old.num_chunks; i++)
@@ -833,7 +857,8 @@ int store_object_put(store_t *st, const store_put_t *put, store_object_t *out_ob
                         .rec = rec,
                         .rec_len = rec_len,
                         .new_chunks = staged.chunks,
-                        .num_new_chunks = staged.num_chunks};
+                        .num_new_chunks = staged.num_chunks,
+                        .cond = put->cond};
     meta_batch_t *b = meta_batch_new();
     ret = store_commit(st, &c, b, &freed);
     meta_batch_free(b);

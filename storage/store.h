@@ -33,6 +33,7 @@
 #define STORE_E_INVALID_PART (-20005)       /* a completion names a part not uploaded, or with another ETag */
 #define STORE_E_INVALID_PART_ORDER (-20006) /* a completion's part numbers are not strictly ascending */
 #define STORE_E_ENTITY_TOO_SMALL (-20007)   /* a completion's part other than the last is under 5 MiB */
+#define STORE_E_PRECONDITION (-20008)       /* a conditional write's condition on the current object failed */
 
 #define STORE_BUCKET_NAME_MAX 63
 #define STORE_KEY_MAX 1024
@@ -117,6 +118,15 @@ void store_object_free(store_object_t *obj);
 /** Looks an object up. Returns 0, -ENOENT (no such key) or STORE_E_NO_BUCKET. */
 int store_object_get(store_t *st, const char *bucket, const char *key, size_t key_len, store_object_t *out);
 
+/** A conditional write's condition on the object it replaces, checked atomically with the write. */
+typedef struct store_precondition {
+    int if_none_match; /* If-None-Match: *: the key must not exist (else STORE_E_PRECONDITION) */
+    int if_match;      /* If-Match: the key must exist (else -ENOENT) with this ETag (else STORE_E_PRECONDITION) */
+    int if_match_any;  /* with if_match: "*", any ETag */
+    uint8_t md5[16];   /* with if_match: the ETag's MD5 and part count */
+    uint32_t num_parts;
+} store_precondition_t;
+
 typedef struct store_put {
     const char *bucket;
     const char *key; /* any bytes; key_len <= STORE_KEY_MAX */
@@ -125,14 +135,16 @@ typedef struct store_put {
     size_t body_iovcnt;
     const store_kv_t *headers; /* stored and returned verbatim */
     size_t num_headers;
-    const uint8_t *expected_md5; /* optional (Content-MD5): mismatch -> STORE_E_BAD_DIGEST, nothing stored */
+    const uint8_t *expected_md5;      /* optional (Content-MD5): mismatch -> STORE_E_BAD_DIGEST, nothing stored */
+    const store_precondition_t *cond; /* optional: a conditional write */
 } store_put_t;
 
 /**
  * Stores an object durably, replacing any object under the key. On return 0
  * the object is visible and will survive a crash; md5 and mtime are filled in
  * out_obj when it is not NULL (out_obj->rec stays NULL: nothing to free).
- * Returns 0, STORE_E_NO_BUCKET, STORE_E_BAD_DIGEST, -ENOSPC, -EIO or -EINVAL.
+ * Returns 0, STORE_E_NO_BUCKET, STORE_E_BAD_DIGEST, STORE_E_PRECONDITION, -ENOENT (If-Match on no object),
+ * -ENOSPC, -EIO or -EINVAL.
  */
 int store_object_put(store_t *st, const store_put_t *put, store_object_t *out_obj);
 

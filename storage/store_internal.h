@@ -91,7 +91,8 @@ typedef struct store_commit {
     size_t rec_len;
     const codec_chunk_in_t *new_chunks; /* born with this batch: reference count 1 */
     size_t num_new_chunks;
-    const store_chunk_list_t *drop; /* chunks that lose one reference in this batch, or NULL */
+    const store_chunk_list_t *drop;   /* chunks that lose one reference in this batch, or NULL */
+    const store_precondition_t *cond; /* checked against the object replaced, under its key lock; or NULL */
 } store_commit_t;
 
 /**

@@ -411,6 +411,48 @@ static void test_bad_digest_stores_nothing(void **state)
     free(data);
 }
 
+/* Conditional writes: each condition is checked under the key's lock; a refused write leaves no chunk behind. */
+static void test_conditional_put(void **state)
+{
+    fixture_t *f = *state;
+    uint8_t *data = malloc(10 * MIB), md5[16];
+    fill_pattern(data, 10 * MIB, 5);
+    assert_int_equal(store_bucket_create(f->st, "b", "o", ""), 0);
+    struct iovec small = {data, 10}, large = {data, 10 * MIB};
+    store_precondition_t create = {.if_none_match = 1}, any = {.if_match = 1, .if_match_any = 1}, match = {.if_match = 1};
+    md5_of(data, 10, md5);
+    memcpy(match.md5, md5, 16);
+    const struct {
+        const char *key;
+        const store_precondition_t *cond;
+        int large;
+        int want;
+    } steps[] = {
+        {"k", &any, 0, -ENOENT},                 /* If-Match needs an object */
+        {"k", &match, 1, -ENOENT},               /* also when the data went to chunk files first */
+        {"k", &create, 0, 0},                    /* created */
+        {"k", &create, 1, STORE_E_PRECONDITION}, /* exists: refused after staging its chunks */
+        {"k", &create, 0, STORE_E_PRECONDITION},
+        {"k", &match, 0, 0},                    /* same ETag */
+        {"k", &any, 1, 0},                      /* now 10 MiB */
+        {"k", &match, 0, STORE_E_PRECONDITION}, /* ETag changed */
+    };
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        store_put_t put = {.bucket = "b",
+                           .key = steps[i].key,
+                           .key_len = 1,
+                           .body = steps[i].large ? &large : &small,
+                           .body_iovcnt = 1,
+                           .cond = steps[i].cond};
+        if (store_object_put(f->st, &put, NULL) != steps[i].want)
+            fail_msg("step %zu: want %d", i, steps[i].want);
+    }
+    assert_object(f->st, "b", "k", 1, data, 10 * MIB);
+    assert_int_equal(count_chunks(f, 0), 2); /* the 10 MiB object's chunks only: refused writes left none */
+    assert_int_equal(count_files(f->data[0], "tmp", NULL, 0), 0);
+    free(data);
+}
+
 static void test_flipped_byte_is_corrupt(void **state)
 {
     fixture_t *f = *state;
@@ -1221,6 +1263,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_overwrite_and_delete_free_chunks, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_two_dirs_both_used, setup2, teardown),
         cmocka_unit_test_setup_teardown(test_bad_digest_stores_nothing, setup1, teardown),
+        cmocka_unit_test_setup_teardown(test_conditional_put, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_flipped_byte_is_corrupt, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_reopen, setup2, teardown),
         cmocka_unit_test_setup_teardown(test_open_refuses_wrong_dirs, setup1, teardown),
