@@ -53,6 +53,27 @@ size_t s3_format_etag(const uint8_t md5[16], uint32_t num_parts, char out[S3_ETA
     return (size_t)n;
 }
 
+int s3_parse_etag(const char *v, size_t len, uint8_t md5[16], uint32_t *num_parts)
+{
+    if (len >= 2 && v[0] == '"' && v[len - 1] == '"')
+        v++, len -= 2;
+    uint64_t parts = 0;
+    if (len > 33 && len <= 38 && v[32] == '-') { /* "-" and 1..10000 */
+        for (size_t i = 33; i < len; i++) {
+            if (v[i] < '0' || v[i] > '9')
+                return -1;
+            parts = parts * 10 + (uint64_t)(v[i] - '0');
+        }
+        if (parts == 0)
+            return -1;
+        len = 32;
+    }
+    if (len != 32 || h2o_hex_decode(md5, v, 32) != 0)
+        return -1;
+    *num_parts = (uint32_t)parts;
+    return 0;
+}
+
 void s3_send_error(s3_req_t *r, s3err_t err, const char *message)
 {
     xmlw_t w;
@@ -195,6 +216,12 @@ s3_job_t *s3_job_new(s3_req_t *r, void (*run)(s3_job_t *job), size_t extra_len)
     j->super.work = job_work;
     j->super.done = job_done;
     return j;
+}
+
+void s3_job_refuse(s3_job_t *job, s3err_t err, const char *message)
+{
+    s3_send_error(job->r, err, message); /* first: message may point into the job */
+    free(job);
 }
 
 void s3_job_start(s3_job_t *job)

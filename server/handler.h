@@ -88,6 +88,12 @@ typedef enum s3_cond {
  */
 s3_cond_t s3_check_conditions(s3_req_t *r, const char *prefix, const store_object_t *obj);
 
+/**
+ * Parses an ETag as a client sends it: "<32 hex>" or "<32 hex>-<parts>", quotes optional.
+ * Returns 0 with md5 and *num_parts (0 for a single-part ETag), or -1 when no object can have it.
+ */
+int s3_parse_etag(const char *v, size_t len, uint8_t md5[16], uint32_t *num_parts);
+
 /** Writes <tag><ID>..</ID><DisplayName>..</DisplayName></tag> for a user (Owner, Initiator). */
 void s3_xml_owner(xmlw_t *w, const char *tag, const keys_user_t *u);
 
@@ -143,6 +149,9 @@ typedef struct s3_job {
 
 /** Allocates a zeroed job with extra_len bytes of operation state; status defaults to 200. */
 s3_job_t *s3_job_new(s3_req_t *r, void (*run)(s3_job_t *job), size_t extra_len);
+
+/** Answers err (message NULL = AWS's default; it may point into the job) instead of queueing the job, and frees it. */
+void s3_job_refuse(s3_job_t *job, s3err_t err, const char *message);
 
 /** Queues the job; the answer is sent from the loop when run() returns. */
 void s3_job_start(s3_job_t *job);

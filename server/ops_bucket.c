@@ -93,8 +93,7 @@ void ops_create_bucket(s3_req_t *r)
     create_bucket_state_t *st = (create_bucket_state_t *)j->extra;
     h2o_iovec_t body = r->req->entity;
     if (body.base != NULL && xml_parse_create_bucket(body.base, body.len, st->region, sizeof(st->region)) != 0) {
-        free(j);
-        s3_send_error(r, S3ERR_MALFORMED_XML, NULL);
+        s3_job_refuse(j, S3ERR_MALFORMED_XML, NULL);
         return;
     }
     s3_job_start(j);

@@ -201,6 +201,5 @@ void ops_list_objects(s3_req_t *r, int v2)
     return;
 
 Invalid:
-    free(j);
-    s3_send_error(r, S3ERR_INVALID_ARGUMENT, message);
+    s3_job_refuse(j, S3ERR_INVALID_ARGUMENT, message);
 }

@@ -144,8 +144,7 @@ void ops_create_multipart_upload(s3_req_t *r)
     if (err == S3ERR_NONE)
         err = parse_upload_checksum(r, cs, &message);
     if (err != S3ERR_NONE) {
-        free(j);
-        s3_send_error(r, err, message);
+        s3_job_refuse(j, err, message);
         return;
     }
     s3_job_start(j);
@@ -334,8 +333,7 @@ void ops_upload_part(s3_req_t *r)
             err = s3_payload_prepare(r, &ps->payload, &message);
     }
     if (err != S3ERR_NONE) {
-        free(j);
-        s3_send_error(r, err, message);
+        s3_job_refuse(j, err, message);
         return;
     }
     s3_job_start(j);
@@ -481,12 +479,6 @@ static void run_complete(s3_job_t *j)
     free(enc);
 }
 
-/* An ETag from a completion body (quotes already stripped) as 16 bytes. Returns 0 or -1 (no part can have it). */
-static int etag_md5(const char *etag, uint8_t out[16])
-{
-    return strlen(etag) == 32 && h2o_hex_decode(out, etag, 32) == 0 ? 0 : -1;
-}
-
 void ops_complete_multipart_upload(s3_req_t *r)
 {
     h2o_req_t *req = r->req;
@@ -507,7 +499,8 @@ void ops_complete_multipart_upload(s3_req_t *r)
     cs->num_parts = (size_t)n;
     for (int i = 0; i < n; i++) {
         cs->parts[i].part_number = xp[i].part_number;
-        if (etag_md5(xp[i].etag, cs->parts[i].md5) != 0)
+        uint32_t num_parts;
+        if (s3_parse_etag(xp[i].etag, strlen(xp[i].etag), cs->parts[i].md5, &num_parts) != 0 || num_parts != 0)
             memset(cs->parts[i].md5, 0xFF, 16); /* matches no part: InvalidPart, after order and existence */
     }
     cs->xml_parts = realloc(xp, (size_t)n * sizeof(*xp));
@@ -617,8 +610,7 @@ void ops_list_parts(s3_req_t *r)
     else if (s3_parse_encoding_type(r, &ps->url_encode) != 0)
         message = "Invalid Encoding Method specified in Request";
     if (message != NULL) {
-        free(j);
-        s3_send_error(r, S3ERR_INVALID_ARGUMENT, message);
+        s3_job_refuse(j, S3ERR_INVALID_ARGUMENT, message);
         return;
     }
     ps->marker = (uint32_t)marker;
@@ -725,8 +717,7 @@ void ops_list_multipart_uploads(s3_req_t *r)
     else if (s3_parse_encoding_type(r, &us->url_encode) != 0)
         message = "Invalid Encoding Method specified in Request";
     if (message != NULL) {
-        free(j);
-        s3_send_error(r, S3ERR_INVALID_ARGUMENT, message);
+        s3_job_refuse(j, S3ERR_INVALID_ARGUMENT, message);
         return;
     }
     p->bucket = r->route.bucket;

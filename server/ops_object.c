@@ -152,43 +152,26 @@ int s3_decode_content_md5(const char *v, size_t len, uint8_t out[16])
 
 /*
  * Reads the conditional-write headers of PutObject: If-None-Match: * (create only)
- * and If-Match: <etag> or *. Returns S3ERR_NONE (cond filled, *any set when there
- * is a condition) or S3ERR_NOT_IMPLEMENTED for an If-None-Match other than *.
+ * and If-Match: <etag> or *. Returns S3ERR_NONE (cond filled) or
+ * S3ERR_NOT_IMPLEMENTED for an If-None-Match other than *.
  */
-static s3err_t parse_write_conditions(s3_req_t *r, store_precondition_t *cond, int *any)
+static s3err_t parse_write_conditions(s3_req_t *r, store_precondition_t *cond)
 {
     size_t len;
     const char *v = s3_header(r, "if-none-match", &len);
-    *any = 0;
     if (v != NULL) {
         if (!h2o_memis(v, len, H2O_STRLIT("*")))
             return S3ERR_NOT_IMPLEMENTED;
-        cond->if_none_match = *any = 1;
+        cond->if_none_match = 1;
     }
     if ((v = s3_header(r, "if-match", &len)) != NULL) {
-        cond->if_match = *any = 1;
+        cond->if_match = 1;
         if (h2o_memis(v, len, H2O_STRLIT("*"))) {
             cond->if_match_any = 1;
             return S3ERR_NONE;
         }
-        if (len >= 2 && v[0] == '"' && v[len - 1] == '"')
-            v++, len -= 2;
-        unsigned long parts = 0;
-        char *end = NULL;
-        if (len > 33 && v[32] == '-') {
-            char num[12];
-            size_t n = len - 33 < sizeof(num) - 1 ? len - 33 : sizeof(num) - 1;
-            memcpy(num, v + 33, n);
-            num[n] = '\0';
-            parts = strtoul(num, &end, 10);
-            if (end == num || *end != '\0' || n != len - 33)
-                parts = 0, len = 0;
-            else
-                len = 32;
-        }
-        if (len != 32 || h2o_hex_decode(cond->md5, v, 32) != 0 || parts > UINT32_MAX)
+        if (s3_parse_etag(v, len, cond->md5, &cond->num_parts) != 0)
             memset(cond->md5, 0xFF, sizeof(cond->md5)); /* no object has this ETag */
-        cond->num_parts = (uint32_t)parts;
     }
     return S3ERR_NONE;
 }
@@ -205,16 +188,14 @@ void ops_put_object(s3_req_t *r)
     size_t num;
     s3err_t err = s3_collect_stored_headers(r, st->headers, &num);
     if (err != S3ERR_NONE) {
-        free(j);
-        s3_send_error(r, err, NULL);
+        s3_job_refuse(j, err, NULL);
         return;
     }
     size_t md5_len;
     const char *md5 = s3_header(r, "content-md5", &md5_len);
     if (md5 != NULL) {
         if (s3_decode_content_md5(md5, md5_len, st->expected_md5) != 0) {
-            free(j);
-            s3_send_error(r, S3ERR_INVALID_DIGEST, NULL);
+            s3_job_refuse(j, S3ERR_INVALID_DIGEST, NULL);
             return;
         }
         st->put.expected_md5 = st->expected_md5;
@@ -226,17 +207,14 @@ void ops_put_object(s3_req_t *r)
                   h2o_timeval_subtract(&req->timestamps.request_begin_at, &now) / 1e3);
     }
     const char *message = NULL;
-    int conditional;
-    if ((err = parse_write_conditions(r, &st->cond, &conditional)) != S3ERR_NONE) {
-        free(j);
-        s3_send_error(r, err, "If-None-Match on a write accepts only *.");
+    if ((err = parse_write_conditions(r, &st->cond)) != S3ERR_NONE) {
+        s3_job_refuse(j, err, "If-None-Match on a write accepts only *.");
         return;
     }
-    if (conditional)
+    if (st->cond.if_none_match || st->cond.if_match)
         st->put.cond = &st->cond;
     if ((err = s3_payload_prepare(r, &st->payload, &message)) != S3ERR_NONE) {
-        free(j);
-        s3_send_error(r, err, message);
+        s3_job_refuse(j, err, message);
         return;
     }
     st->put.bucket = r->route.bucket;

@@ -562,8 +562,7 @@ void ops_post_object(s3_req_t *r)
     const char *message = NULL;
     s3err_t err = prepare(r, st, boundary, boundary_len, &message);
     if (err != S3ERR_NONE) {
-        s3_send_error(r, err, message); /* message may point into st */
-        free(j);
+        s3_job_refuse(j, err, message); /* message may point into st */
         return;
     }
     s3_job_start(j);

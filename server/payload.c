@@ -24,38 +24,21 @@ static int parse_u64(const char *v, size_t len, uint64_t *out)
     return 0;
 }
 
-/* AWS's texts for a checksum value that does not decode, one per algorithm. */
-static const char *invalid_value_message(cksum_alg_t a)
-{
-    switch (a) {
-    case CKSUM_CRC32:
-        return "Value for x-amz-checksum-crc32 header is invalid.";
-    case CKSUM_CRC32C:
-        return "Value for x-amz-checksum-crc32c header is invalid.";
-    case CKSUM_CRC64NVME:
-        return "Value for x-amz-checksum-crc64nvme header is invalid.";
-    case CKSUM_SHA1:
-        return "Value for x-amz-checksum-sha1 header is invalid.";
-    default:
-        return "Value for x-amz-checksum-sha256 header is invalid.";
-    }
-}
-
-static const char *mismatch_message(cksum_alg_t a)
-{
-    switch (a) {
-    case CKSUM_CRC32:
-        return "The CRC32 you specified did not match the calculated checksum.";
-    case CKSUM_CRC32C:
-        return "The CRC32C you specified did not match the calculated checksum.";
-    case CKSUM_CRC64NVME:
-        return "The CRC64NVME you specified did not match the calculated checksum.";
-    case CKSUM_SHA1:
-        return "The SHA1 you specified did not match the calculated checksum.";
-    default:
-        return "The SHA256 you specified did not match the calculated checksum.";
-    }
-}
+/* AWS's texts for a checksum value that does not decode, and for one that does not match, per algorithm. */
+static const char *const invalid_value_messages[CKSUM_COUNT] = {
+    [CKSUM_CRC32] = "Value for x-amz-checksum-crc32 header is invalid.",
+    [CKSUM_CRC32C] = "Value for x-amz-checksum-crc32c header is invalid.",
+    [CKSUM_CRC64NVME] = "Value for x-amz-checksum-crc64nvme header is invalid.",
+    [CKSUM_SHA1] = "Value for x-amz-checksum-sha1 header is invalid.",
+    [CKSUM_SHA256] = "Value for x-amz-checksum-sha256 header is invalid.",
+};
+static const char *const mismatch_messages[CKSUM_COUNT] = {
+    [CKSUM_CRC32] = "The CRC32 you specified did not match the calculated checksum.",
+    [CKSUM_CRC32C] = "The CRC32C you specified did not match the calculated checksum.",
+    [CKSUM_CRC64NVME] = "The CRC64NVME you specified did not match the calculated checksum.",
+    [CKSUM_SHA1] = "The SHA1 you specified did not match the calculated checksum.",
+    [CKSUM_SHA256] = "The SHA256 you specified did not match the calculated checksum.",
+};
 
 s3err_t s3_payload_prepare(s3_req_t *r, s3_payload_t *p, const char **message)
 {
@@ -80,7 +63,7 @@ s3err_t s3_payload_prepare(s3_req_t *r, s3_payload_t *p, const char **message)
         p->alg = a;
         p->expected_from = 1;
         if (cksum_from_base64(a, h->value.base, h->value.len, p->expected) < 0) {
-            *message = invalid_value_message(a);
+            *message = invalid_value_messages[a];
             return S3ERR_INVALID_REQUEST;
         }
     }
@@ -198,7 +181,7 @@ static s3err_t decode_chunked(s3_req_t *r, s3_payload_t *p, const char **message
             *message = "The checksum trailer declared in x-amz-trailer was not sent.";
         } else if (cksum_from_base64(p->alg, v, strlen(v), p->expected) < 0) {
             err = S3ERR_INVALID_REQUEST;
-            *message = invalid_value_message(p->alg);
+            *message = invalid_value_messages[p->alg];
         }
     }
     if (p->iov == NULL) { /* an empty object */
@@ -235,7 +218,7 @@ s3err_t s3_payload_verify(s3_req_t *r, s3_payload_t *p, cksum_alg_t want, const 
         cksum_update(&c, p->iov[i].iov_base, p->iov[i].iov_len);
     size_t n = cksum_final(&c, digest);
     if (p->expected_from != 0 && memcmp(digest, p->expected, n) != 0) {
-        *message = mismatch_message(p->alg);
+        *message = mismatch_messages[p->alg];
         return S3ERR_BAD_DIGEST;
     }
     cksum_to_base64(digest, n, p->value);

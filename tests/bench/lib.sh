@@ -224,3 +224,17 @@ verdict() { # value op limit -> PASS/MISS/n/a
         echo MISS
     fi
 }
+
+has_phase() { [[ " $PHASES " == *" $1 "* ]]; } # phase (PHASES: the caller's list)
+
+# Prints the closing line and exits: 1 on errors, or on missed targets when STRICT=1.
+finish_run() { # errors_label errors misses
+    echo "total $((SECONDS - start_time)) s; $1: $2; targets missed: $3"
+    if (($2 > 0)); then
+        exit 1
+    fi
+    if [[ $STRICT == 1 ]] && (($3 > 0)); then
+        exit 1
+    fi
+    exit 0
+}

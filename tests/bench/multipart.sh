@@ -40,8 +40,6 @@ BUCKET=bench
 BENCH_KEY=multipart.bin
 AWS_KEY=aws-cp.bin
 
-has_phase() { [[ " $PHASES " == *" $1 "* ]]; }
-
 start_time=$SECONDS
 deadline=$((start_time + BUDGET))
 log_tag=bench-mp
@@ -263,12 +261,4 @@ if [[ -n ${R[aws.rss]:-} ]]; then
     echo "coffer memory in aws cp MiB: idle before $(kb_mib "${R[aws.idle_rss]:-}"), peak VmRSS $aws_peak" \
         "(RssAnon $(kb_mib "${R[aws.anon]:-}"), RssFile $(kb_mib "${R[aws.file]:-}")), sampled every 100 ms"
 fi
-echo "total $((SECONDS - start_time)) s; failed steps: $errors; targets missed: $misses"
-
-if ((errors > 0)); then
-    exit 1
-fi
-if [[ $STRICT == 1 ]] && ((misses > 0)); then
-    exit 1
-fi
-exit 0
+finish_run "failed steps" "$errors" "$misses"

@@ -37,8 +37,6 @@ BUCKET=bench
 PREFIX=obj-
 LARGE_KEY=large.bin
 
-has_phase() { [[ " $PHASES " == *" $1 "* ]]; }
-
 start_time=$SECONDS
 deadline=$((start_time + BUDGET))
 # shellcheck source=lib.sh
@@ -299,12 +297,4 @@ if has_phase coffer; then
         "$peak_mib (RssAnon $(mib "${R[peak_anon]:-0}"), RssFile $(mib "${R[peak_file]:-0}")), VmHWM $(mib "${R[hwm]:-0}")," \
         "at end $(mib "${R[end_rss]:-0}")"
 fi
-echo "total $((SECONDS - start_time)) s; request errors: $errors; targets missed: $misses"
-
-if ((errors > 0)); then
-    exit 1
-fi
-if [[ $STRICT == 1 ]] && ((misses > 0)); then
-    exit 1
-fi
-exit 0
+finish_run "request errors" "$errors" "$misses"
