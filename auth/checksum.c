@@ -17,12 +17,12 @@
  * (Gopal et al., 2009), without its Barrett step.
  */
 #include "auth/checksum.h"
+#include "auth/text.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <isa-l/crc.h>
 #include <openssl/evp.h>
@@ -56,15 +56,10 @@ static int alg_valid(cksum_alg_t a)
     return a > CKSUM_NONE && a < CKSUM_COUNT;
 }
 
-static int equal_nocase(const char *s, size_t len, const char *lit)
-{
-    return strlen(lit) == len && strncasecmp(s, lit, len) == 0;
-}
-
 cksum_alg_t cksum_alg_from_name(const char *s, size_t len)
 {
     for (int a = CKSUM_NONE + 1; a < CKSUM_COUNT; a++) {
-        if (equal_nocase(s, len, alg_info[a].name))
+        if (text_ieq_str(s, len, alg_info[a].name))
             return (cksum_alg_t)a;
     }
     return CKSUM_NONE;
@@ -83,7 +78,7 @@ const char *cksum_header_name(cksum_alg_t a)
 cksum_alg_t cksum_alg_from_header(const char *name, size_t len)
 {
     for (int a = CKSUM_NONE + 1; a < CKSUM_COUNT; a++) {
-        if (equal_nocase(name, len, alg_info[a].header))
+        if (text_ieq_str(name, len, alg_info[a].header))
             return (cksum_alg_t)a;
     }
     return CKSUM_NONE;
@@ -96,9 +91,9 @@ size_t cksum_digest_len(cksum_alg_t a)
 
 cksum_type_t cksum_type_from_name(const char *s, size_t len)
 {
-    if (equal_nocase(s, len, "COMPOSITE"))
+    if (text_ieq_str(s, len, "COMPOSITE"))
         return CKSUM_TYPE_COMPOSITE;
-    if (equal_nocase(s, len, "FULL_OBJECT"))
+    if (text_ieq_str(s, len, "FULL_OBJECT"))
         return CKSUM_TYPE_FULL_OBJECT;
     return CKSUM_TYPE_NONE;
 }

@@ -303,7 +303,7 @@ static chunked_status_t end_chunk_size(chunked_decoder_t *d)
 {
     if (d->size_digits == 0)
         return fail(d, CHUNKED_E_FORMAT, "chunk header without a size");
-    if (d->max_decoded_len != 0 ? d->chunk_size > d->max_decoded_len - d->decoded_len : d->chunk_size > UINT64_MAX - d->decoded_len)
+    if (d->chunk_size > d->max_decoded_len - d->decoded_len)
         return fail(d, CHUNKED_E_TOO_LARGE, "chunk exceeds the maximum decoded length");
     return CHUNKED_OK;
 }
@@ -463,7 +463,7 @@ int chunked_init(chunked_decoder_t *d, const chunked_config_t *cfg)
     memset(d, 0, offsetof(chunked_decoder_t, trailer_buf)); /* the 16 KiB buffer needs no clearing */
     d->mode = cfg->mode;
     d->state = ST_SIZE;
-    d->max_decoded_len = cfg->max_decoded_len;
+    d->max_decoded_len = cfg->has_max_decoded_len ? cfg->max_decoded_len : UINT64_MAX;
     if (cfg->mode != CHUNKED_SIGNED && cfg->mode != CHUNKED_UNSIGNED_TRAILER && cfg->mode != CHUNKED_SIGNED_TRAILER)
         goto Invalid;
     if (cfg->mode == CHUNKED_UNSIGNED_TRAILER)

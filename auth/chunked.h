@@ -47,7 +47,8 @@ typedef struct chunked_config {
     const char *amz_date;       /* "YYYYMMDDTHHMMSSZ" as signed; signed modes only */
     const char *scope;          /* "YYYYMMDD/region/s3/aws4_request"; signed modes only */
     const char *seed_signature; /* the Authorization header's Signature (64 hex); signed modes only */
-    uint64_t max_decoded_len;   /* 0: no limit; else a chunk that would exceed it fails with CHUNKED_E_TOO_LARGE */
+    int has_max_decoded_len;    /* 0: no limit; 1: a chunk that would exceed max_decoded_len (0 included) fails */
+    uint64_t max_decoded_len;   /* with has_max_decoded_len: the most data allowed (CHUNKED_E_TOO_LARGE beyond) */
 } chunked_config_t;
 
 /** Called with each piece of decoded data, a slice of the buffer given to chunked_feed. */

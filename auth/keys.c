@@ -137,6 +137,7 @@ int sigkey_cache_get(sigkey_cache_t *cache, keys_t *keys, const sigv4_auth_t *au
     if (keys_lookup(keys, auth->access_key, user) != 0)
         return -ENOENT;
     sigv4_signing_key(user->secret, strlen(user->secret), auth->date, auth->region, auth->service, key);
+    explicit_bzero(user->secret, sizeof(user->secret)); /* the signing key is all a request needs */
     cache->slots[i].generation = gen;
     strcpy(cache->slots[i].access_key, auth->access_key);
     strcpy(cache->slots[i].date, auth->date);

@@ -44,7 +44,10 @@ typedef struct sigkey_cache {
     } slots[SIGKEY_CACHE_SLOTS];
 } sigkey_cache_t;
 
-/** Returns the signing key and user for auth's access key and scope: 0, or -ENOENT for an unknown key. */
+/**
+ * Returns the signing key and user for auth's access key and scope: 0, or -ENOENT for an unknown key.
+ * The user's secret is left empty: neither the cache nor the caller keeps it.
+ */
 int sigkey_cache_get(sigkey_cache_t *cache, keys_t *keys, const sigv4_auth_t *auth, uint8_t key[SIGV4_KEY_LEN], keys_user_t *user);
 
 #endif

@@ -48,22 +48,17 @@ typedef struct cond {
     uint64_t min, max; /* COND_RANGE */
 } cond_t;
 
-static int name_is(const char *a, size_t a_len, const char *b)
-{
-    return text_ieq(a, a_len, b, strlen(b));
-}
-
 static int name_has_prefix(const char *a, size_t a_len, const char *prefix)
 {
     size_t p_len = strlen(prefix);
-    return a_len >= p_len && name_is(a, p_len, prefix);
+    return a_len >= p_len && text_ieq_str(a, p_len, prefix);
 }
 
 int postpolicy_field_exempt(const char *name, size_t name_len)
 {
-    return name_is(name, name_len, "x-amz-signature") || name_is(name, name_len, "signature") ||
-           name_is(name, name_len, "awsaccesskeyid") || name_is(name, name_len, "file") || name_is(name, name_len, "policy") ||
-           name_has_prefix(name, name_len, "x-ignore-");
+    return text_ieq_str(name, name_len, "x-amz-signature") || text_ieq_str(name, name_len, "signature") ||
+           text_ieq_str(name, name_len, "awsaccesskeyid") || text_ieq_str(name, name_len, "file") ||
+           text_ieq_str(name, name_len, "policy") || name_has_prefix(name, name_len, "x-ignore-");
 }
 
 /* ------------------------------------------------------------------ signatures */
@@ -223,8 +218,9 @@ __attribute__((format(printf, 2, 3))) static postpolicy_status_t invalid(postpol
 /* Fields that AWS documents as exact-match only. */
 static int exact_only(const char *name, size_t len)
 {
-    return name_is(name, len, "bucket") || name_is(name, len, "success_action_status") || name_is(name, len, "x-amz-algorithm") ||
-           name_is(name, len, "x-amz-credential") || name_is(name, len, "x-amz-date") || name_is(name, len, "x-amz-security-token");
+    return text_ieq_str(name, len, "bucket") || text_ieq_str(name, len, "success_action_status") ||
+           text_ieq_str(name, len, "x-amz-algorithm") || text_ieq_str(name, len, "x-amz-credential") ||
+           text_ieq_str(name, len, "x-amz-date") || text_ieq_str(name, len, "x-amz-security-token");
 }
 
 /* Reads a content-length-range bound: a non-negative integer, or a string of decimal digits. */
@@ -276,15 +272,15 @@ static postpolicy_status_t read_condition(const json_t *c, cond_t *conds, size_t
     const char *op = json_string_value(json_array_get(c, 0));
     size_t op_len = json_string_length(json_array_get(c, 0));
     cond_t cond = {0};
-    if (name_is(op, op_len, "content-length-range")) {
+    if (text_ieq_str(op, op_len, "content-length-range")) {
         if (json_array_size(c) != 3 || read_bound(json_array_get(c, 1), &cond.min) != 0 ||
             read_bound(json_array_get(c, 2), &cond.max) != 0)
             return invalid(out, "Invalid Policy: Invalid content-length-range condition: %s.",
                            "expected two non-negative integers");
         cond.op = COND_RANGE;
-    } else if (name_is(op, op_len, "eq") || name_is(op, op_len, "starts-with")) {
+    } else if (text_ieq_str(op, op_len, "eq") || text_ieq_str(op, op_len, "starts-with")) {
         const json_t *field = json_array_get(c, 1), *value = json_array_get(c, 2);
-        cond.op = name_is(op, op_len, "eq") ? COND_EQ : COND_STARTS_WITH;
+        cond.op = text_ieq_str(op, op_len, "eq") ? COND_EQ : COND_STARTS_WITH;
         if (json_array_size(c) != 3 || !json_is_string(field) || !json_is_string(value))
             return invalid(out, "Invalid Policy: Invalid %s condition: expected a field name and a string value.", op);
         cond.name = json_string_value(field);
@@ -310,7 +306,7 @@ static postpolicy_status_t read_condition(const json_t *c, cond_t *conds, size_t
 /* The value a condition is checked against: the bucket posted to, the form's field, or "" when the form lacks it. */
 static void field_value(const postpolicy_request_t *req, const char *name, size_t name_len, const char **v, size_t *v_len)
 {
-    if (name_is(name, name_len, "bucket")) {
+    if (text_ieq_str(name, name_len, "bucket")) {
         *v = req->bucket;
         *v_len = req->bucket_len;
         return;
@@ -359,7 +355,7 @@ static int condition_holds(const postpolicy_request_t *req, const cond_t *c)
     field_value(req, c->name, c->name_len, &v, &v_len);
     if (c->op == COND_EQ)
         return v_len == c->value_len && memcmp(v, c->value, v_len) == 0;
-    if (name_is(c->name, c->name_len, "content-type"))
+    if (text_ieq_str(c->name, c->name_len, "content-type"))
         return content_types_start_with(v, v_len, c->value, c->value_len);
     return has_prefix(v, v_len, c->value, c->value_len);
 }

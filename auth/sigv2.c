@@ -198,22 +198,10 @@ static void normalize_value(text_out_t *o, size_t start)
 
 /* ---- the string to sign ---- */
 
-static int name_is(const char *name, size_t name_len, const char *lower)
-{
-    size_t len = strlen(lower);
-
-    if (name_len != len)
-        return 0;
-    for (size_t i = 0; i < len; i++)
-        if (text_lower((unsigned char)name[i]) != lower[i])
-            return 0;
-    return 1;
-}
-
 static const sigv2_header_t *find_header(const sigv2_request_t *req, const char *lower)
 {
     for (size_t i = 0; i < req->num_headers; i++)
-        if (name_is(req->headers[i].name, req->headers[i].name_len, lower))
+        if (text_ieq_str(req->headers[i].name, req->headers[i].name_len, lower))
             return &req->headers[i];
     return NULL;
 }
@@ -598,20 +586,6 @@ static int cur_zone(struct cursor *c, long *offset)
     return -1;
 }
 
-static int parse_iso_basic(const char *s, size_t len, struct tm *tm)
-{
-    struct cursor c = {s, len, 0};
-    int ymd;
-
-    if (len != 16 || (ymd = cur_number(&c, 8, 8)) < 0 || !cur_char(&c, 'T') || (tm->tm_hour = cur_number(&c, 2, 2)) < 0 ||
-        (tm->tm_min = cur_number(&c, 2, 2)) < 0 || (tm->tm_sec = cur_number(&c, 2, 2)) < 0 || !cur_char(&c, 'Z'))
-        return -1;
-    tm->tm_year = ymd / 10000 - 1900;
-    tm->tm_mon = ymd / 100 % 100 - 1;
-    tm->tm_mday = ymd % 100;
-    return 0;
-}
-
 int sigv2_parse_http_date(const char *s, size_t len, time_t *out)
 {
     struct cursor c = {s, len, 0};
@@ -621,8 +595,8 @@ int sigv2_parse_http_date(const char *s, size_t len, time_t *out)
     int year;
 
     memset(&tm, 0, sizeof(tm));
-    if (parse_iso_basic(s, len, &tm) == 0)
-        goto Done;
+    if (sigv4_parse_amz_date(s, len, out) == 0) /* "20070327T193642Z" */
+        return 0;
 
     cur_spaces(&c);
     if (cur_word(&c, &w) != 0) {

@@ -352,20 +352,6 @@ static int out_canonical_query(text_out_t *o, const char *query, size_t query_le
     return 0;
 }
 
-static int name_equals(const char *a, size_t a_len, const char *lower, size_t lower_len)
-{
-    if (a_len != lower_len)
-        return 0;
-    for (size_t i = 0; i < a_len; i++) {
-        unsigned char c = (unsigned char)a[i];
-        if (c >= 'A' && c <= 'Z')
-            c += 'a' - 'A';
-        if (c != (unsigned char)lower[i])
-            return 0;
-    }
-    return 1;
-}
-
 static int is_space(char c)
 {
     return c == ' ' || c == '\t';
@@ -405,7 +391,7 @@ static int out_canonical_headers(text_out_t *o, const sigv4_request_t *req, cons
         text_out_char(o, ':');
         for (size_t i = 0; i < req->num_headers; i++) {
             const sigv4_header_t *h = &req->headers[i];
-            if (!name_equals(h->name, h->name_len, name, name_len))
+            if (!text_ieq(h->name, h->name_len, name, name_len))
                 continue;
             if (found++)
                 text_out_char(o, ',');

@@ -24,6 +24,12 @@ static inline int text_ieq(const char *a, size_t a_len, const char *b, size_t b_
     return 1;
 }
 
+/** Whether a byte string equals a NUL-terminated one, ignoring ASCII case. */
+static inline int text_ieq_str(const char *a, size_t a_len, const char *lit)
+{
+    return text_ieq(a, a_len, lit, strlen(lit));
+}
+
 /** A bounded output buffer: once a write does not fit, every later write is dropped and overflow stays set. */
 typedef struct text_out {
     char *buf;

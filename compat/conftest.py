@@ -83,7 +83,8 @@ def coffer_server(tmp_path_factory):
 def restart_server(coffer_server):
     """Restarts the shared server on the same dirs and port; returns a fresh boto3 client."""
     def restart(hard=False):
-        coffer_server.restart(hard=hard)
+        rc = coffer_server.restart(hard=hard)
+        assert hard or rc == 0, "coffer exited with %r on SIGTERM" % rc
         return coffer_server.client()
     return restart
 

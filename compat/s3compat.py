@@ -302,6 +302,23 @@ def open_url(url, method="GET", data=None, headers=None, timeout=60):
         return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
 
 
+def assert_xml_error(raw, code, status):
+    """A raw response is an S3 <Error> document with Code, Message and RequestId."""
+    assert raw.status == status, raw
+    assert raw.headers.get("x-amz-request-id"), raw
+    root = ET.fromstring(raw.body)
+    assert root.tag == "Error", raw
+    assert root.findtext("Code") == code, raw
+    assert root.find("Message") is not None, raw
+    assert root.findtext("RequestId"), raw
+
+
+def assert_absent(client, bucket, key):
+    """The key holds no object (HEAD answers 404)."""
+    resp = client_error(client.head_object, Bucket=bucket, Key=key)
+    assert resp["ResponseMetadata"]["HTTPStatusCode"] == 404, resp
+
+
 def error_of(body):
     """(Code, Message) of an S3 <Error> document."""
     root = ET.fromstring(body)

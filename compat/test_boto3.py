@@ -13,27 +13,13 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from s3compat import (
-    DOMAIN, KiB, MiB, S3_NS, SECRET_KEY, assert_error, client_error, data_of, listing_body, make_client, md5_hex,
+    DOMAIN, KiB, MiB, S3_NS, SECRET_KEY, assert_error, assert_xml_error, client_error, data_of, listing_body, make_client, md5_hex,
     quote_key, raw_request, sha256, unique_bucket_name,
 )
 
 SMALL_SIZES = [0, 1, 4 * KiB, 4 * KiB + 1]
 
 
-
-
-def assert_xml_error(raw, code, status):
-    """A raw response is an S3 <Error> document with Code, Message and RequestId."""
-    assert raw.status == status, raw
-    assert raw.headers.get("x-amz-request-id"), raw
-    root = ET.fromstring(raw.body)
-    assert root.tag == "Error", raw
-    assert root.findtext("Code") == code, raw
-    assert root.find("Message") is not None, raw
-    assert root.findtext("RequestId"), raw
-    assert root.findtext("RequestId") == raw.headers["x-amz-request-id"], raw
-    ctype = raw.headers.get("content-type", "")
-    assert "xml" in ctype, raw
 
 
 def quoted_md5(data):

@@ -1,9 +1,11 @@
 """Conditional reads (If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since) and response overrides."""
 import datetime
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from s3compat import client_error, raw_request
+from s3compat import client_error, raw_request, wait_for
 
 
 @pytest.fixture
@@ -114,15 +116,21 @@ def test_put_if_none_match_creates_only(coffer_server, s3, bucket, size):
     assert s3.get_object(Bucket=bucket, Key="new")["Body"].read() == first
 
 
-def test_concurrent_creates_exactly_one_wins(coffer_server, s3, bucket):
-    from concurrent.futures import ThreadPoolExecutor
-    port = coffer_server.port
-    bodies = [bytes([65 + i]) * 100000 for i in range(8)]
+def test_concurrent_creates_exactly_one_wins(server_factory):
+    """Of concurrent creates one wins; the losers' data, written before the condition is checked, leaves no chunk."""
+    srv = server_factory()
+    s3 = srv.client()
+    s3.create_bucket(Bucket="race-bucket")
+    bodies = [bytes([65 + i]) * (300 * 1024) for i in range(8)]  # in chunk files, not in the record
     with ThreadPoolExecutor(8) as pool:
-        statuses = list(pool.map(lambda b: put(port, bucket, "race", b, **{"If-None-Match": "*"}).status, bodies))
+        statuses = list(pool.map(lambda b: put(srv.port, "race-bucket", "race", b, **{"If-None-Match": "*"}).status,
+                                 bodies))
     assert sorted(statuses) == [200] + [412] * 7, statuses
     winner = bodies[statuses.index(200)]
-    assert s3.get_object(Bucket=bucket, Key="race")["Body"].read() == winner
+    assert s3.get_object(Bucket="race-bucket", Key="race")["Body"].read() == winner
+    assert wait_for(lambda: sum(srv.chunk_files()) == 1), srv.chunk_files()
+    for d in srv.data_dirs:
+        assert os.listdir(os.path.join(d, "tmp")) == [], d
 
 
 def test_put_if_match(coffer_server, s3, bucket):

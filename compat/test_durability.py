@@ -8,24 +8,14 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from botocore.exceptions import ClientError
 
-from s3compat import KiB, MiB, data_of, listing_body, md5_hex, sha256, wait_for
+from s3compat import KiB, MiB, assert_absent, data_of, listing_body, md5_hex, sha256, wait_for
 
 SMALL = [0, 1, 100, 4 * KiB, 4 * KiB + 1, 64 * KiB]
 
 
 def read(client, bucket, key):
     return client.get_object(Bucket=bucket, Key=key)["Body"].read()
-
-
-def assert_missing(client, bucket, key):
-    try:
-        client.head_object(Bucket=bucket, Key=key)
-    except ClientError as e:
-        assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 404, e.response
-        return
-    raise AssertionError("%r still exists" % key)
 
 
 def put_set(client, bucket, sizes, seed_base, prefix):
@@ -70,7 +60,7 @@ def test_restart_sigterm_keeps_everything(server_factory):
     srv.start()
     c = srv.client()
     check_set(c, "durable", objs)
-    assert_missing(c, "durable", "set/1-1")
+    assert_absent(c, "durable", "set/1-1")
     head = c.head_object(Bucket="durable", Key="set/2-100")
     assert head["ContentType"] == "application/x-test-2"
     assert head["Metadata"] == {"idx": "2"}
@@ -111,7 +101,7 @@ def test_sigkill_after_acknowledged_puts(server_factory):
     srv.start()
     c = srv.client()
     check_set(c, "crash", objs)
-    assert_missing(c, "crash", "k01")
+    assert_absent(c, "crash", "k01")
 
     # crash again straight after a big overwrite and a new bucket
     c.create_bucket(Bucket="crash2")
@@ -264,7 +254,7 @@ def test_sigkill_during_multipart_upload(server_factory):
     listed = c.list_parts(Bucket="mpcrash", Key="obj", UploadId=uid)["Parts"]
     assert [(p["PartNumber"], p["ETag"], p["Size"]) for p in listed] == \
         [(1, etags[0], len(parts[0])), (2, etags[1], len(parts[1]))]
-    assert_missing(c, "mpcrash", "obj")
+    assert_absent(c, "mpcrash", "obj")
     etags.append(c.upload_part(Bucket="mpcrash", Key="obj", UploadId=uid, PartNumber=3, Body=parts[2])["ETag"])
     done = c.complete_multipart_upload(
         Bucket="mpcrash", Key="obj", UploadId=uid,

@@ -37,9 +37,6 @@ ALGORITHMS = ["CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"]
 CHECKSUM_FIELDS = ["Checksum" + a for a in ALGORITHMS]
 SDK_CHUNK = 64 * KiB  # a file stream's read size, so one aws-chunked chunk per 64 KiB
 
-# ---------------------------------------------------------------- checksums, computed here
-
-
 # ---------------------------------------------------------------- running the scripts
 
 

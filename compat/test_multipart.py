@@ -14,7 +14,6 @@ import http.client
 import json
 import os
 import subprocess
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -721,7 +720,8 @@ def test_parallel_parts(s3, mp_bucket):
 
 
 def test_complete_while_a_part_is_in_flight(coffer_server, s3, mp_bucket):
-    """A part still uploading when the upload completes is refused; the object holds the completed parts only."""
+    """A part whose body is still arriving when the upload completes is refused once it is in (NoSuchUpload);
+    the object holds the completed parts only."""
     key = "racing"
     p1, p2, late = blob(MIN_PART, 111), blob(100 * KiB, 112), blob(2 * MiB, 113)
     upload_id = create(s3, mp_bucket, key)
@@ -729,8 +729,7 @@ def test_complete_while_a_part_is_in_flight(coffer_server, s3, mp_bucket):
     slow = SlowRequest(coffer_server.port, "PUT", "/%s/%s" % (mp_bucket, key),
                        [("partNumber", "3"), ("uploadId", upload_id)], late)
     try:
-        slow.send_first(256 * KiB)
-        time.sleep(0.3)  # let the server start on the part
+        slow.send_first(256 * KiB)  # the body is still arriving (the server handles a part once all of it is in)
         resp = complete(s3, mp_bucket, key, upload_id, parts)
         assert resp["ETag"] == multipart_etag([p1, p2])
     finally:
@@ -807,7 +806,6 @@ def test_abort_and_completion_free_part_chunks(server_factory):
                        blob(9 * MiB, 140))
     try:
         slow.send_first(1 * MiB)
-        time.sleep(0.3)
         c.abort_multipart_upload(Bucket=b, Key="late", UploadId=upload_id)
     finally:
         status, body = slow.finish()
@@ -846,3 +844,20 @@ def test_copied_parts_and_their_source_live_independently(server_factory):
     c.delete_object(Bucket=b, Key="copy")
     assert settle(srv, 0) == 0, srv.chunk_files()
     assert_tmp_empty(srv)
+
+
+def test_list_parts_markers_above_1000(s3, bucket):
+    """part-number-marker is a part number, not a listing limit: markers above 1000 must not be capped."""
+    up = s3.create_multipart_upload(Bucket=bucket, Key="sparse")["UploadId"]
+    for n in (1, 1200, 1600, 2500):
+        s3.upload_part(Bucket=bucket, Key="sparse", UploadId=up, PartNumber=n, Body=b"x")
+    listed = lambda marker: [p["PartNumber"] for p in s3.list_parts(  # noqa: E731
+        Bucket=bucket, Key="sparse", UploadId=up, PartNumberMarker=marker).get("Parts", [])]
+    assert listed(0) == [1, 1200, 1600, 2500]
+    assert listed(1200) == [1600, 2500]
+    assert listed(1600) == [2500]
+    assert listed(20000) == []
+    page = s3.list_parts(Bucket=bucket, Key="sparse", UploadId=up, MaxParts=2, PartNumberMarker=1)
+    assert [p["PartNumber"] for p in page["Parts"]] == [1200, 1600]
+    assert page["IsTruncated"] and page["NextPartNumberMarker"] == 1600
+    s3.abort_multipart_upload(Bucket=bucket, Key="sparse", UploadId=up)

@@ -18,7 +18,7 @@ import xml.etree.ElementTree as ET
 
 import requests
 
-from s3compat import (ACCESS_KEY, KiB, MiB, REGION, SECRET_KEY, client_error, data_of, error_code_of, error_of, md5_hex,
+from s3compat import (ACCESS_KEY, assert_absent, KiB, MiB, REGION, SECRET_KEY, data_of, error_code_of, error_of, md5_hex,
                       open_url)
 
 CURL = "/usr/bin/curl"
@@ -74,11 +74,6 @@ def multipart_body(fields, file_data, filename="upload.bin", boundary=None, afte
 
 def urllib_post(url, body, content_type, headers=None):
     return open_url(url, "POST", body, dict({"Content-Type": content_type}, **(headers or {})), timeout=120)
-
-
-def assert_absent(s3, bucket, key):
-    resp = client_error(s3.head_object, Bucket=bucket, Key=key)
-    assert resp["ResponseMetadata"]["HTTPStatusCode"] == 404, resp
 
 
 def iso_expiration(seconds):

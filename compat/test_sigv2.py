@@ -17,7 +17,7 @@ import pytest
 from botocore.config import Config
 
 from s3compat import (
-    ACCESS_KEY, DOMAIN, KiB, MiB, REGION, SECRET_KEY, CliRunner, assert_error, client_error, data_of, error_of,
+    ACCESS_KEY, DOMAIN, KiB, MiB, REGION, SECRET_KEY, CliRunner, assert_absent, assert_error, client_error, data_of, error_of,
     md5_hex, open_url, quote_key, request_target, send_raw, sha256, sha256_file, unique_bucket_name,
 )
 
@@ -297,12 +297,14 @@ def test_v2_tampered_request(coffer_server, s3, bucket):
     assert r.status == 403 and r.error_code() == "SignatureDoesNotMatch", r
     r = v2_request(port, "PUT", "/%s/t" % bucket, headers=meta, body=b"data", wire_headers={"x-amz-acl": "private"})
     assert r.status == 403 and r.error_code() == "SignatureDoesNotMatch", r
+    assert_absent(s3, bucket, "t")  # none of the refused PUTs stored anything
     r = v2_request(port, "PUT", "/%s/t" % bucket, headers=meta, body=b"data")
     assert r.status == 200, r
     assert s3.head_object(Bucket=bucket, Key="t")["Metadata"] == {"color": "violet"}
     # Content-MD5 is signed, and checked against the body
     r = v2_request(port, "PUT", "/%s/t2" % bucket, headers={"Content-MD5": "XUFAKrxLKna5cZ2REBfFkg=="}, body=b"data")
     assert r.status == 400 and r.error_code() == "BadDigest", r
+    assert_absent(s3, bucket, "t2")
 
 
 def test_v2_dates(coffer_server, bucket):

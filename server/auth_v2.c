@@ -7,7 +7,7 @@
  * the router took from the Host header is passed alongside the raw path.
  * V2 signs no payload hash: the body's integrity is Content-MD5, which the
  * operations check. Each request looks its key up once (no signing-key cache:
- * V2 signs with the secret itself), and the secret copy is wiped after use. */
+ * V2 signs with the secret itself); no copy of the secret outlives the check. */
 #include "server/auth_v2.h"
 
 #include <limits.h>
@@ -60,6 +60,7 @@ static s3err_t verify(s3_req_t *r, const char *access_key, const char *signature
     st = sigv2_verify(&sreq, user.secret, strlen(user.secret), signature, signature_len);
     if (st == SIGV2_OK) {
         r->user = user;
+        explicit_bzero(r->user.secret, sizeof(r->user.secret)); /* the request needs the name, not the secret */
         r->authenticated = 1;
     }
     OPENSSL_cleanse(&user, sizeof(user));

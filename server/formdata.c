@@ -30,11 +30,6 @@ enum {
     STEP_INCOMPLETE, /* the limit was reached before the construct ended */
 };
 
-int formdata_name_is(const char *a, size_t a_len, const char *b)
-{
-    return text_ieq(a, a_len, b, strlen(b));
-}
-
 static int is_ows(char c)
 {
     return c == ' ' || c == '\t';
@@ -156,13 +151,13 @@ int formdata_boundary(const char *content_type, size_t len, const char **boundar
 
     while (p < end && is_ows(*p))
         p++;
-    if ((size_t)(end - p) < sizeof(type) - 1 || !formdata_name_is(p, sizeof(type) - 1, type))
+    if ((size_t)(end - p) < sizeof(type) - 1 || !text_ieq_str(p, sizeof(type) - 1, type))
         return -1;
     p += sizeof(type) - 1;
     if (p < end && !is_ows(*p) && *p != ';')
         return -1; /* "multipart/form-dataX" */
     while ((rc = next_param(&p, end, &prm)) == 1) {
-        if (!formdata_name_is(prm.name, prm.name_len, "boundary"))
+        if (!text_ieq_str(prm.name, prm.name_len, "boundary"))
             continue;
         if (b != NULL || prm.escaped)
             return -1;
@@ -189,17 +184,17 @@ static int parse_disposition(formdata_t *fd, const char *v, size_t len, formdata
     param_t prm;
     int rc, have_name = 0, have_filename = 0;
 
-    if (!formdata_name_is(v, read_token(&p, end), "form-data"))
+    if (!text_ieq_str(v, read_token(&p, end), "form-data"))
         return -1;
     while ((rc = next_param(&p, end, &prm)) == 1) {
         const char **dst;
         size_t *dst_len;
-        if (formdata_name_is(prm.name, prm.name_len, "name")) {
+        if (text_ieq_str(prm.name, prm.name_len, "name")) {
             if (have_name++)
                 return -1;
             dst = &part->name;
             dst_len = &part->name_len;
-        } else if (formdata_name_is(prm.name, prm.name_len, "filename")) {
+        } else if (text_ieq_str(prm.name, prm.name_len, "filename")) {
             if (have_filename++)
                 return -1;
             dst = &part->filename;
@@ -250,10 +245,10 @@ static int parse_part_headers(formdata_t *fd, const char *body, size_t limit, si
         while (v_end > v && is_ows(v_end[-1]))
             v_end--;
         size_t name_len = (size_t)(colon - line), v_len = (size_t)(v_end - v);
-        if (formdata_name_is(line, name_len, "content-disposition")) {
+        if (text_ieq_str(line, name_len, "content-disposition")) {
             if (have_disposition++ || parse_disposition(fd, v, v_len, part, keep) != 0)
                 return FORMDATA_MALFORMED;
-        } else if (formdata_name_is(line, name_len, "content-type")) {
+        } else if (text_ieq_str(line, name_len, "content-type")) {
             if (have_type++)
                 return FORMDATA_MALFORMED;
             part->content_type = v;
@@ -295,7 +290,7 @@ static size_t find_delim(const formdata_t *fd, const char *body, size_t from, si
 
 static int is_file_part(const formdata_part_t *part)
 {
-    return formdata_name_is(part->name, part->name_len, "file");
+    return text_ieq_str(part->name, part->name_len, "file");
 }
 
 formdata_status_t formdata_parse_head(formdata_t *fd, const char *body, size_t len, const char *boundary, size_t boundary_len,
@@ -380,7 +375,7 @@ formdata_status_t formdata_parse(formdata_t *fd, const char *body, size_t len, c
 const formdata_part_t *formdata_field(const formdata_t *fd, const char *name)
 {
     for (size_t i = 0; i < fd->num_fields; i++) {
-        if (formdata_name_is(fd->fields[i].name, fd->fields[i].name_len, name))
+        if (text_ieq_str(fd->fields[i].name, fd->fields[i].name_len, name))
             return &fd->fields[i];
     }
     return NULL;

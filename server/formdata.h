@@ -81,7 +81,4 @@ formdata_status_t formdata_parse(formdata_t *fd, const char *body, size_t len, c
 /** The first field before the file whose name equals name (ASCII case-insensitive), or NULL. */
 const formdata_part_t *formdata_field(const formdata_t *fd, const char *name);
 
-/** Whether a[0..a_len) equals the NUL-terminated b, ignoring ASCII case. */
-int formdata_name_is(const char *a, size_t a_len, const char *b);
-
 #endif

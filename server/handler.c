@@ -53,6 +53,21 @@ size_t s3_format_etag(const uint8_t md5[16], uint32_t num_parts, char out[S3_ETA
     return (size_t)n;
 }
 
+int s3_parse_uint(const char *v, size_t len, uint64_t max, uint64_t *out)
+{
+    uint64_t n = 0;
+    if (v == NULL || len == 0)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        unsigned d = (unsigned)(v[i] - '0');
+        if (d > 9 || n > (max - d) / 10)
+            return -1;
+        n = n * 10 + d;
+    }
+    *out = n;
+    return 0;
+}
+
 int s3_parse_etag(const char *v, size_t len, uint8_t md5[16], uint32_t *num_parts)
 {
     if (len >= 2 && v[0] == '"' && v[len - 1] == '"')
@@ -101,10 +116,14 @@ static const char *reason_phrase(int status)
     switch (status) {
     case 200:
         return "OK";
+    case 201:
+        return "Created";
     case 204:
         return "No Content";
     case 206:
         return "Partial Content";
+    case 303:
+        return "See Other";
     case 304:
         return "Not Modified";
     case 400:

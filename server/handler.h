@@ -103,6 +103,9 @@ void s3_xml_key(xmlw_t *w, const char *tag, const char *v, size_t len, int url_e
 /** Reads encoding-type: absent (0) or "url" (1). Returns 0, or -1 for any other value. */
 int s3_parse_encoding_type(s3_req_t *r, int *url_encode);
 
+/** Parses a decimal of at most max (no sign, no blanks, at least one digit). Returns 0 or -1. */
+int s3_parse_uint(const char *v, size_t len, uint64_t max, uint64_t *out);
+
 /** Parses a listing limit (max-keys, max-parts, max-uploads): a non-negative decimal, capped at 1000. Returns 0 or -1. */
 #define S3_LIST_MAX 1000
 int s3_parse_list_limit(const char *v, size_t len, size_t *out);

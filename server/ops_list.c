@@ -5,6 +5,7 @@
  * writes the XML. A V2 continuation token is the base64url of the last key or
  * prefix returned, i.e. an exclusive start point: it stays valid however the
  * bucket changes in between, and needs no server-side state. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,15 +61,10 @@ int s3_parse_encoding_type(s3_req_t *r, int *url_encode)
 
 int s3_parse_list_limit(const char *v, size_t len, size_t *out)
 {
-    if (len == 0 || len > 12)
+    uint64_t n;
+    if (s3_parse_uint(v, len, INT32_MAX, &n) != 0) /* AWS: "not an integer or within integer range" */
         return -1;
-    size_t n = 0;
-    for (size_t i = 0; i < len; ++i) {
-        if (v[i] < '0' || v[i] > '9')
-            return -1;
-        n = n * 10 + (size_t)(v[i] - '0');
-    }
-    *out = n > S3_LIST_MAX ? S3_LIST_MAX : n;
+    *out = n > S3_LIST_MAX ? S3_LIST_MAX : (size_t)n;
     return 0;
 }
 

@@ -46,17 +46,10 @@ static cksum_alg_t upload_checksum(const store_object_t *upload, cksum_type_t *t
 
 int s3_parse_part_number(const char *v, size_t len, uint32_t *out)
 {
-    uint32_t n = 0;
-    if (v == NULL || len == 0 || len > 5)
+    uint64_t n;
+    if (s3_parse_uint(v, len, STORE_MAX_PARTS, &n) != 0 || n < 1)
         return -1;
-    for (size_t i = 0; i < len; i++) {
-        if (v[i] < '0' || v[i] > '9')
-            return -1;
-        n = n * 10 + (uint32_t)(v[i] - '0');
-    }
-    if (n < 1 || n > STORE_MAX_PARTS)
-        return -1;
-    *out = n;
+    *out = (uint32_t)n;
     return 0;
 }
 
@@ -600,12 +593,13 @@ void ops_list_parts(s3_req_t *r)
     s3_job_t *j = s3_job_new(r, run_list_parts, sizeof(parts_state_t));
     parts_state_t *ps = (parts_state_t *)j->extra;
     const char *message = NULL, *v;
-    size_t len, marker = 0;
+    size_t len;
+    uint64_t marker = 0;
     ps->max_parts = S3_LIST_MAX;
     if ((v = route_param(&r->route, "max-parts", &len)) != NULL && s3_parse_list_limit(v, len, &ps->max_parts) != 0)
         message = "Provided max-parts not an integer or within integer range";
     else if ((v = route_param(&r->route, "part-number-marker", &len)) != NULL && len != 0 &&
-             s3_parse_list_limit(v, len, &marker) != 0)
+             s3_parse_uint(v, len, INT32_MAX, &marker) != 0)
         message = "Provided part-number-marker not an integer or within integer range";
     else if (s3_parse_encoding_type(r, &ps->url_encode) != 0)
         message = "Invalid Encoding Method specified in Request";
@@ -613,7 +607,7 @@ void ops_list_parts(s3_req_t *r)
         s3_job_refuse(j, S3ERR_INVALID_ARGUMENT, message);
         return;
     }
-    ps->marker = (uint32_t)marker;
+    ps->marker = marker > STORE_MAX_PARTS ? STORE_MAX_PARTS : (uint32_t)marker; /* no part after the last number */
     s3_job_start(j);
 }
 

@@ -60,7 +60,7 @@ typedef struct post_state {
 static const postpolicy_field_t *field(const post_state_t *st, const char *name)
 {
     for (size_t i = 0; i < st->num_fields; i++) {
-        if (formdata_name_is(st->fields[i].name, st->fields[i].name_len, name))
+        if (text_ieq_str(st->fields[i].name, st->fields[i].name_len, name))
             return &st->fields[i];
     }
     return NULL;
@@ -162,8 +162,8 @@ static s3err_t collect_fields(s3_req_t *r, post_state_t *st)
     for (size_t i = 0; i < st->num_fields; i++) {
         postpolicy_field_t *f = &st->fields[i];
         /* The signed strings are never expanded: the signature covers them as sent. */
-        if (formdata_name_is(f->name, f->name_len, "policy") || formdata_name_is(f->name, f->name_len, "signature") ||
-            formdata_name_is(f->name, f->name_len, "x-amz-signature"))
+        if (text_ieq_str(f->name, f->name_len, "policy") || text_ieq_str(f->name, f->name_len, "signature") ||
+            text_ieq_str(f->name, f->name_len, "x-amz-signature"))
             continue;
         if (expand_filename(pool, f, fname, fname_len, POST_PRE_DATA_MAX) != 0)
             return S3ERR_MAX_POST_PRE_DATA_LENGTH_EXCEEDED;
@@ -234,6 +234,7 @@ static s3err_t authenticate_v2(s3_req_t *r, post_state_t *st, const postpolicy_f
     if (keys_lookup(r->thread->server->keys, access_key, &r->user) != 0)
         return S3ERR_INVALID_ACCESS_KEY_ID;
     ok = postpolicy_verify_v2(r->user.secret, strlen(r->user.secret), policy->value, policy->value_len, sig->value, sig->value_len);
+    explicit_bzero(r->user.secret, sizeof(r->user.secret));
     return ok ? S3ERR_NONE : S3ERR_SIGNATURE_DOES_NOT_MATCH;
 }
 
@@ -385,10 +386,7 @@ static void send_success(s3_req_t *r, const post_state_t *st, const char *etag)
     if (st->redirect != NULL) {
         h2o_iovec_t to = redirect_url(r, st, etag, etag_len);
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_LOCATION, NULL, to.base, to.len);
-        req->res.status = 303;
-        req->res.reason = "See Other";
-        req->res.content_length = 0;
-        h2o_send_inline(req, "", 0);
+        s3_send_empty(r, 303);
         return;
     }
     h2o_iovec_t location = object_url(r, st->key, st->key_len);

@@ -10,20 +10,6 @@
 
 #define MAX_OBJECT_SIZE (5ULL << 30)
 
-static int parse_u64(const char *v, size_t len, uint64_t *out)
-{
-    uint64_t n = 0;
-    if (len == 0 || len > 19)
-        return -1;
-    for (size_t i = 0; i < len; i++) {
-        if (v[i] < '0' || v[i] > '9')
-            return -1;
-        n = n * 10 + (uint64_t)(v[i] - '0');
-    }
-    *out = n;
-    return 0;
-}
-
 /* AWS's texts for a checksum value that does not decode, and for one that does not match, per algorithm. */
 static const char *const invalid_value_messages[CKSUM_COUNT] = {
     [CKSUM_CRC32] = "Value for x-amz-checksum-crc32 header is invalid.",
@@ -75,7 +61,7 @@ s3err_t s3_payload_prepare(s3_req_t *r, s3_payload_t *p, const char **message)
             *message = "You must provide the x-amz-decoded-content-length header for aws-chunked uploads.";
             return S3ERR_MISSING_CONTENT_LENGTH;
         }
-        if (parse_u64(v, len, &p->decoded_length) != 0) {
+        if (s3_parse_uint(v, len, UINT64_MAX, &p->decoded_length) != 0) {
             *message = "x-amz-decoded-content-length is not a valid length.";
             return S3ERR_INVALID_ARGUMENT;
         }
@@ -147,6 +133,7 @@ static s3err_t decode_chunked(s3_req_t *r, s3_payload_t *p, const char **message
                             .amz_date = sm->amz_date,
                             .scope = sm->scope,
                             .seed_signature = sm->seed_signature,
+                            .has_max_decoded_len = 1,
                             .max_decoded_len = p->decoded_length};
     s3err_t err = S3ERR_NONE;
     slices_t s = {p, 0};

@@ -256,17 +256,11 @@ int blob_stage_sync(blob_stage_t *st)
     return ret;
 }
 
-/* Creates chunks/<xx> on first use; fsyncs chunks/ so the new directory survives a crash. Returns 0 or -errno. */
-static int make_fanout_dir(blob_dir_t *d, const char *dir)
+/* Creates chunks/<xx> on first use; blob_sync_fanout makes its name durable. Returns 0 or -errno. */
+static int make_fanout_dir(const char *dir)
 {
-    char parent[PATH_MAX];
-    int made = 0, ret = fsdir_make(dir, &made);
-    if (ret != 0 || !made)
-        return ret;
-    snprintf(parent, sizeof(parent), "%s/chunks", d->path);
-    if ((ret = fsync_dir(parent)) == -EIO)
-        mark_failed(d, "fsync", parent, EIO);
-    return ret;
+    int made = 0;
+    return fsdir_make(dir, &made);
 }
 
 void blob_stage_start_writeback(blob_stage_t *st)
@@ -285,7 +279,7 @@ int blob_stage_rename(blob_stage_t *st)
     if (errno != ENOENT)
         return -errno;
     snprintf(dir, sizeof(dir), "%s/chunks/%02x", st->dir->path, (unsigned)(st->id & 0xFF));
-    if ((ret = make_fanout_dir(st->dir, dir)) != 0)
+    if ((ret = make_fanout_dir(dir)) != 0)
         return ret;
     return rename(st->tmp_path, final) == 0 ? 0 : -errno;
 }
@@ -295,23 +289,19 @@ int blob_sync_fanout(blob_dir_t *d, uint64_t id)
     char dir[PATH_MAX];
     int ret;
 
-    snprintf(dir, sizeof(dir), "%s/chunks/%02x", d->path, (unsigned)(id & 0xFF));
+    unsigned xx = (unsigned)(id & 0xFF);
+    snprintf(dir, sizeof(dir), "%s/chunks/%02x", d->path, xx);
     /* the rename must be durable before metadata points at the chunk */
     if ((ret = fsync_dir(dir)) == -EIO)
         mark_failed(d, "fsync", dir, EIO);
-    return ret;
-}
-
-int blob_stage_commit(blob_stage_t *st)
-{
-    int ret;
-
-    if ((ret = blob_stage_rename(st)) != 0)
-        return ret;
-    if ((ret = blob_sync_fanout(st->dir, st->id)) != 0) {
-        char final[PATH_MAX];
-        blob_chunk_path(st->dir, st->id, final, sizeof(final));
-        unlink(final);
+    /* and so must the fan-out's own name, whoever created it (once per fan-out and process) */
+    uint64_t bit = 1ull << (xx & 63);
+    if (ret == 0 && (atomic_load(&d->fanout_durable[xx >> 6]) & bit) == 0) {
+        snprintf(dir, sizeof(dir), "%s/chunks", d->path);
+        if ((ret = fsync_dir(dir)) == -EIO)
+            mark_failed(d, "fsync", dir, EIO);
+        if (ret == 0)
+            atomic_fetch_or(&d->fanout_durable[xx >> 6], bit);
     }
     return ret;
 }

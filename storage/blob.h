@@ -17,9 +17,10 @@
 #include <sys/uio.h>
 
 typedef struct blob_dir {
-    char *path;        /* owned: the data directory root */
-    uint64_t capacity; /* bytes (statvfs total size); the placement weight */
-    atomic_int failed; /* set once on an fsync EIO; never cleared while open */
+    char *path;                              /* owned: the data directory root */
+    uint64_t capacity;                       /* bytes (statvfs total size); the placement weight */
+    atomic_int failed;                       /* set once on an fsync EIO; never cleared while open */
+    atomic_uint_least64_t fanout_durable[4]; /* bit xx: chunks/ was fsynced after chunks/<xx> was seen to exist */
 } blob_dir_t;
 
 typedef struct blob_stage {
@@ -58,8 +59,6 @@ int blob_stage_write(blob_stage_t *st, const struct iovec *iov, int iovcnt);
 void blob_stage_start_writeback(blob_stage_t *st);
 /** fdatasync's and closes the temp file. Returns 0 or -errno (EIO marks the dir failed). */
 int blob_stage_sync(blob_stage_t *st);
-/** Renames a synced temp file to its final name and fsyncs that directory. Returns 0 or -errno. */
-int blob_stage_commit(blob_stage_t *st);
 /**
  * Renames a synced temp file to its final name without syncing the directory:
  * the caller must blob_sync_fanout() it before anything refers to the chunk

@@ -27,6 +27,16 @@ step_budget() {
     fi
 }
 
+# Runs a command under timeout with a step's budget; a spent budget fails the run
+# (timeout 0 would mean no limit at all).
+budgeted() { # cap_s cmd...
+    local t
+    t=$(step_budget "$1")
+    shift
+    ((t > 0)) || fail "time budget spent before: $1"
+    timeout -k 5 "$t" "$@"
+}
+
 to_bytes() { # 4096, 4K, 64M, 1G -> bytes (binary multiples)
     local s=$1 n unit
     n=${s%%[KkMmGg]*}

@@ -167,6 +167,7 @@ fi
 aws_run() { # timeout_s args...
     local t=$1
     shift
+    ((t > 0)) || return 1 # budget spent (timeout 0 would not limit it)
     env -i HOME="$work/aws-home" PATH=/usr/bin:/bin LC_ALL=C.UTF-8 \
         AWS_ACCESS_KEY_ID="$COFFER_ROOT_ACCESS_KEY" AWS_SECRET_ACCESS_KEY="$COFFER_ROOT_SECRET_KEY" \
         AWS_DEFAULT_REGION="$region" AWS_CONFIG_FILE="$work/aws-home/config" \
@@ -179,7 +180,7 @@ if has_phase aws; then
     : >"$work/aws-home/config"
     : >"$work/aws-home/credentials"
     log "aws: writing the $SIZE source file (not timed)"
-    timeout "$(step_budget 60)" "$BENCH_BIN" mkfile --out "$src/$AWS_KEY" --key "$AWS_KEY" --size "$size_bytes" >/dev/null
+    budgeted 60 "$BENCH_BIN" mkfile --out "$src/$AWS_KEY" --key "$AWS_KEY" --size "$size_bytes" >/dev/null
     head -c 1024 "$src/$AWS_KEY" >"$src/small.bin"
     if [[ $RESTART == 1 ]]; then
         log "restarting coffer so that its VmHWM covers the aws copy only"

@@ -170,9 +170,9 @@ if has_phase nginx; then
     nroot=$work/nginx/root
     mkdir -p "$nroot" "$work/nginx/tmp"
     log "nginx: writing $small_keys files of $SMALL_SIZE and one of $LARGE_SIZE"
-    timeout "$(step_budget 60)" "$BENCH_BIN" mkfiles --dir "$nroot" --bucket "$BUCKET" --prefix "$PREFIX" \
+    budgeted 60 "$BENCH_BIN" mkfiles --dir "$nroot" --bucket "$BUCKET" --prefix "$PREFIX" \
         --keys "$small_keys" --size "$small_bytes" >/dev/null
-    timeout "$(step_budget 60)" "$BENCH_BIN" mkfile --out "$nroot/$BUCKET/$LARGE_KEY" --key "$LARGE_KEY" \
+    budgeted 60 "$BENCH_BIN" mkfile --out "$nroot/$BUCKET/$LARGE_KEY" --key "$LARGE_KEY" \
         --size "$large_bytes" >/dev/null
     sync "$nroot/$BUCKET/$LARGE_KEY" # no writeback of fresh pages during the measurements
     sync -f "$nroot"
@@ -223,8 +223,7 @@ EOF
     line=$(run_bench 120 get-large --no-sign --url "$nurl" --bucket "$BUCKET" --key "$LARGE_KEY" --size "$large_bytes")
     record nginx_get_large "$line"
 
-    kill -TERM "$nginx_pid" 2>/dev/null || true
-    wait "$nginx_pid" 2>/dev/null || true
+    stop_pid "$nginx_pid"
     nginx_pid=""
     rm -rf "$nroot" # frees the disk before dd
 fi

@@ -290,11 +290,15 @@ static void test_complete_many_parts(void **state)
     assert_int_equal(xml_parse_complete_multipart(body, len, parts, 10000), -1);
     free(body);
 
-    /* a body over the limit is refused before parsing */
+    /* a valid body padded (whitespace after the root) to exactly the limit parses; one byte more is refused */
+    static const char one[] = "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>a</ETag></Part>"
+                              "</CompleteMultipartUpload>";
     len = XML_COMPLETE_MULTIPART_MAX_LEN + 1;
     body = malloc(len);
     assert_non_null(body);
     memset(body, ' ', len);
+    memcpy(body, one, sizeof(one) - 1);
+    assert_int_equal(xml_parse_complete_multipart(body, len - 1, parts, 10000), 1);
     assert_int_equal(xml_parse_complete_multipart(body, len, parts, 10000), -1);
     free(body);
     free(parts);
