@@ -554,7 +554,8 @@ static void dispatch(s3_req_t *r)
         break;
     case S3OP_PUT_OBJECT:
         if (s3_header(r, "x-amz-copy-source", NULL) != NULL) {
-            s3_send_error(r, S3ERR_NOT_IMPLEMENTED, "CopyObject is not supported yet.");
+            r->route.op = S3OP_COPY_OBJECT;
+            ops_copy_object(r);
             break;
         }
         ops_put_object(r);
@@ -590,6 +591,33 @@ static void dispatch(s3_req_t *r)
         break;
     case S3OP_POST_OBJECT:
         ops_post_object(r);
+        break;
+    case S3OP_DELETE_OBJECTS:
+        ops_delete_objects(r);
+        break;
+    case S3OP_GET_OBJECT_TAGGING:
+    case S3OP_PUT_OBJECT_TAGGING:
+    case S3OP_DELETE_OBJECT_TAGGING:
+        ops_object_tagging(r);
+        break;
+    case S3OP_GET_BUCKET_TAGGING:
+    case S3OP_PUT_BUCKET_TAGGING:
+    case S3OP_DELETE_BUCKET_TAGGING:
+        ops_bucket_tagging(r);
+        break;
+    case S3OP_GET_BUCKET_OWNERSHIP_CONTROLS:
+    case S3OP_PUT_BUCKET_OWNERSHIP_CONTROLS:
+    case S3OP_DELETE_BUCKET_OWNERSHIP_CONTROLS:
+    case S3OP_GET_PUBLIC_ACCESS_BLOCK:
+    case S3OP_PUT_PUBLIC_ACCESS_BLOCK:
+    case S3OP_DELETE_PUBLIC_ACCESS_BLOCK:
+        ops_bucket_config(r);
+        break;
+    case S3OP_LIST_OBJECT_VERSIONS:
+        ops_list_object_versions(r);
+        break;
+    case S3OP_GET_OBJECT_ATTRIBUTES:
+        ops_get_object_attributes(r);
         break;
     case S3OP_METHOD_NOT_ALLOWED:
         s3_send_error(r, S3ERR_METHOD_NOT_ALLOWED, NULL);

@@ -178,5 +178,12 @@ void ops_abort_multipart_upload(s3_req_t *r);
 void ops_list_parts(s3_req_t *r);
 void ops_list_multipart_uploads(s3_req_t *r);
 void ops_post_object(s3_req_t *r);
+void ops_copy_object(s3_req_t *r);           /* ops_copy.c */
+void ops_delete_objects(s3_req_t *r);        /* ops_delete.c */
+void ops_object_tagging(s3_req_t *r);        /* ops_tagging.c: Get/Put/DeleteObjectTagging */
+void ops_bucket_tagging(s3_req_t *r);        /* ops_tagging.c: Get/Put/DeleteBucketTagging */
+void ops_bucket_config(s3_req_t *r);         /* ops_bucket_config.c: ownership controls, public access block */
+void ops_list_object_versions(s3_req_t *r);  /* ops_list.c */
+void ops_get_object_attributes(s3_req_t *r); /* ops_attributes.c */
 
 #endif

@@ -199,3 +199,8 @@ void ops_list_objects(s3_req_t *r, int v2)
 Invalid:
     s3_job_refuse(j, S3ERR_INVALID_ARGUMENT, message);
 }
+
+void ops_list_object_versions(s3_req_t *r)
+{
+    s3_send_error(r, S3ERR_NOT_IMPLEMENTED, NULL);
+}

@@ -39,6 +39,22 @@ static const char *const op_names[S3OP_COUNT] = {
     [S3OP_LIST_PARTS] = "ListParts",
     [S3OP_LIST_MULTIPART_UPLOADS] = "ListMultipartUploads",
     [S3OP_POST_OBJECT] = "PostObject",
+    [S3OP_COPY_OBJECT] = "CopyObject",
+    [S3OP_DELETE_OBJECTS] = "DeleteObjects",
+    [S3OP_GET_OBJECT_TAGGING] = "GetObjectTagging",
+    [S3OP_PUT_OBJECT_TAGGING] = "PutObjectTagging",
+    [S3OP_DELETE_OBJECT_TAGGING] = "DeleteObjectTagging",
+    [S3OP_GET_BUCKET_TAGGING] = "GetBucketTagging",
+    [S3OP_PUT_BUCKET_TAGGING] = "PutBucketTagging",
+    [S3OP_DELETE_BUCKET_TAGGING] = "DeleteBucketTagging",
+    [S3OP_GET_BUCKET_OWNERSHIP_CONTROLS] = "GetBucketOwnershipControls",
+    [S3OP_PUT_BUCKET_OWNERSHIP_CONTROLS] = "PutBucketOwnershipControls",
+    [S3OP_DELETE_BUCKET_OWNERSHIP_CONTROLS] = "DeleteBucketOwnershipControls",
+    [S3OP_GET_PUBLIC_ACCESS_BLOCK] = "GetPublicAccessBlock",
+    [S3OP_PUT_PUBLIC_ACCESS_BLOCK] = "PutPublicAccessBlock",
+    [S3OP_DELETE_PUBLIC_ACCESS_BLOCK] = "DeletePublicAccessBlock",
+    [S3OP_LIST_OBJECT_VERSIONS] = "ListObjectVersions",
+    [S3OP_GET_OBJECT_ATTRIBUTES] = "GetObjectAttributes",
     [S3OP_NOT_IMPLEMENTED] = "NotImplemented",
     [S3OP_METHOD_NOT_ALLOWED] = "MethodNotAllowed",
 };
@@ -163,10 +179,33 @@ static size_t virtual_host_bucket(const router_input_t *in)
     return blen;
 }
 
+/* A sub-resource served with GET, PUT and DELETE: the operation for in's method, else MethodNotAllowed. */
+static s3_op_t crud_op(const router_input_t *in, s3_op_t get, s3_op_t put, s3_op_t del)
+{
+    if (method_is(in, "GET"))
+        return get;
+    if (method_is(in, "PUT"))
+        return put;
+    if (method_is(in, "DELETE"))
+        return del;
+    return S3OP_METHOD_NOT_ALLOWED;
+}
+
 static s3_op_t bucket_op(const router_input_t *in, route_t *r)
 {
     if (r->subresource != NULL) {
+        if (strcmp(r->subresource, "tagging") == 0)
+            return crud_op(in, S3OP_GET_BUCKET_TAGGING, S3OP_PUT_BUCKET_TAGGING, S3OP_DELETE_BUCKET_TAGGING);
+        if (strcmp(r->subresource, "ownershipControls") == 0)
+            return crud_op(in, S3OP_GET_BUCKET_OWNERSHIP_CONTROLS, S3OP_PUT_BUCKET_OWNERSHIP_CONTROLS,
+                           S3OP_DELETE_BUCKET_OWNERSHIP_CONTROLS);
+        if (strcmp(r->subresource, "publicAccessBlock") == 0)
+            return crud_op(in, S3OP_GET_PUBLIC_ACCESS_BLOCK, S3OP_PUT_PUBLIC_ACCESS_BLOCK, S3OP_DELETE_PUBLIC_ACCESS_BLOCK);
+        if (strcmp(r->subresource, "delete") == 0)
+            return method_is(in, "POST") ? S3OP_DELETE_OBJECTS : S3OP_METHOD_NOT_ALLOWED;
         if (method_is(in, "GET")) {
+            if (strcmp(r->subresource, "versions") == 0)
+                return S3OP_LIST_OBJECT_VERSIONS;
             if (strcmp(r->subresource, "location") == 0)
                 return S3OP_GET_BUCKET_LOCATION;
             if (strcmp(r->subresource, "versioning") == 0)
@@ -220,6 +259,10 @@ static s3_op_t object_op(const router_input_t *in, route_t *r)
             return upload_op(in);
         if (method_is(in, "GET") && strcmp(r->subresource, "acl") == 0)
             return S3OP_GET_OBJECT_ACL;
+        if (strcmp(r->subresource, "tagging") == 0)
+            return crud_op(in, S3OP_GET_OBJECT_TAGGING, S3OP_PUT_OBJECT_TAGGING, S3OP_DELETE_OBJECT_TAGGING);
+        if (strcmp(r->subresource, "attributes") == 0)
+            return method_is(in, "GET") ? S3OP_GET_OBJECT_ATTRIBUTES : S3OP_METHOD_NOT_ALLOWED;
         return S3OP_NOT_IMPLEMENTED;
     }
     if (method_is(in, "PUT"))

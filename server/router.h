@@ -29,7 +29,23 @@ typedef enum s3_op {
     S3OP_ABORT_MULTIPART_UPLOAD,
     S3OP_LIST_PARTS,
     S3OP_LIST_MULTIPART_UPLOADS,
-    S3OP_POST_OBJECT,        /* browser-form upload: POST on a bucket, authenticated by its form fields */
+    S3OP_POST_OBJECT, /* browser-form upload: POST on a bucket, authenticated by its form fields */
+    S3OP_COPY_OBJECT, /* never routed: PutObject sets it on x-amz-copy-source */
+    S3OP_DELETE_OBJECTS,
+    S3OP_GET_OBJECT_TAGGING,
+    S3OP_PUT_OBJECT_TAGGING,
+    S3OP_DELETE_OBJECT_TAGGING,
+    S3OP_GET_BUCKET_TAGGING,
+    S3OP_PUT_BUCKET_TAGGING,
+    S3OP_DELETE_BUCKET_TAGGING,
+    S3OP_GET_BUCKET_OWNERSHIP_CONTROLS,
+    S3OP_PUT_BUCKET_OWNERSHIP_CONTROLS,
+    S3OP_DELETE_BUCKET_OWNERSHIP_CONTROLS,
+    S3OP_GET_PUBLIC_ACCESS_BLOCK,
+    S3OP_PUT_PUBLIC_ACCESS_BLOCK,
+    S3OP_DELETE_PUBLIC_ACCESS_BLOCK,
+    S3OP_LIST_OBJECT_VERSIONS,
+    S3OP_GET_OBJECT_ATTRIBUTES,
     S3OP_NOT_IMPLEMENTED,    /* a sub-resource or form S3 has and Coffer does not serve yet */
     S3OP_METHOD_NOT_ALLOWED, /* a method S3 does not accept on this resource */
     S3OP_COUNT

@@ -33,6 +33,7 @@
     X(INVALID_PART_NUMBER, 416, "InvalidPartNumber", "The requested partnumber is not satisfiable")                                \
     X(INVALID_RANGE, 416, "InvalidRange", "The requested range is not satisfiable")                                                \
     X(INVALID_REQUEST, 400, "InvalidRequest", "Invalid Request")                                                                   \
+    X(INVALID_TAG, 400, "InvalidTag", "The TagSet is not valid.")                                                                  \
     X(INVALID_URI, 400, "InvalidURI", "Couldn't parse the specified URI.")                                                         \
     X(KEY_TOO_LONG, 400, "KeyTooLongError", "Your key is too long")                                                                \
     X(MALFORMED_XML, 400, "MalformedXML",                                                                                          \
@@ -47,9 +48,13 @@
     X(MISSING_SECURITY_HEADER, 400, "MissingSecurityHeader", "Your request is missing a required header.")                         \
     X(NO_SUCH_BUCKET, 404, "NoSuchBucket", "The specified bucket does not exist")                                                  \
     X(NO_SUCH_KEY, 404, "NoSuchKey", "The specified key does not exist.")                                                          \
+    X(NO_SUCH_PUBLIC_ACCESS_BLOCK, 404, "NoSuchPublicAccessBlockConfiguration",                                                    \
+      "The public access block configuration was not found")                                                                       \
+    X(NO_SUCH_TAG_SET, 404, "NoSuchTagSet", "The TagSet does not exist")                                                           \
     X(NO_SUCH_UPLOAD, 404, "NoSuchUpload",                                                                                         \
       "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.")      \
     X(NOT_IMPLEMENTED, 501, "NotImplemented", "A header or query you provided implies functionality that is not implemented.")     \
+    X(OWNERSHIP_CONTROLS_NOT_FOUND, 404, "OwnershipControlsNotFoundError", "The bucket ownership controls were not found")         \
     X(PRECONDITION_FAILED, 412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold")             \
     X(REQUEST_TIME_TOO_SKEWED, 403, "RequestTimeTooSkewed",                                                                        \
       "The difference between the request time and the server's time is too large.")                                               \

@@ -148,6 +148,40 @@ typedef struct store_put {
  */
 int store_object_put(store_t *st, const store_put_t *put, store_object_t *out_obj);
 
+/** A server-side copy: the destination shares the source's chunks (each gains a reference); no data is read. */
+typedef struct store_copy {
+    const store_object_t *src; /* borrowed: the source as the caller looked it up (store_object_get) */
+    const char *bucket;        /* the destination */
+    const char *key;
+    size_t key_len;
+    const store_kv_t *headers; /* the copy's headers (the source's, or the request's for REPLACE) */
+    size_t num_headers;
+    const store_precondition_t *cond; /* optional: a condition on the object the copy replaces */
+} store_copy_t;
+
+/**
+ * Stores a copy of c->src under the destination key, replacing any object there, with one
+ * synced batch. The copy keeps the source's size, ETag and part layout, gets a new
+ * Last-Modified and c->headers. On 0, out_obj (optional) gets size, md5, num_parts and mtime
+ * (nothing to free). Returns 0, STORE_E_NO_BUCKET, STORE_E_PRECONDITION, -ENOENT (If-Match on
+ * no object), -EAGAIN (the source was replaced or deleted meanwhile and its chunks are gone:
+ * look it up again), or -errno.
+ */
+int store_object_copy(store_t *st, const store_copy_t *c, store_object_t *out_obj);
+
+/**
+ * Decides an object's new headers from its current state, under the object's lock: returns 0
+ * with *headers / *num_headers (memory valid until store_object_update returns), or an error
+ * that store_object_update returns unchanged.
+ */
+typedef int (*store_update_fn)(void *ctx, const store_object_t *cur, const store_kv_t **headers, size_t *num_headers);
+
+/**
+ * Rewrites an object's headers (tags, say) with a synced write, keeping its data, size, ETag
+ * and Last-Modified. Returns 0, -ENOENT (no such key), STORE_E_NO_BUCKET, fn's error, or -errno.
+ */
+int store_object_update(store_t *st, const char *bucket, const char *key, size_t key_len, store_update_fn fn, void *ctx);
+
 /**
  * Deletes an object. Returns 0 (also when the key did not exist) or STORE_E_NO_BUCKET.
  * Metadata goes first (synced), chunk files are unlinked after.
