@@ -31,7 +31,8 @@ typedef struct sigv4_auth {
     char date[9]; /* YYYYMMDD from the credential scope */
     char region[64];
     char service[32];          /* must be "s3" */
-    char signed_headers[1024]; /* "host;x-amz-content-sha256;x-amz-date", as sent (lower-case, ';'-separated, sorted) */
+    char signed_headers[4096]; /* "host;x-amz-content-sha256;x-amz-date", as sent (lower-case, ';'-separated, sorted);
+                                  room for the 2 KB of metadata names S3 accepts, each with its x-amz-meta- */
     char signature[65];        /* lower-case hex */
 } sigv4_auth_t;
 

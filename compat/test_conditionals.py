@@ -151,3 +151,119 @@ def test_put_if_match(coffer_server, s3, bucket):
 def test_put_if_none_match_with_an_etag_is_not_implemented(coffer_server, bucket):
     r = put(coffer_server.port, bucket, "k", b"x", **{"If-None-Match": '"abc"'})
     assert (r.status, r.error_code()) == (501, "NotImplemented"), r
+
+
+# ------------------------------------------------------------------ conditional CompleteMultipartUpload
+
+def client_with_headers(server, headers):
+    """A boto3 client that adds headers to CompleteMultipartUpload (boto3 1.26 has no IfNoneMatch/IfMatch for it)."""
+    client = server.client()
+
+    def add(request, **_):
+        for name, value in headers.items():
+            request.headers[name] = value
+
+    client.meta.events.register("before-sign.s3.CompleteMultipartUpload", add)
+    return client
+
+
+def start_upload(s3, bucket, key, data):
+    """An upload of one part holding data; returns (upload id, the completion's part list)."""
+    up = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    etag = s3.upload_part(Bucket=bucket, Key=key, UploadId=up, PartNumber=1, Body=data)["ETag"]
+    return up, {"Parts": [{"PartNumber": 1, "ETag": etag}]}
+
+
+def complete(server, bucket, key, up, parts, **headers):
+    """Completes with the given headers; returns (status, error code or None, the answer)."""
+    client = client_with_headers(server, headers)
+    try:
+        r = client.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=up, MultipartUpload=parts)
+        return r["ResponseMetadata"]["HTTPStatusCode"], None, r
+    except Exception as e:  # botocore ClientError
+        return e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"]["Code"], e.response
+
+
+def upload_ids(s3, bucket):
+    return sorted(u["UploadId"] for u in s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []))
+
+
+def test_complete_if_none_match_creates_only(coffer_server, s3, bucket):
+    first, second = start_upload(s3, bucket, "mp", b"first"), start_upload(s3, bucket, "mp", b"second")
+    status, code, r = complete(coffer_server, bucket, "mp", *first, **{"If-None-Match": "*"})
+    assert (status, code) == (200, None), r
+    assert s3.get_object(Bucket=bucket, Key="mp")["Body"].read() == b"first"
+
+    status, code, r = complete(coffer_server, bucket, "mp", *second, **{"If-None-Match": "*"})
+    assert (status, code) == (412, "PreconditionFailed"), r
+    assert s3.get_object(Bucket=bucket, Key="mp")["Body"].read() == b"first"
+    # the refused upload is intact: its parts are listed, and it can still be completed (or aborted)
+    assert upload_ids(s3, bucket) == [second[0]]
+    assert [p["PartNumber"] for p in s3.list_parts(Bucket=bucket, Key="mp", UploadId=second[0])["Parts"]] == [1]
+    status, code, r = complete(coffer_server, bucket, "mp", *second)
+    assert (status, code) == (200, None), r
+    assert s3.get_object(Bucket=bucket, Key="mp")["Body"].read() == b"second"
+    assert upload_ids(s3, bucket) == []
+
+
+def test_complete_if_match(coffer_server, s3, bucket):
+    etag = s3.put_object(Bucket=bucket, Key="k", Body=b"v1")["ETag"]
+    up, parts = start_upload(s3, bucket, "k", b"v2")
+    for value in ('"00000000000000000000000000000000"', "not an etag", etag[1:-1] + "-1"):
+        status, code, r = complete(coffer_server, bucket, "k", up, parts, **{"If-Match": value})
+        assert (status, code) == (412, "PreconditionFailed"), (value, r)
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"v1"
+    assert upload_ids(s3, bucket) == [up]
+
+    # If-Match on a key with no object: 404 NoSuchKey, and the upload stays
+    other, other_parts = start_upload(s3, bucket, "missing", b"x")
+    status, code, r = complete(coffer_server, bucket, "missing", other, other_parts, **{"If-Match": etag})
+    assert (status, code) == (404, "NoSuchKey"), r
+    status, code, r = complete(coffer_server, bucket, "missing", other, other_parts, **{"If-Match": "*"})
+    assert (status, code) == (404, "NoSuchKey"), r
+    assert upload_ids(s3, bucket) == sorted([up, other])
+    r = s3.abort_multipart_upload(Bucket=bucket, Key="missing", UploadId=other)
+    assert r["ResponseMetadata"]["HTTPStatusCode"] == 204
+
+    status, code, r = complete(coffer_server, bucket, "k", up, parts, **{"If-Match": etag})  # quotes as S3 gave them
+    assert (status, code) == (200, None), r
+    new_etag = r["ETag"]
+    assert new_etag.endswith('-1"')
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"v2"
+    # a multipart ETag matches too, without quotes; and * matches any object
+    up, parts = start_upload(s3, bucket, "k", b"v3")
+    status, code, r = complete(coffer_server, bucket, "k", up, parts, **{"If-Match": new_etag.strip('"')})
+    assert (status, code) == (200, None), r
+    up, parts = start_upload(s3, bucket, "k", b"v4")
+    status, code, r = complete(coffer_server, bucket, "k", up, parts, **{"If-Match": "*"})
+    assert (status, code) == (200, None), r
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"v4"
+    assert upload_ids(s3, bucket) == []
+
+
+def test_complete_if_none_match_with_an_etag_is_not_implemented(coffer_server, s3, bucket):
+    up, parts = start_upload(s3, bucket, "k", b"x")
+    status, code, r = complete(coffer_server, bucket, "k", up, parts, **{"If-None-Match": '"abc"'})
+    assert (status, code) == (501, "NotImplemented"), r
+    assert upload_ids(s3, bucket) == [up]
+
+
+def test_concurrent_completes_exactly_one_wins(server_factory):
+    """Uploads to one key completed at once with If-None-Match: *: one wins, the others stay to be aborted."""
+    srv = server_factory()
+    s3 = srv.client()
+    s3.create_bucket(Bucket="mp-race")
+    bodies = [bytes([65 + i]) * (300 * 1024) for i in range(6)]  # in chunk files, not in the record
+    uploads = [start_upload(s3, "mp-race", "race", b) for b in bodies]
+    assert sum(srv.chunk_files()) == len(bodies)
+    with ThreadPoolExecutor(len(uploads)) as pool:
+        results = list(pool.map(lambda u: complete(srv, "mp-race", "race", *u, **{"If-None-Match": "*"})[:2], uploads))
+    assert sorted(results) == [(200, None)] + [(412, "PreconditionFailed")] * (len(uploads) - 1), results
+    winner = results.index((200, None))
+    assert s3.get_object(Bucket="mp-race", Key="race")["Body"].read() == bodies[winner]
+    losers = [u for i, (u, _) in enumerate(uploads) if i != winner]
+    assert upload_ids(s3, "mp-race") == sorted(losers)
+    for up in losers:
+        s3.abort_multipart_upload(Bucket="mp-race", Key="race", UploadId=up)
+    assert wait_for(lambda: sum(srv.chunk_files()) == 1), srv.chunk_files()
+    assert upload_ids(s3, "mp-race") == []

@@ -94,6 +94,14 @@ s3_cond_t s3_check_conditions(s3_req_t *r, const char *prefix, const store_objec
  */
 int s3_parse_etag(const char *v, size_t len, uint8_t md5[16], uint32_t *num_parts);
 
+/**
+ * Reads a conditional write's headers (PutObject, CompleteMultipartUpload): If-None-Match: *
+ * (create only) and If-Match: <etag> or * (an ETag no object can have matches none). Returns
+ * S3ERR_NONE with cond filled (left as it was when neither header is sent), or
+ * S3ERR_NOT_IMPLEMENTED with *message for an If-None-Match other than *. Defined in ops_object.c.
+ */
+s3err_t s3_parse_write_conditions(s3_req_t *r, store_precondition_t *cond, const char **message);
+
 /** Writes <tag><ID>..</ID><DisplayName>..</DisplayName></tag> for a user (Owner, Initiator). */
 void s3_xml_owner(xmlw_t *w, const char *tag, const keys_user_t *u);
 
@@ -113,16 +121,48 @@ int s3_parse_list_limit(const char *v, size_t len, size_t *out);
 /** Parses a part number: a decimal in 1..10000. Returns 0 or -1. */
 int s3_parse_part_number(const char *v, size_t len, uint32_t *out);
 
+/** The attributes GetObjectAttributes can return (x-amz-object-attributes). */
+#define S3_ATTR_ETAG 1u
+#define S3_ATTR_CHECKSUM 2u
+#define S3_ATTR_OBJECT_PARTS 4u
+#define S3_ATTR_STORAGE_CLASS 8u
+#define S3_ATTR_OBJECT_SIZE 16u
+/**
+ * Adds the attributes of a comma-separated x-amz-object-attributes value ("ETag, ObjectSize";
+ * names as S3 spells them, blanks and empty items ignored) to *mask. Returns 0, or -1 for an unknown name.
+ */
+int s3_parse_object_attributes(const char *v, size_t len, unsigned *mask);
+
 /** Decodes a Content-MD5 header (base64 of 16 bytes). Returns 0 or -1. */
 int s3_decode_content_md5(const char *v, size_t len, uint8_t out[16]);
 
-/** Stored headers at most (content headers and user metadata) plus the default content type. */
-#define S3_STORED_HEADERS_MAX 65
+/** A copy's source, from x-amz-copy-source ("[/]bucket/key[?versionId=null]", URL-encoded). */
+typedef struct s3_copy_source {
+    char *bucket; /* pool memory, NUL-terminated */
+    const char *key;
+    size_t key_len;
+} s3_copy_source_t;
+
 /**
- * Collects the request headers kept with an object (content headers, x-amz-meta-*) into out
- * (S3_STORED_HEADERS_MAX entries; strings borrowed from the request), adding AWS's default
- * content type when none was sent. Returns S3ERR_NONE or S3ERR_METADATA_TOO_LARGE.
+ * Parses x-amz-copy-source. Returns S3ERR_NONE, S3ERR_INVALID_ARGUMENT (*message set),
+ * S3ERR_KEY_TOO_LONG, or S3ERR_NO_SUCH_VERSION for a version other than "null".
  */
+s3err_t s3_parse_copy_source(s3_req_t *r, s3_copy_source_t *src, const char **message);
+
+/** How many times a copy looks its source up again when the source is replaced under it (-EAGAIN from storage). */
+#define S3_COPY_ATTEMPTS 3
+
+/** Stored headers at most: every header h2o parses (S3 limits metadata by size only), plus the default content type. */
+#define S3_STORED_HEADERS_MAX (H2O_MAX_HEADERS + 1)
+/**
+ * Collects the request headers kept with an object (content headers, x-amz-meta-*, and the
+ * tags of x-amz-tagging, validated and in canonical form: see server/tagging.h) into out
+ * (S3_STORED_HEADERS_MAX entries; strings borrowed from the request or its pool), adding
+ * AWS's default content type when none was sent. Returns S3ERR_NONE, S3ERR_METADATA_TOO_LARGE,
+ * or a tagging error (InvalidArgument, InvalidTag, BadRequest) with *message set to AWS's text.
+ */
+s3err_t s3_collect_stored_headers_msg(s3_req_t *r, store_kv_t *out, size_t *num, const char **message);
+/** s3_collect_stored_headers_msg without the message (AWS's default text is then sent). */
 s3err_t s3_collect_stored_headers(s3_req_t *r, store_kv_t *out, size_t *num);
 
 /**

@@ -133,7 +133,7 @@ void ops_create_multipart_upload(s3_req_t *r)
     s3_job_t *j = s3_job_new(r, run_create, sizeof(create_state_t));
     create_state_t *cs = (create_state_t *)j->extra;
     const char *message = NULL;
-    s3err_t err = s3_collect_stored_headers(r, cs->headers, &cs->num_headers);
+    s3err_t err = s3_collect_stored_headers_msg(r, cs->headers, &cs->num_headers, &message);
     if (err == S3ERR_NONE)
         err = parse_upload_checksum(r, cs, &message);
     if (err != S3ERR_NONE) {
@@ -152,7 +152,7 @@ typedef struct part_state {
     uint8_t expected_md5[16];
     /* UploadPartCopy: the source, and its conditions */
     char *src_bucket; /* pool memory */
-    char *src_key;
+    const char *src_key;
     size_t src_key_len;
     const char *src_range;
     size_t src_range_len;
@@ -206,38 +206,51 @@ static s3err_t verify_part_body(s3_job_t *j, part_state_t *ps)
     return S3ERR_NONE;
 }
 
+/* UploadPartCopy: looks the source up, checks its conditions and range, and stores the part.
+ * Returns the storage result (-EAGAIN: the source changed under the copy, try again) or 0 with j->err set. */
+static int copy_part_once(s3_job_t *j, part_state_t *ps, store_object_t *src, store_object_t *part)
+{
+    store_t *st = j->r->thread->server->store;
+    int rc;
+    store_object_free(src);
+    if ((rc = store_object_get(st, ps->src_bucket, ps->src_key, ps->src_key_len, src)) != 0)
+        return rc;
+    if (s3_check_conditions(j->r, "x-amz-copy-source-", src) != S3_COND_PASS) {
+        j->err = S3ERR_PRECONDITION_FAILED;
+        return 0;
+    }
+    uint64_t first = 0, last = src->size ? src->size - 1 : 0;
+    if (ps->src_range != NULL && (parse_copy_range(ps->src_range, ps->src_range_len, &first, &last) != 0 || last >= src->size)) {
+        j->err = S3ERR_INVALID_ARGUMENT;
+        j->err_message = "Range specified is not valid for source object";
+        return 0;
+    }
+    ps->put.copy_source = src;
+    ps->put.copy_offset = first;
+    ps->put.copy_len = src->size ? last - first + 1 : 0;
+    return store_part_put(st, &ps->put, part);
+}
+
 static void run_upload_part(s3_job_t *j)
 {
     s3_req_t *r = j->r;
     part_state_t *ps = (part_state_t *)j->extra;
-    store_t *st = r->thread->server->store;
     store_object_t src = {0}, part;
-    int rc;
+    int rc = -EAGAIN;
 
-    if (ps->src_bucket == NULL && (j->err = verify_part_body(j, ps)) != S3ERR_NONE)
-        goto Exit;
-    if (ps->src_bucket != NULL) {
-        if ((rc = store_object_get(st, ps->src_bucket, ps->src_key, ps->src_key_len, &src)) != 0) {
-            j->err = s3err_from_store(rc);
-            return;
-        }
-        if (s3_check_conditions(r, "x-amz-copy-source-", &src) != S3_COND_PASS) {
-            j->err = S3ERR_PRECONDITION_FAILED;
+    if (ps->src_bucket == NULL) {
+        if ((j->err = verify_part_body(j, ps)) != S3ERR_NONE)
             goto Exit;
-        }
-        uint64_t first = 0, last = src.size ? src.size - 1 : 0;
-        if (ps->src_range != NULL && (parse_copy_range(ps->src_range, ps->src_range_len, &first, &last) != 0 || last >= src.size)) {
-            j->err = S3ERR_INVALID_ARGUMENT;
-            j->err_message = "Range specified is not valid for source object";
-            goto Exit;
-        }
-        ps->put.copy_source = &src;
-        ps->put.copy_offset = first;
-        ps->put.copy_len = src.size ? last - first + 1 : 0;
+        /* a part racing an abort or a completion is refused by storage, after its data is written */
+        rc = store_part_put(r->thread->server->store, &ps->put, &part);
+    } else {
+        for (int attempt = 0; attempt < S3_COPY_ATTEMPTS && rc == -EAGAIN; attempt++)
+            rc = copy_part_once(j, ps, &src, &part);
     }
-    /* a part racing an abort or a completion is refused by storage, after its data is written */
-    if ((rc = store_part_put(st, &ps->put, &part)) != 0) {
-        j->err = rc == -EINVAL ? S3ERR_INVALID_ARGUMENT : s3err_from_store(rc);
+    if (j->err != S3ERR_NONE)
+        goto Exit;
+    if (rc != 0) {
+        j->err = rc == -EINVAL ? S3ERR_INVALID_ARGUMENT : rc == -EAGAIN ? S3ERR_SERVICE_UNAVAILABLE : s3err_from_store(rc);
         goto Exit;
     }
     s3_format_etag(part.md5, 0, j->etag);
@@ -258,40 +271,16 @@ Exit:
     store_object_free(&src);
 }
 
-/* Splits x-amz-copy-source ("[/]bucket/key[?versionId=...]", URL-encoded) into ps. Returns S3ERR_NONE or the error. */
+/* Reads x-amz-copy-source and x-amz-copy-source-range into ps. Returns S3ERR_NONE or the error. */
 static s3err_t parse_copy_source(s3_req_t *r, part_state_t *ps, const char **message)
 {
-    size_t len;
-    const char *v = s3_header(r, "x-amz-copy-source", &len);
-    const char *q = memchr(v, '?', len);
-    if (q != NULL) {
-        if ((size_t)(v + len - q) != sizeof("?versionId=null") - 1 || memcmp(q, "?versionId=null", (size_t)(v + len - q)) != 0) {
-            *message = "Copying a version of an object is not supported yet.";
-            return S3ERR_NOT_IMPLEMENTED;
-        }
-        len = (size_t)(q - v);
-    }
-    if (len > 0 && v[0] == '/')
-        v++, len--;
-    h2o_iovec_t d = h2o_iovec_init(h2o_mem_alloc_pool(&r->req->pool, len + 1), 0);
-    long dn = sigv4_uri_decode(v, len, d.base);
-    if (dn < 0) {
-        *message = "Invalid copy source encoding";
-        return S3ERR_INVALID_ARGUMENT;
-    }
-    d.len = (size_t)dn;
-    const char *slash = memchr(d.base, '/', d.len);
-    if (slash == NULL || slash == d.base || (size_t)(slash - d.base) > STORE_BUCKET_NAME_MAX || slash + 1 == d.base + d.len) {
-        *message = "Copy Source must mention the source bucket and key: sourcebucket/sourcekey";
-        return S3ERR_INVALID_ARGUMENT;
-    }
-    ps->src_bucket = h2o_mem_alloc_pool(&r->req->pool, (size_t)(slash - d.base) + 1);
-    memcpy(ps->src_bucket, d.base, (size_t)(slash - d.base));
-    ps->src_bucket[slash - d.base] = '\0';
-    ps->src_key = (char *)slash + 1;
-    ps->src_key_len = (size_t)(d.base + d.len - ps->src_key);
-    if (ps->src_key_len > STORE_KEY_MAX)
-        return S3ERR_KEY_TOO_LONG;
+    s3_copy_source_t src;
+    s3err_t err = s3_parse_copy_source(r, &src, message);
+    if (err != S3ERR_NONE)
+        return err;
+    ps->src_bucket = src.bucket;
+    ps->src_key = src.key;
+    ps->src_key_len = src.key_len;
     ps->src_range = s3_header(r, "x-amz-copy-source-range", &ps->src_range_len);
     return S3ERR_NONE;
 }
@@ -342,7 +331,9 @@ typedef struct complete_state {
     cksum_alg_t alg;
     cksum_type_t type;
     char value[CKSUM_COMPOSITE_SIZE];
-    store_kv_t *headers; /* owned array: the object's headers */
+    store_kv_t *headers;       /* owned array: the object's headers */
+    store_precondition_t cond; /* If-None-Match / If-Match on the object the completion replaces */
+    int has_cond;
 } complete_state_t;
 
 /* A part's checksum of algorithm a, decoded from its record. Returns the digest length, or -1 when it has none. */
@@ -427,7 +418,8 @@ static void run_complete(s3_job_t *j)
     store_object_t obj;
     size_t bad;
     store_complete_hook_t hook = {complete_hook, cs};
-    int rc = store_upload_complete(r->thread->server->store, &u, cs->parts, cs->num_parts, &hook, &obj, &bad);
+    int rc = store_upload_complete(r->thread->server->store, &u, cs->parts, cs->num_parts, &hook, cs->has_cond ? &cs->cond : NULL,
+                                   &obj, &bad);
     free(cs->parts);
     free(cs->xml_parts);
     free(cs->headers);
@@ -475,6 +467,13 @@ static void run_complete(s3_job_t *j)
 void ops_complete_multipart_upload(s3_req_t *r)
 {
     h2o_req_t *req = r->req;
+    store_precondition_t cond = {0};
+    const char *message = NULL;
+    s3err_t err = s3_parse_write_conditions(r, &cond, &message);
+    if (err != S3ERR_NONE) {
+        s3_send_error(r, err, message);
+        return;
+    }
     xml_complete_part_t *xp = malloc(STORE_MAX_PARTS * sizeof(*xp));
     if (xp == NULL)
         abort();
@@ -486,6 +485,8 @@ void ops_complete_multipart_upload(s3_req_t *r)
     }
     s3_job_t *j = s3_job_new(r, run_complete, sizeof(complete_state_t));
     complete_state_t *cs = (complete_state_t *)j->extra;
+    cs->cond = cond;
+    cs->has_cond = cond.if_none_match || cond.if_match; /* checked under the key's lock; a refusal leaves the upload */
     cs->parts = calloc((size_t)n, sizeof(*cs->parts));
     if (cs->parts == NULL)
         abort();

@@ -20,6 +20,7 @@
 #include "server/log.h"
 #include "server/payload.h"
 #include "server/range.h"
+#include "server/tagging.h"
 
 #define USER_METADATA_MAX 2048
 
@@ -78,7 +79,14 @@ static int strip_aws_chunked(s3_req_t *r, const h2o_iovec_t *value, h2o_iovec_t 
 
 s3err_t s3_collect_stored_headers(s3_req_t *r, store_kv_t *out, size_t *num)
 {
+    const char *message;
+    return s3_collect_stored_headers_msg(r, out, num, &message);
+}
+
+s3err_t s3_collect_stored_headers_msg(s3_req_t *r, store_kv_t *out, size_t *num, const char **message)
+{
     h2o_req_t *req = r->req;
+    *message = NULL;
     size_t n = 0, meta_bytes = 0;
     int has_type = 0;
     for (size_t i = 0; i < req->headers.size; ++i) {
@@ -98,6 +106,12 @@ s3err_t s3_collect_stored_headers(s3_req_t *r, store_kv_t *out, size_t *num)
             continue;
         out[n++] = (store_kv_t){h->name->base, h->name->len, value.base, value.len};
     }
+    int has_tags; /* x-amz-tagging, stored in canonical form (GET/HEAD answer x-amz-tagging-count) */
+    s3err_t err = s3_tagging_from_header(r, &out[n], &has_tags, message);
+    if (err != S3ERR_NONE)
+        return err;
+    if (has_tags && ++n + !has_type > S3_STORED_HEADERS_MAX)
+        return S3ERR_METADATA_TOO_LARGE;
     if (!has_type) /* what AWS reports for an object stored without a Content-Type */
         out[n++] = (store_kv_t){H2O_STRLIT("content-type"), H2O_STRLIT("binary/octet-stream")};
     *num = n;
@@ -150,18 +164,15 @@ int s3_decode_content_md5(const char *v, size_t len, uint8_t out[16])
     return 0;
 }
 
-/*
- * Reads the conditional-write headers of PutObject: If-None-Match: * (create only)
- * and If-Match: <etag> or *. Returns S3ERR_NONE (cond filled) or
- * S3ERR_NOT_IMPLEMENTED for an If-None-Match other than *.
- */
-static s3err_t parse_write_conditions(s3_req_t *r, store_precondition_t *cond)
+s3err_t s3_parse_write_conditions(s3_req_t *r, store_precondition_t *cond, const char **message)
 {
     size_t len;
     const char *v = s3_header(r, "if-none-match", &len);
     if (v != NULL) {
-        if (!h2o_memis(v, len, H2O_STRLIT("*")))
+        if (!h2o_memis(v, len, H2O_STRLIT("*"))) {
+            *message = "If-None-Match on a write accepts only *.";
             return S3ERR_NOT_IMPLEMENTED;
+        }
         cond->if_none_match = 1;
     }
     if ((v = s3_header(r, "if-match", &len)) != NULL) {
@@ -186,9 +197,10 @@ void ops_put_object(s3_req_t *r)
     s3_job_t *j = s3_job_new(r, run_put_object, sizeof(put_state_t));
     put_state_t *st = (put_state_t *)j->extra;
     size_t num;
-    s3err_t err = s3_collect_stored_headers(r, st->headers, &num);
+    const char *collect_message = NULL;
+    s3err_t err = s3_collect_stored_headers_msg(r, st->headers, &num, &collect_message);
     if (err != S3ERR_NONE) {
-        s3_job_refuse(j, err, NULL);
+        s3_job_refuse(j, err, collect_message);
         return;
     }
     size_t md5_len;
@@ -207,8 +219,8 @@ void ops_put_object(s3_req_t *r)
                   h2o_timeval_subtract(&req->timestamps.request_begin_at, &now) / 1e3);
     }
     const char *message = NULL;
-    if ((err = parse_write_conditions(r, &st->cond)) != S3ERR_NONE) {
-        s3_job_refuse(j, err, "If-None-Match on a write accepts only *.");
+    if ((err = s3_parse_write_conditions(r, &st->cond, &message)) != S3ERR_NONE) {
+        s3_job_refuse(j, err, message);
         return;
     }
     if (st->cond.if_none_match || st->cond.if_match)
@@ -291,6 +303,12 @@ static void add_object_headers(s3_req_t *r, const store_object_t *obj, int with_
             continue;
         if (overridden(overrides, h))
             continue;
+        if (h2o_memis(h->name, h->name_len, H2O_STRLIT(TAGGING_HEADER))) { /* the tags themselves: GetObjectTagging */
+            char count[24];
+            s3_add_header(r, TAGGING_COUNT_HEADER, count,
+                          (size_t)snprintf(count, sizeof(count), "%zu", tagging_count(h->value, h->value_len)));
+            continue;
+        }
         h2o_iovec_t v = h2o_strdup(&req->pool, h->value, h->value_len);
         h2o_iovec_t n = h2o_strdup(&req->pool, h->name, h->name_len);
         h2o_add_header_by_str(&req->pool, &req->res.headers, n.base, n.len, 1, NULL, v.base, v.len);

@@ -31,6 +31,7 @@
 #include "auth/text.h"
 #include "server/formdata.h"
 #include "server/handler.h"
+#include "server/tagging.h"
 
 #define POST_PRE_DATA_MAX (20 * 1024) /* AWS: the form data and boundaries, excluding the file, cannot exceed 20 KB */
 #define POST_USER_METADATA_MAX 2048   /* as PutObject */
@@ -315,6 +316,15 @@ static s3err_t collect_headers(s3_req_t *r, post_state_t *st, size_t *num, const
             has_type = 1;
         st->headers[n++] = (store_kv_t){name, f->name_len, f->value, f->value_len};
     }
+    /* a <Tagging> document, stored as PutObject stores x-amz-tagging */
+    const postpolicy_field_t *tagging = field(st, "tagging");
+    int has_tags = 0;
+    s3err_t err;
+    if (tagging != NULL &&
+        (err = s3_tagging_from_document(r, tagging->value, tagging->value_len, &st->headers[n], &has_tags, message)) != S3ERR_NONE)
+        return err;
+    if (has_tags && ++n + !has_type > S3_STORED_HEADERS_MAX)
+        return S3ERR_METADATA_TOO_LARGE;
     if (!has_type) /* the file part's own Content-Type is not used: only the policy-checked field counts */
         st->headers[n++] = (store_kv_t){H2O_STRLIT("content-type"), H2O_STRLIT("binary/octet-stream")};
     *num = n;

@@ -1,12 +1,242 @@
-/* server/ops_tagging.c -- object and bucket tagging (not implemented yet). */
+/* server/ops_tagging.c -- GetObjectTagging, PutObjectTagging, DeleteObjectTagging,
+ * GetBucketTagging, PutBucketTagging, DeleteBucketTagging.
+ *
+ * DESIGN: an object's tags are its stored header "x-amz-tagging" in canonical
+ * form (server/tagging.h), so PutObjectTagging and DeleteObjectTagging rewrite
+ * the object's headers with store_object_update, under the key's lock, keeping
+ * data, ETag and Last-Modified; a concurrent PutObject either lands before (and
+ * gets the tags) or after (and replaces them, as S3 does). A bucket's tags are
+ * its "tagging" configuration document. Bodies are small documents, parsed on
+ * the loop; the synced writes run in a job, lookups are point reads on the loop. */
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "server/handler.h"
+#include "server/payload.h"
+#include "server/tagging.h"
+
+/* Turns a parsed set into the stored header (canonical form in the request's pool) and frees it. */
+static void stored_tags(struct s3_req *r, tagging_set_t *set, store_kv_t *out, int *found)
+{
+    *found = set->num_tags != 0;
+    if (*found) {
+        size_t len;
+        char *enc = tagging_encode(set, &len);
+        h2o_iovec_t copy = h2o_strdup(&r->req->pool, enc, len);
+        free(enc);
+        *out = (store_kv_t){H2O_STRLIT(TAGGING_HEADER), copy.base, copy.len};
+    }
+    tagging_set_free(set);
+}
+
+s3err_t s3_tagging_from_header(struct s3_req *r, store_kv_t *out, int *found, const char **message)
+{
+    size_t len;
+    const char *v = s3_header(r, TAGGING_HEADER, &len);
+    tagging_set_t set;
+    *found = 0;
+    *message = NULL;
+    if (v == NULL)
+        return S3ERR_NONE;
+    s3err_t err = tagging_parse_query(v, len, TAGGING_OBJECT, &set, message);
+    if (err == S3ERR_NONE)
+        stored_tags(r, &set, out, found);
+    return err;
+}
+
+s3err_t s3_tagging_from_document(struct s3_req *r, const char *doc, size_t len, store_kv_t *out, int *found, const char **message)
+{
+    tagging_set_t set;
+    *found = 0;
+    s3err_t err = tagging_parse_xml(doc, len, TAGGING_OBJECT, &set, message);
+    if (err == S3ERR_NONE)
+        stored_tags(r, &set, out, found);
+    return err;
+}
+
+s3err_t s3_check_document_body(struct s3_req *r, size_t max_len, const char **message)
+{
+    h2o_iovec_t body = r->req->entity;
+    *message = NULL;
+    if (body.base == NULL || body.len == 0)
+        return S3ERR_MISSING_REQUEST_BODY;
+    if (body.len > max_len)
+        return S3ERR_MALFORMED_XML;
+    size_t md5_len;
+    const char *md5 = s3_header(r, "content-md5", &md5_len);
+    if (md5 != NULL) {
+        uint8_t want[16], got[EVP_MAX_MD_SIZE];
+        if (s3_decode_content_md5(md5, md5_len, want) != 0)
+            return S3ERR_INVALID_DIGEST;
+        if (EVP_Digest(body.base, body.len, got, NULL, EVP_md5(), NULL) != 1)
+            abort();
+        if (memcmp(want, got, 16) != 0)
+            return S3ERR_BAD_DIGEST;
+    }
+    s3_payload_t p; /* an x-amz-checksum-* header, as the SDKs send instead of Content-MD5 */
+    s3err_t err = s3_payload_prepare(r, &p, message);
+    if (err == S3ERR_NONE)
+        err = s3_payload_verify(r, &p, CKSUM_NONE, message);
+    s3_payload_free(&p);
+    return err;
+}
+
+/* ------------------------------------------------------------------ objects */
+
+typedef struct object_tagging_state {
+    char *tags; /* owned: the canonical form to store; NULL removes the tags */
+    size_t tags_len;
+    store_kv_t *headers; /* owned: the rewritten headers, built under the key's lock */
+} object_tagging_state_t;
+
+/* store_update_fn: the object's headers with its tags replaced. */
+static int replace_tags(void *ctx, const store_object_t *cur, const store_kv_t **headers, size_t *num_headers)
+{
+    object_tagging_state_t *st = ctx;
+    size_t n = 0;
+    free(st->headers); /* from an earlier call, should storage ever retry */
+    if ((st->headers = malloc((cur->num_headers + 1) * sizeof(*st->headers))) == NULL)
+        abort();
+    for (size_t i = 0; i < cur->num_headers; i++) {
+        if (!h2o_memis(cur->headers[i].name, cur->headers[i].name_len, H2O_STRLIT(TAGGING_HEADER)))
+            st->headers[n++] = cur->headers[i];
+    }
+    if (st->tags != NULL)
+        st->headers[n++] = (store_kv_t){H2O_STRLIT(TAGGING_HEADER), st->tags, st->tags_len};
+    *headers = st->headers;
+    *num_headers = n;
+    return 0;
+}
+
+static void run_update_object_tagging(s3_job_t *j)
+{
+    s3_req_t *r = j->r;
+    object_tagging_state_t *st = (object_tagging_state_t *)j->extra;
+    int rc = store_object_update(r->thread->server->store, r->route.bucket, r->route.key, r->route.key_len, replace_tags, st);
+    free(st->headers);
+    free(st->tags);
+    if (rc != 0)
+        j->err = s3err_from_store(rc);
+    j->status = r->route.op == S3OP_DELETE_OBJECT_TAGGING ? 204 : 200;
+}
+
+static void get_object_tagging(s3_req_t *r)
+{
+    store_object_t obj;
+    int rc = store_object_get(r->thread->server->store, r->route.bucket, r->route.key, r->route.key_len, &obj);
+    if (rc != 0) {
+        s3_send_error(r, s3err_from_store(rc), NULL);
+        return;
+    }
+    tagging_set_t set = {0};
+    for (size_t i = 0; i < obj.num_headers && rc == 0; i++) {
+        const store_kv_t *h = &obj.headers[i];
+        if (h2o_memis(h->name, h->name_len, H2O_STRLIT(TAGGING_HEADER)))
+            rc = tagging_decode(h->value, h->value_len, &set);
+    }
+    store_object_free(&obj);
+    if (rc != 0) {
+        s3_send_error(r, S3ERR_INTERNAL_ERROR, NULL);
+        return;
+    }
+    xmlw_t w;
+    xmlw_init(&w);
+    tagging_write_xml(&w, &set);
+    tagging_set_free(&set);
+    s3_send_xml(r, 200, &w);
+}
 
 void ops_object_tagging(s3_req_t *r)
 {
-    s3_send_error(r, S3ERR_NOT_IMPLEMENTED, NULL);
+    if (r->route.op == S3OP_GET_OBJECT_TAGGING) {
+        get_object_tagging(r);
+        return;
+    }
+    s3_job_t *j = s3_job_new(r, run_update_object_tagging, sizeof(object_tagging_state_t));
+    object_tagging_state_t *st = (object_tagging_state_t *)j->extra;
+    if (r->route.op == S3OP_PUT_OBJECT_TAGGING) {
+        const char *message;
+        tagging_set_t set;
+        s3err_t err = s3_check_document_body(r, TAGGING_DOC_MAX, &message);
+        if (err == S3ERR_NONE)
+            err = tagging_parse_xml(r->req->entity.base, r->req->entity.len, TAGGING_OBJECT, &set, &message);
+        if (err != S3ERR_NONE) {
+            s3_job_refuse(j, err, message);
+            return;
+        }
+        if (set.num_tags != 0)
+            st->tags = tagging_encode(&set, &st->tags_len);
+        tagging_set_free(&set);
+    }
+    s3_job_start(j);
+}
+
+/* ------------------------------------------------------------------ buckets */
+
+typedef struct bucket_tagging_state {
+    char *tags; /* owned: the canonical form to store; NULL deletes the document */
+    size_t tags_len;
+} bucket_tagging_state_t;
+
+static void run_update_bucket_tagging(s3_job_t *j)
+{
+    s3_req_t *r = j->r;
+    bucket_tagging_state_t *st = (bucket_tagging_state_t *)j->extra;
+    store_t *store = r->thread->server->store;
+    int rc = st->tags != NULL ? store_bucket_conf_put(store, r->route.bucket, TAGGING_BUCKET_CONF, st->tags, st->tags_len)
+                              : store_bucket_conf_delete(store, r->route.bucket, TAGGING_BUCKET_CONF);
+    free(st->tags);
+    if (rc != 0)
+        j->err = s3err_from_store(rc);
+    j->status = 204;
+}
+
+static void get_bucket_tagging(s3_req_t *r)
+{
+    void *val;
+    size_t len;
+    tagging_set_t set;
+    int rc = store_bucket_conf_get(r->thread->server->store, r->route.bucket, TAGGING_BUCKET_CONF, &val, &len);
+    if (rc != 0) {
+        s3_send_error(r, rc == -ENOENT ? S3ERR_NO_SUCH_TAG_SET : s3err_from_store(rc), NULL);
+        return;
+    }
+    rc = tagging_decode(val, len, &set);
+    free(val);
+    if (rc != 0) {
+        s3_send_error(r, S3ERR_INTERNAL_ERROR, NULL);
+        return;
+    }
+    xmlw_t w;
+    xmlw_init(&w);
+    tagging_write_xml(&w, &set);
+    tagging_set_free(&set);
+    s3_send_xml(r, 200, &w);
 }
 
 void ops_bucket_tagging(s3_req_t *r)
 {
-    s3_send_error(r, S3ERR_NOT_IMPLEMENTED, NULL);
+    if (r->route.op == S3OP_GET_BUCKET_TAGGING) {
+        get_bucket_tagging(r);
+        return;
+    }
+    s3_job_t *j = s3_job_new(r, run_update_bucket_tagging, sizeof(bucket_tagging_state_t));
+    bucket_tagging_state_t *st = (bucket_tagging_state_t *)j->extra;
+    if (r->route.op == S3OP_PUT_BUCKET_TAGGING) {
+        const char *message;
+        tagging_set_t set;
+        s3err_t err = s3_check_document_body(r, TAGGING_DOC_MAX, &message);
+        if (err == S3ERR_NONE)
+            err = tagging_parse_xml(r->req->entity.base, r->req->entity.len, TAGGING_BUCKET, &set, &message);
+        if (err != S3ERR_NONE) {
+            s3_job_refuse(j, err, message);
+            return;
+        }
+        if (set.num_tags != 0) /* an empty TagSet leaves the bucket without tags */
+            st->tags = tagging_encode(&set, &st->tags_len);
+        tagging_set_free(&set);
+    }
+    s3_job_start(j);
 }

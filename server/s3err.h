@@ -7,6 +7,7 @@
     X(AUTH_HEADER_MALFORMED, 400, "AuthorizationHeaderMalformed", "The authorization header is malformed.")                        \
     X(AUTH_QUERY_MALFORMED, 400, "AuthorizationQueryParametersError", "Error parsing the query-string authentication parameters.") \
     X(BAD_DIGEST, 400, "BadDigest", "The Content-MD5 you specified did not match what we received.")                               \
+    X(BAD_REQUEST, 400, "BadRequest", "Bad Request")                                                                               \
     X(BUCKET_ALREADY_EXISTS, 409, "BucketAlreadyExists",                                                                           \
       "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a "    \
       "different name and try again.")                                                                                             \
@@ -45,6 +46,7 @@
     X(METADATA_TOO_LARGE, 400, "MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size.")              \
     X(METHOD_NOT_ALLOWED, 405, "MethodNotAllowed", "The specified method is not allowed against this resource.")                   \
     X(MISSING_CONTENT_LENGTH, 411, "MissingContentLength", "You must provide the Content-Length HTTP header.")                     \
+    X(MISSING_REQUEST_BODY, 400, "MissingRequestBodyError", "Request Body is empty")                                               \
     X(MISSING_SECURITY_HEADER, 400, "MissingSecurityHeader", "Your request is missing a required header.")                         \
     X(NO_SUCH_BUCKET, 404, "NoSuchBucket", "The specified bucket does not exist")                                                  \
     X(NO_SUCH_KEY, 404, "NoSuchKey", "The specified key does not exist.")                                                          \
@@ -53,6 +55,7 @@
     X(NO_SUCH_TAG_SET, 404, "NoSuchTagSet", "The TagSet does not exist")                                                           \
     X(NO_SUCH_UPLOAD, 404, "NoSuchUpload",                                                                                         \
       "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.")      \
+    X(NO_SUCH_VERSION, 404, "NoSuchVersion", "The specified version does not exist.")                                              \
     X(NOT_IMPLEMENTED, 501, "NotImplemented", "A header or query you provided implies functionality that is not implemented.")     \
     X(OWNERSHIP_CONTROLS_NOT_FOUND, 404, "OwnershipControlsNotFoundError", "The bucket ownership controls were not found")         \
     X(PRECONDITION_FAILED, 412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold")             \
@@ -62,6 +65,8 @@
     X(SIGNATURE_DOES_NOT_MATCH, 403, "SignatureDoesNotMatch",                                                                      \
       "The request signature we calculated does not match the signature you provided. Check your key and signing method.")         \
     X(STORAGE_FULL, 507, "InsufficientStorage", "There is not enough space left on the storage to complete the request.")          \
+    X(USER_KEY_MUST_BE_SPECIFIED, 400, "UserKeyMustBeSpecified",                                                                   \
+      "The bucket POST must contain the specified field name. If it is specified, please check the order of the fields.")          \
     X(CONTENT_SHA256_MISMATCH, 400, "XAmzContentSHA256Mismatch",                                                                   \
       "The provided 'x-amz-content-sha256' header does not match what was computed.")
 

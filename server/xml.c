@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 static void reserve(xmlw_t *w, size_t extra)
@@ -165,13 +166,15 @@ void xmlw_elem_etag(xmlw_t *w, const char *tag, const uint8_t md5[16])
 
 /* Parses with network and DTD loading off; NULL for a body over max_len, one that is not
  * well-formed, or one with a DTD: no S3 body has one, and without a DTD no entity but the
- * five predefined ones can appear, so nothing is left for xmlNodeGetContent to expand. */
-static xmlDocPtr parse_body(const char *body, size_t len, size_t max_len)
+ * five predefined ones can appear, so nothing is left for xmlNodeGetContent to expand.
+ * keep_blanks keeps every whitespace text node (object keys are taken verbatim). */
+static xmlDocPtr parse_body(const char *body, size_t len, size_t max_len, int keep_blanks)
 {
     if (len > max_len)
         return NULL;
     xmlDocPtr doc =
-        xmlReadMemory(body, (int)len, NULL, NULL, XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+        xmlReadMemory(body, (int)len, NULL, NULL,
+                      XML_PARSE_NONET | (keep_blanks ? 0 : XML_PARSE_NOBLANKS) | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     if (doc != NULL && (doc->intSubset != NULL || doc->extSubset != NULL)) {
         xmlFreeDoc(doc);
         return NULL;
@@ -276,7 +279,7 @@ static int parse_part(xmlNodePtr part_node, xml_complete_part_t *part)
 
 int xml_parse_complete_multipart(const char *body, size_t len, xml_complete_part_t *parts, size_t max_parts)
 {
-    xmlDocPtr doc = parse_body(body, len, XML_COMPLETE_MULTIPART_MAX_LEN);
+    xmlDocPtr doc = parse_body(body, len, XML_COMPLETE_MULTIPART_MAX_LEN, 0);
     if (doc == NULL)
         return -1;
     int ret = -1;
@@ -306,7 +309,7 @@ int xml_parse_create_bucket(const char *body, size_t len, char *region, size_t r
         ++i;
     if (i == len)
         return 0;
-    xmlDocPtr doc = parse_body(body, len, 1024 * 1024);
+    xmlDocPtr doc = parse_body(body, len, 1024 * 1024, 0);
     if (doc == NULL)
         return -1;
     int ret = -1;
@@ -326,4 +329,111 @@ int xml_parse_create_bucket(const char *body, size_t len, char *region, size_t r
 Exit:
     xmlFreeDoc(doc);
     return ret;
+}
+
+/* Copies a Key or VersionId element's text exactly as given (no trimming: " " is a key) into a
+ * new NUL-terminated string. Returns its length, or -1 when the element holds another element
+ * or its text is longer than max_len. */
+static long exact_text(xmlNodePtr n, size_t max_len, char **out)
+{
+    for (xmlNodePtr c = n->children; c != NULL; c = c->next)
+        if (c->type == XML_ELEMENT_NODE)
+            return -1;
+    xmlChar *content = xmlNodeGetContent(n);
+    if (content == NULL)
+        abort(); /* libxml2 out of memory */
+    size_t len = strlen((const char *)content);
+    long ret = -1;
+    if (len <= max_len) {
+        if ((*out = malloc(len + 1)) == NULL)
+            abort();
+        memcpy(*out, content, len + 1);
+        ret = (long)len;
+    }
+    xmlFree(content);
+    return ret;
+}
+
+/* Fills o from an <Object> element; -1 when it has no Key, two Keys or two VersionIds, or a VersionId too long. */
+static int parse_delete_object(xmlNodePtr object_node, xml_delete_object_t *o)
+{
+    long n;
+    for (xmlNodePtr c = object_node->children; c != NULL; c = c->next) {
+        if (is_element(c, "Key")) {
+            if (o->key != NULL || (n = exact_text(c, SIZE_MAX, &o->key)) < 0)
+                return -1;
+            o->key_len = (size_t)n;
+        } else if (is_element(c, "VersionId")) {
+            if (o->version_id != NULL || (n = exact_text(c, XML_DELETE_VERSION_ID_MAX, &o->version_id)) < 0)
+                return -1;
+            o->version_id_len = (size_t)n;
+        } else if (is_element(c, "ETag") || is_element(c, "LastModifiedTime") || is_element(c, "Size")) {
+            o->has_conditions = 1;
+        }
+    }
+    return o->key != NULL ? 0 : -1;
+}
+
+/* Reads <Quiet>: xsd:boolean (true, false, 1, 0), case-insensitive as AWS reads it. Returns 0 or -1. */
+static int parse_quiet(xmlNodePtr n, int *quiet)
+{
+    char text[8];
+    if (node_text(n, text, sizeof(text) - 1) < 0)
+        return -1;
+    if (strcasecmp(text, "true") == 0 || strcmp(text, "1") == 0)
+        *quiet = 1;
+    else if (strcasecmp(text, "false") == 0 || strcmp(text, "0") == 0)
+        *quiet = 0;
+    else
+        return -1;
+    return 0;
+}
+
+int xml_parse_delete(const char *body, size_t len, size_t max_objects, xml_delete_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    xmlDocPtr doc = parse_body(body, len, XML_DELETE_MAX_LEN, 1);
+    if (doc == NULL)
+        return -1;
+    int ret = -1, have_quiet = 0;
+    xmlNodePtr root = xmlDocGetRootElement(doc);
+    if (root == NULL || !is_element(root, "Delete"))
+        goto Exit;
+    size_t cap = 0;
+    for (xmlNodePtr n = root->children; n != NULL; n = n->next) {
+        if (is_element(n, "Quiet")) {
+            if (have_quiet || parse_quiet(n, &out->quiet) != 0)
+                goto Exit;
+            have_quiet = 1;
+        } else if (is_element(n, "Object")) {
+            if (out->num_objects == max_objects)
+                goto Exit;
+            if (out->num_objects == cap) {
+                cap = cap != 0 ? 2 * cap : 16;
+                if ((out->objects = realloc(out->objects, cap * sizeof(*out->objects))) == NULL)
+                    abort();
+            }
+            xml_delete_object_t *o = &out->objects[out->num_objects++];
+            memset(o, 0, sizeof(*o));
+            if (parse_delete_object(n, o) != 0)
+                goto Exit;
+        }
+    }
+    if (out->num_objects > 0)
+        ret = 0;
+Exit:
+    xmlFreeDoc(doc);
+    if (ret != 0)
+        xml_delete_free(out);
+    return ret;
+}
+
+void xml_delete_free(xml_delete_t *d)
+{
+    for (size_t i = 0; i < d->num_objects; i++) {
+        free(d->objects[i].key);
+        free(d->objects[i].version_id);
+    }
+    free(d->objects);
+    memset(d, 0, sizeof(*d));
 }

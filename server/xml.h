@@ -64,6 +64,39 @@ typedef struct xml_complete_part {
  */
 int xml_parse_complete_multipart(const char *body, size_t len, xml_complete_part_t *parts, size_t max_parts);
 
+/** The largest Delete (DeleteObjects) body parsed: 1000 keys of 1024 bytes, each byte written as a character reference, fit. */
+#define XML_DELETE_MAX_LEN (8 * 1024 * 1024)
+/** The longest VersionId kept (a key of any length is kept: judging it is the operation's job). */
+#define XML_DELETE_VERSION_ID_MAX 1024
+
+/** One <Object> of a Delete body. */
+typedef struct xml_delete_object {
+    char *key; /* owned, NUL-terminated: the text exactly as given (entities decoded, no trimming); may be empty */
+    size_t key_len;
+    char *version_id; /* owned, NUL-terminated, or NULL when the Object has no VersionId */
+    size_t version_id_len;
+    int has_conditions; /* an ETag, LastModifiedTime or Size element asks for a conditional delete */
+} xml_delete_object_t;
+
+typedef struct xml_delete {
+    int quiet; /* <Quiet>true</Quiet>: list only the keys that failed */
+    size_t num_objects;
+    xml_delete_object_t *objects; /* owned: in document order, duplicates kept */
+} xml_delete_t;
+
+/**
+ * Parses a DeleteObjects body (<Delete><Quiet/><Object><Key/><VersionId/></Object>...</Delete>,
+ * with or without the S3 namespace) into out; free it with xml_delete_free. Returns 0, or -1
+ * for MalformedXML: not well-formed, a DTD, root not Delete, no Object or more than
+ * max_objects, an Object without a Key or with two Keys or VersionIds, a Key or VersionId
+ * holding an element, a VersionId longer than XML_DELETE_VERSION_ID_MAX, a
+ * Quiet that is not a boolean or given twice, a body over XML_DELETE_MAX_LEN. Other elements
+ * are ignored. On -1 out holds nothing to free.
+ */
+int xml_parse_delete(const char *body, size_t len, size_t max_objects, xml_delete_t *out);
+
+void xml_delete_free(xml_delete_t *d);
+
 /** Formats unix_ns as ISO 8601 with milliseconds into out (at least 25 bytes). */
 void xml_format_time(int64_t unix_ns, char *out);
 

@@ -130,6 +130,21 @@ int codec_object_key_decode(const uint8_t *enc, size_t enc_len, const char **buc
     return 0;
 }
 
+int codec_bucket_conf_prefix(uint8_t *out, const char *bucket, size_t bucket_len)
+{
+    return bucket_scoped_prefix(out, CODEC_PREFIX_BUCKET_CONF, bucket, bucket_len);
+}
+
+int codec_bucket_conf_key(uint8_t *out, const char *bucket, size_t bucket_len, const char *name)
+{
+    size_t name_len = strlen(name);
+    int n = codec_bucket_conf_prefix(out, bucket, bucket_len);
+    if (n < 0 || name_len == 0 || name_len > CODEC_CONF_NAME_MAX)
+        return -EINVAL;
+    memcpy(out + n, name, name_len);
+    return n + (int)name_len;
+}
+
 void codec_ref_key(uint8_t *out, uint64_t chunk_id)
 {
     out[0] = CODEC_PREFIX_REF;

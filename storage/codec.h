@@ -12,6 +12,7 @@
  *   'M'                                   marker: "this is a Coffer metadata store"
  *   'U' u8 len(bucket) bucket esc(key) 00 00 id[16]   multipart upload (record as an object's, no data)
  *   'P' id[16] u16be part-number          uploaded part (record as an object's, chunked data)
+ *   'G' u8 len(bucket) bucket name        a bucket's configuration document (tags, ownership controls...)
  *
  * esc() doubles a NUL byte as 00 FF, so "key, then 00 00" keeps S3 key order
  * for upload keys, and uploads of one key sort by id, whose first 8 bytes are
@@ -44,6 +45,7 @@
 #define CODEC_PREFIX_SETTING 'S'
 #define CODEC_PREFIX_UPLOAD 'U'
 #define CODEC_PREFIX_PART 'P'
+#define CODEC_PREFIX_BUCKET_CONF 'G'
 #define CODEC_KEY_CHUNK_COUNTER "C"
 #define CODEC_KEY_MARKER "M"
 #define CODEC_MARKER_VALUE "coffer-meta-v1"
@@ -58,6 +60,9 @@
 /* 'O' + length byte + bucket + key */
 #define CODEC_OBJECT_KEY_MAX (2 + STORE_BUCKET_NAME_MAX + STORE_KEY_MAX)
 #define CODEC_REF_KEY_LEN 9
+#define CODEC_CONF_NAME_MAX 64
+/* 'G' + length byte + bucket + configuration name */
+#define CODEC_CONF_KEY_MAX (2 + STORE_BUCKET_NAME_MAX + CODEC_CONF_NAME_MAX)
 
 /** A chunk of an object's data, as decoded from its record. */
 struct store_chunk_ref {
@@ -100,6 +105,10 @@ int codec_object_key(uint8_t *out, const char *bucket, size_t bucket_len, const 
 /** Splits an object key into bucket and key (pointers into enc). Returns 0 or -EINVAL. */
 int codec_object_key_decode(const uint8_t *enc, size_t enc_len, const char **bucket, size_t *bucket_len, const char **key,
                             size_t *key_len);
+/** Writes the prefix all of a bucket's configuration keys share ('G' len bucket). Returns its length or -EINVAL. */
+int codec_bucket_conf_prefix(uint8_t *out, const char *bucket, size_t bucket_len);
+/** Writes a bucket's configuration key into out (CODEC_CONF_KEY_MAX bytes). Returns its length or -EINVAL. */
+int codec_bucket_conf_key(uint8_t *out, const char *bucket, size_t bucket_len, const char *name);
 /** Writes 'R'+u64be id (CODEC_REF_KEY_LEN bytes). */
 void codec_ref_key(uint8_t *out, uint64_t chunk_id);
 /** Writes 'S'+name into out (1 + CODEC_SETTING_NAME_MAX bytes). Returns the key length or -EINVAL. */

@@ -455,7 +455,8 @@ static int encode_completed(const store_object_t *upload, const part_set_t *ps, 
 }
 
 int store_upload_complete(store_t *st, const store_upload_ref_t *u, const store_complete_part_t *parts, size_t num_parts,
-                          const store_complete_hook_t *hook, store_object_t *out_obj, size_t *bad_part)
+                          const store_complete_hook_t *hook, const store_precondition_t *cond, store_object_t *out_obj,
+                          size_t *bad_part)
 {
     uint8_t okey[CODEC_OBJECT_KEY_MAX], *rec = NULL;
     size_t rec_len;
@@ -492,7 +493,9 @@ int store_upload_complete(store_t *st, const store_upload_ref_t *u, const store_
     }
     meta_batch_t *b = meta_batch_new();
     delete_upload_records(b, &at, &ps);
-    store_commit_t c = {.bucket = u->bucket, .okey = okey, .okey_len = (size_t)n, .rec = rec, .rec_len = rec_len, .drop = &drop};
+    /* a refused condition writes nothing of b: the upload and its parts stay for a retry or an abort */
+    store_commit_t c = {
+        .bucket = u->bucket, .okey = okey, .okey_len = (size_t)n, .rec = rec, .rec_len = rec_len, .drop = &drop, .cond = cond};
     ret = store_commit(st, &c, b, &freed);
     meta_batch_free(b);
 Unlock:

@@ -364,7 +364,20 @@ int store_bucket_delete(store_t *st, const char *name)
             (ret = has_key_with_prefix(st, uprefix, (size_t)codec_upload_prefix(uprefix, name, strlen(name)))) == 0) {
             meta_batch_t *b = meta_batch_new();
             meta_batch_delete(b, key, (size_t)n);
-            ret = meta_batch_write(st->meta, b);
+            /* its configuration documents (bucket_conf.c) go in the same batch: a bucket created again starts without them */
+            uint8_t cprefix[2 + STORE_BUCKET_NAME_MAX], cupper[2 + STORE_BUCKET_NAME_MAX];
+            int clen = codec_bucket_conf_prefix(cprefix, name, strlen(name));
+            memcpy(cupper, cprefix, (size_t)clen);
+            meta_iter_t *it = meta_iter_new(st->meta, cupper, codec_prefix_successor(cupper, (size_t)clen));
+            for (meta_iter_seek(it, cprefix, (size_t)clen); meta_iter_valid(it); meta_iter_next(it)) {
+                size_t klen;
+                const void *k = meta_iter_key(it, &klen);
+                meta_batch_delete(b, k, klen);
+            }
+            ret = meta_iter_status(it);
+            meta_iter_free(it);
+            if (ret == 0)
+                ret = meta_batch_write(st->meta, b);
             meta_batch_free(b);
         }
     }
@@ -677,35 +690,74 @@ void store_unlink_chunks(store_t *st, const store_chunk_list_t *l)
     }
 }
 
-/* Adds to b the loss of one reference for each chunk in drop; chunks left with none go to freed.
- * The caller holds the ref stripes of every chunk in drop. Returns 0 or -errno. */
-static int drop_refs(store_t *st, meta_batch_t *b, const store_chunk_list_t *drop, store_chunk_list_t *freed)
+typedef struct ref_delta {
+    uint64_t id;
+    uint16_t dir;
+    int64_t delta;
+} ref_delta_t;
+
+static int ref_delta_cmp(const void *a, const void *b)
 {
-    for (size_t i = 0; i < drop->n; i++) {
+    uint64_t x = ((const ref_delta_t *)a)->id, y = ((const ref_delta_t *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
+/* Adds to b one more reference for each chunk in add and one less for each in drop, merged per
+ * chunk (a copy onto itself both adds and drops the same ids). Chunks left with none go to freed.
+ * A chunk of add that has no reference left is gone (its object was replaced meanwhile): -EAGAIN.
+ * The caller holds the ref stripes of every chunk in add and drop. Returns 0 or -errno. */
+static int apply_refs(store_t *st, meta_batch_t *b, const store_chunk_list_t *add, const store_chunk_list_t *drop,
+                      store_chunk_list_t *freed)
+{
+    size_t n_add = add != NULL ? add->n : 0, n = n_add + drop->n, m = 0;
+    ref_delta_t *d = xcalloc(n, sizeof(*d));
+    for (size_t i = 0; i < n; i++) {
+        const store_chunk_list_t *l = i < n_add ? add : drop;
+        size_t j = i < n_add ? i : i - n_add;
+        d[i] = (ref_delta_t){.id = l->ids[j], .dir = l->dirs[j], .delta = i < n_add ? 1 : -1};
+    }
+    qsort(d, n, sizeof(*d), ref_delta_cmp);
+    for (size_t i = 0; i < n; i++) { /* merge equal ids */
+        if (m > 0 && d[m - 1].id == d[i].id)
+            d[m - 1].delta += d[i].delta;
+        else
+            d[m++] = d[i];
+    }
+    int ret = 0;
+    for (size_t i = 0; i < m && ret == 0; i++) {
         uint8_t rkey[CODEC_REF_KEY_LEN], cnt[8];
         void *v = NULL;
         size_t vlen;
         uint64_t refs;
-        codec_ref_key(rkey, drop->ids[i]);
-        int ret = meta_get(st->meta, rkey, sizeof(rkey), &v, &vlen);
+        if (d[i].delta == 0)
+            continue; /* as many gained as lost: the count stays */
+        codec_ref_key(rkey, d[i].id);
+        ret = meta_get(st->meta, rkey, sizeof(rkey), &v, &vlen);
         if (ret == -ENOENT) {
-            fprintf(stderr, "coffer: storage: chunk %016llx has no refcount record\n", (unsigned long long)drop->ids[i]);
+            if (d[i].delta > 0) {
+                ret = -EAGAIN;
+                break;
+            }
+            fprintf(stderr, "coffer: storage: chunk %016llx has no refcount record\n", (unsigned long long)d[i].id);
+            ret = 0;
             continue;
         }
         if (ret != 0)
-            return ret;
+            break;
         if (codec_get_u64(v, vlen, &refs) != 0 || refs == 0)
             refs = 1; /* corrupt count: drop it rather than keep it forever */
         meta_free(v);
-        if (--refs == 0) {
+        int64_t left = (int64_t)refs + d[i].delta;
+        if (left <= 0) {
             meta_batch_delete(b, rkey, sizeof(rkey));
-            store_chunk_list_add(freed, drop->ids[i], drop->dirs[i]);
+            store_chunk_list_add(freed, d[i].id, d[i].dir);
         } else {
-            codec_put_u64(cnt, refs);
+            codec_put_u64(cnt, (uint64_t)left);
             meta_batch_put(b, rkey, sizeof(rkey), cnt, sizeof(cnt));
         }
     }
-    return 0;
+    free(d);
+    return ret;
 }
 
 /* A conditional write's condition against the current record (NULL: no object). Returns 0 or the error. */
@@ -783,8 +835,10 @@ int store_commit(store_t *st, const store_commit_t *c, meta_batch_t *b, store_ch
             store_chunk_list_add(&drop, c->drop->ids[i], c->drop->dirs[i]);
     for (size_t i = 0; i < drop.n; i++)
         stripes_add(&stripes, drop.ids[i]);
+    for (size_t i = 0; c->add != NULL && i < c->add->n; i++)
+        stripes_add(&stripes, c->add->ids[i]);
     stripes_lock(st, &stripes);
-    if ((ret = drop_refs(st, b, &drop, freed)) == 0)
+    if ((ret = apply_refs(st, b, c->add, &drop, freed)) == 0)
         ret = meta_batch_write(st->meta, b);
     stripes_unlock(st, &stripes);
 
@@ -902,6 +956,140 @@ int store_object_delete(store_t *st, const char *bucket, const char *key, size_t
     return ret;
 }
 
+/* Whether a chunk still has a reference count record (a missing one means its file is gone for good: ids are never reused). */
+static int chunk_referenced(store_t *st, uint64_t id)
+{
+    uint8_t rkey[CODEC_REF_KEY_LEN];
+    void *v = NULL;
+    size_t vlen;
+    codec_ref_key(rkey, id);
+    int ret = meta_get(st->meta, rkey, sizeof(rkey), &v, &vlen);
+    meta_free(v);
+    return ret != -ENOENT;
+}
+
+/* An object record's contents from a decoded object: the same data, ETag and part layout. The
+ * chunk descriptions and their CRCs go to *chunks / *crcs (free both); headers are left unset. */
+static void object_in_from(const store_object_t *o, codec_object_in_t *in, codec_chunk_in_t **chunks, uint32_t **crcs)
+{
+    size_t num_blocks = 0;
+    for (size_t c = 0; c < o->num_chunks; c++)
+        num_blocks += o->chunks[c].num_blocks;
+    *chunks = xcalloc(o->num_chunks, sizeof(**chunks));
+    *crcs = xcalloc(num_blocks, sizeof(**crcs));
+    for (size_t c = 0, bi = 0; c < o->num_chunks; c++) {
+        const store_chunk_ref_t *ref = &o->chunks[c];
+        (*chunks)[c] = (codec_chunk_in_t){.id = ref->id, .len = ref->len, .dir = ref->dir, .crcs = *crcs + bi};
+        for (uint32_t b = 0; b < ref->num_blocks; b++)
+            (*crcs)[bi++] = codec_chunk_crc(ref, b);
+    }
+    *in = (codec_object_in_t){.size = o->size,
+                              .mtime_ns = o->mtime_ns,
+                              .inline_data = o->num_chunks == 0 ? (o->inline_data ? o->inline_data : (const uint8_t *)"") : NULL,
+                              .chunks = *chunks,
+                              .num_chunks = o->num_chunks,
+                              .num_parts = o->num_parts,
+                              .part_sizes = o->part_sizes};
+    memcpy(in->md5, o->md5, 16);
+}
+
+int store_object_copy(store_t *st, const store_copy_t *c, store_object_t *out_obj)
+{
+    uint8_t okey[CODEC_OBJECT_KEY_MAX], *rec = NULL;
+    size_t rec_len;
+    codec_object_in_t in;
+    codec_chunk_in_t *chunks;
+    uint32_t *crcs;
+    store_chunk_list_t add = {0}, freed = {0};
+    int n, ret;
+
+    if (c == NULL || c->src == NULL || c->bucket == NULL || c->key == NULL || c->key_len == 0 ||
+        (c->headers == NULL && c->num_headers))
+        return -EINVAL;
+    if ((n = codec_object_key(okey, c->bucket, strlen(c->bucket), c->key, c->key_len)) < 0)
+        return -EINVAL;
+    if (c->src->num_chunks == 0 && c->src->inline_data == NULL && c->src->size != 0)
+        return -EINVAL;
+    object_in_from(c->src, &in, &chunks, &crcs);
+    in.mtime_ns = store_now_ns();
+    if (c->md5 != NULL) { /* a single-part object now */
+        memcpy(in.md5, c->md5, 16);
+        in.num_parts = 0;
+        in.part_sizes = NULL;
+    }
+    in.headers = c->headers;
+    in.num_headers = c->num_headers;
+    for (size_t i = 0; i < c->src->num_chunks; i++)
+        store_chunk_list_add(&add, c->src->chunks[i].id, c->src->chunks[i].dir);
+    if ((ret = codec_object_encode(&in, &rec, &rec_len)) == 0) {
+        store_commit_t commit = {
+            .bucket = c->bucket, .okey = okey, .okey_len = (size_t)n, .rec = rec, .rec_len = rec_len, .add = &add, .cond = c->cond};
+        meta_batch_t *b = meta_batch_new();
+        ret = store_commit(st, &commit, b, &freed);
+        meta_batch_free(b);
+    }
+    if (ret == 0) {
+        store_unlink_chunks(st, &freed); /* only after the batch that freed them is durable */
+        if (out_obj != NULL) {
+            memset(out_obj, 0, sizeof(*out_obj));
+            out_obj->size = in.size;
+            out_obj->mtime_ns = in.mtime_ns;
+            out_obj->num_parts = in.num_parts;
+            memcpy(out_obj->md5, in.md5, 16);
+        }
+    }
+    store_chunk_list_free(&add);
+    store_chunk_list_free(&freed);
+    free(rec);
+    free(chunks);
+    free(crcs);
+    return ret;
+}
+
+int store_object_update(store_t *st, const char *bucket, const char *key, size_t key_len, store_update_fn fn, void *ctx)
+{
+    uint8_t okey[CODEC_OBJECT_KEY_MAX], *rec = NULL;
+    size_t rec_len;
+    store_object_t cur = {0};
+    int n, ret;
+
+    if (bucket == NULL || fn == NULL || (n = codec_object_key(okey, bucket, strlen(bucket), key, key_len)) < 0 || key_len == 0) {
+        ret = bucket != NULL ? store_bucket_check(st, bucket) : STORE_E_NO_BUCKET;
+        return ret == 0 ? -ENOENT : ret == -EINVAL ? STORE_E_NO_BUCKET : ret;
+    }
+    pthread_mutex_t *klock = &st->key_locks[key_stripe(bucket, strlen(bucket), key, key_len)];
+    pthread_rwlock_rdlock(&st->bucket_lock);
+    pthread_mutex_lock(klock);
+    if ((ret = store_bucket_check(st, bucket)) == 0 && (ret = meta_get(st->meta, okey, (size_t)n, &cur.rec, &rec_len)) == 0) {
+        void *raw = cur.rec;
+        int bad = codec_object_decode(raw, rec_len, &cur);
+        cur.rec = raw;
+        if (bad) {
+            ret = STORE_E_CORRUPT;
+        } else {
+            const store_kv_t *headers;
+            size_t num_headers;
+            if ((ret = fn(ctx, &cur, &headers, &num_headers)) == 0) {
+                codec_object_in_t in;
+                codec_chunk_in_t *chunks;
+                uint32_t *crcs;
+                object_in_from(&cur, &in, &chunks, &crcs);
+                in.headers = headers;
+                in.num_headers = num_headers;
+                if ((ret = codec_object_encode(&in, &rec, &rec_len)) == 0)
+                    ret = meta_put_sync(st->meta, okey, (size_t)n, rec, rec_len);
+                free(chunks);
+                free(crcs);
+            }
+        }
+    }
+    pthread_mutex_unlock(klock);
+    pthread_rwlock_unlock(&st->bucket_lock);
+    store_object_free(&cur);
+    free(rec);
+    return ret;
+}
+
 /* Reads block b of chunk c into dst (the whole block) and checks its CRC32C. Returns 0, STORE_E_CORRUPT or -errno. */
 static int read_block(int fd, const store_chunk_ref_t *c, uint32_t b, void *dst, size_t blen)
 {
@@ -948,6 +1136,10 @@ int store_object_read(store_t *st, const store_object_t *obj, uint64_t offset, v
         }
         int fd = blob_open_read(&st->dirs[c->dir], c->id);
         if (fd < 0) {
+            if (fd == -ENOENT && !chunk_referenced(st, c->id)) {
+                ret = -EAGAIN; /* the object was replaced or deleted after its lookup, and its data freed */
+                break;
+            }
             fprintf(stderr, "coffer: storage: open chunk %016llx: %s\n", (unsigned long long)c->id, strerror(-fd));
             ret = -EIO;
             break;

@@ -10,7 +10,10 @@
  * RocksDB WriteBatch makes the object visible and drops the references of the
  * object it replaces. Chunk files whose reference count fell to zero are
  * unlinked after that batch is durable. A crash at any point leaves the old
- * object or the new one, never half of one.
+ * object or the new one, never half of one. A copy adds a reference to each
+ * of its source's chunks in the same batch, under the chunks' reference
+ * locks; chunk ids are never reused, so a chunk whose count record is gone is
+ * gone for good and the copy is refused (-EAGAIN) rather than resurrecting it.
  *
  * Every function is thread-safe. Functions that write (put, delete, bucket
  * create/delete) block on fsync and belong on an I/O worker thread; lookups
@@ -94,6 +97,27 @@ int store_bucket_delete(store_t *st, const char *name);
 /** Calls cb for every bucket in name order; stops early when cb returns non-zero. Returns 0 or -errno. */
 int store_bucket_list(store_t *st, int (*cb)(void *ctx, const store_bucket_t *b), void *ctx);
 
+/*
+ * A bucket's configuration documents (storage/bucket_conf.c): small values kept
+ * under the bucket by name ("tagging", "ownership-controls"...), in whatever form
+ * the server chooses. They go with the bucket when it is deleted, so a bucket
+ * created again under the name starts with none.
+ */
+
+#define STORE_BUCKET_CONF_NAME_MAX 64
+
+/**
+ * Reads a bucket's configuration name. Returns 0 with *val (malloc'ed: free()) and
+ * *val_len, -ENOENT when the bucket has none, STORE_E_NO_BUCKET, or -errno.
+ */
+int store_bucket_conf_get(store_t *st, const char *bucket, const char *name, void **val, size_t *val_len);
+
+/** Stores (replaces) a bucket's configuration name with a synced write. Returns 0, STORE_E_NO_BUCKET or -errno. */
+int store_bucket_conf_put(store_t *st, const char *bucket, const char *name, const void *val, size_t val_len);
+
+/** Removes a bucket's configuration name (synced; 0 also when it had none). Returns 0, STORE_E_NO_BUCKET or -errno. */
+int store_bucket_conf_delete(store_t *st, const char *bucket, const char *name);
+
 /* ------------------------------------------------------------------ objects */
 
 typedef struct store_chunk_ref store_chunk_ref_t; /* opaque; parsed from the record */
@@ -157,28 +181,33 @@ typedef struct store_copy {
     const store_kv_t *headers; /* the copy's headers (the source's, or the request's for REPLACE) */
     size_t num_headers;
     const store_precondition_t *cond; /* optional: a condition on the object the copy replaces */
+    const uint8_t *md5;               /* optional: the MD5 of the source's data, making the copy a single-part
+                                         object with that ETag (a copy of a multipart object, as S3 does) */
 } store_copy_t;
 
 /**
  * Stores a copy of c->src under the destination key, replacing any object there, with one
- * synced batch. The copy keeps the source's size, ETag and part layout, gets a new
+ * synced batch that also gives each of the source's chunks one more reference. The copy
+ * keeps the source's size, ETag and part layout (unless c->md5 is set), gets a new
  * Last-Modified and c->headers. On 0, out_obj (optional) gets size, md5, num_parts and mtime
  * (nothing to free). Returns 0, STORE_E_NO_BUCKET, STORE_E_PRECONDITION, -ENOENT (If-Match on
  * no object), -EAGAIN (the source was replaced or deleted meanwhile and its chunks are gone:
- * look it up again), or -errno.
+ * look it up again), -EINVAL (a bad bucket or key) or -errno.
  */
 int store_object_copy(store_t *st, const store_copy_t *c, store_object_t *out_obj);
 
 /**
  * Decides an object's new headers from its current state, under the object's lock: returns 0
  * with *headers / *num_headers (memory valid until store_object_update returns), or an error
- * that store_object_update returns unchanged.
+ * that store_object_update returns unchanged. It must not call into the store (it runs under
+ * the store's locks).
  */
 typedef int (*store_update_fn)(void *ctx, const store_object_t *cur, const store_kv_t **headers, size_t *num_headers);
 
 /**
  * Rewrites an object's headers (tags, say) with a synced write, keeping its data, size, ETag
- * and Last-Modified. Returns 0, -ENOENT (no such key), STORE_E_NO_BUCKET, fn's error, or -errno.
+ * and Last-Modified. Returns 0, -ENOENT (no such key), STORE_E_NO_BUCKET, STORE_E_CORRUPT (an
+ * unreadable record), fn's error, or -errno.
  */
 int store_object_update(store_t *st, const char *bucket, const char *key, size_t key_len, store_update_fn fn, void *ctx);
 
@@ -192,7 +221,8 @@ int store_object_delete(store_t *st, const char *bucket, const char *key, size_t
  * Reads len bytes of obj's data at offset into buf (offset + len <= obj->size),
  * verifying the checksum of every block it touches. Reads of whole blocks
  * (STORE_READ_BLOCK-aligned offset) take the fast path with no extra copy.
- * Returns 0, STORE_E_CORRUPT (checksum mismatch: nothing usable in buf) or -errno.
+ * Returns 0, STORE_E_CORRUPT (checksum mismatch: nothing usable in buf), -EAGAIN (the object
+ * was replaced or deleted after obj was looked up, and its data is gone) or -errno.
  */
 #define STORE_READ_BLOCK (1024 * 1024)
 int store_object_read(store_t *st, const store_object_t *obj, uint64_t offset, void *buf, size_t len);
@@ -319,12 +349,16 @@ typedef struct store_complete_hook {
  * parts must be strictly ascending (STORE_E_INVALID_PART_ORDER), each uploaded
  * with that ETag (STORE_E_INVALID_PART), each but the last at least
  * STORE_MIN_PART_SIZE (STORE_E_ENTITY_TOO_SMALL); *bad_part is set to the index
- * of the offending entry. On 0, out_obj gets size, md5 (of the parts' MD5s),
- * num_parts and mtime (nothing to free). Returns 0, one of those, STORE_E_NO_UPLOAD,
- * STORE_E_NO_BUCKET or -errno.
+ * of the offending entry. cond (optional) is checked against the object the
+ * completion replaces, under the key's lock, atomically with the commit: when it
+ * fails (STORE_E_PRECONDITION, or -ENOENT for If-Match on no object) nothing is
+ * written and the upload stays as it was. On 0, out_obj gets size, md5 (of the
+ * parts' MD5s), num_parts and mtime (nothing to free). Returns 0, one of those,
+ * STORE_E_NO_UPLOAD, STORE_E_NO_BUCKET or -errno.
  */
 int store_upload_complete(store_t *st, const store_upload_ref_t *u, const store_complete_part_t *parts, size_t num_parts,
-                          const store_complete_hook_t *hook, store_object_t *out_obj, size_t *bad_part);
+                          const store_complete_hook_t *hook, const store_precondition_t *cond, store_object_t *out_obj,
+                          size_t *bad_part);
 
 /** Aborts an upload and frees its parts. Returns 0, STORE_E_NO_UPLOAD or -errno. */
 int store_upload_abort(store_t *st, const store_upload_ref_t *u);

@@ -91,6 +91,7 @@ typedef struct store_commit {
     size_t rec_len;
     const codec_chunk_in_t *new_chunks; /* born with this batch: reference count 1 */
     size_t num_new_chunks;
+    const store_chunk_list_t *add;    /* stored chunks that gain one reference (a copy), or NULL */
     const store_chunk_list_t *drop;   /* chunks that lose one reference in this batch, or NULL */
     const store_precondition_t *cond; /* checked against the object replaced, under its key lock; or NULL */
 } store_commit_t;
@@ -99,7 +100,8 @@ typedef struct store_commit {
  * Adds c's changes to b (which may already hold the caller's own records),
  * drops the references of the object c replaces or deletes, and writes b
  * synced. Chunks left without references are appended to freed: unlink them
- * once this returns 0. Returns 0, STORE_E_NO_BUCKET or -errno.
+ * once this returns 0. Returns 0, STORE_E_NO_BUCKET, the condition's error,
+ * -EAGAIN (a chunk of add has no reference left) or -errno.
  */
 int store_commit(store_t *st, const store_commit_t *c, meta_batch_t *b, store_chunk_list_t *freed);
 

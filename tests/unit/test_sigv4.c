@@ -318,7 +318,7 @@ static void test_parse_authorization_good(void **state)
 
 static void test_parse_authorization_bad(void **state)
 {
-    char long_key[300], long_region[200], long_headers[1200], buf[2048];
+    char long_key[300], long_region[200], long_headers[4200], buf[4400];
     sigv4_auth_t a;
     const char *bad[] = {
         "",

@@ -453,6 +453,171 @@ static void test_conditional_put(void **state)
     free(data);
 }
 
+static int copy_of(store_t *st, const char *src_key, const char *dst_key, const store_object_t *src,
+                   const store_precondition_t *cond)
+{
+    store_object_t looked = {0};
+    if (src == NULL) {
+        int ret = store_object_get(st, "b", src_key, strlen(src_key), &looked);
+        if (ret != 0)
+            return ret;
+        src = &looked;
+    }
+    store_kv_t h = {S("content-type"), S("text/copied")};
+    store_copy_t c = {
+        .src = src, .bucket = "b", .key = dst_key, .key_len = strlen(dst_key), .headers = &h, .num_headers = 1, .cond = cond};
+    int ret = store_object_copy(st, &c, NULL);
+    store_object_free(&looked);
+    return ret;
+}
+
+static void test_copy_shares_chunks(void **state)
+{
+    fixture_t *f = *state;
+    size_t len = 20 * MIB;
+    uint8_t *a = malloc(len), *b = malloc(len);
+    fill_pattern(a, len, 3);
+    fill_pattern(b, len, 4);
+    assert_int_equal(store_bucket_create(f->st, "b", "o", ""), 0);
+    assert_int_equal(put_pieces(f->st, "b", "src", 3, a, len, 0, NULL), 0);
+    assert_int_equal(count_chunks(f, 0), 3);
+
+    assert_int_equal(copy_of(f->st, "src", "dst", NULL, NULL), 0);
+    assert_int_equal(count_chunks(f, 0), 3); /* shared, not duplicated */
+    assert_object(f->st, "b", "dst", 3, a, len);
+    store_object_t o;
+    assert_int_equal(store_object_get(f->st, "b", "dst", 3, &o), 0);
+    assert_int_equal(o.num_headers, 1);
+    assert_memory_equal(o.headers[0].value, "text/copied", 11);
+    store_object_free(&o);
+
+    assert_int_equal(store_object_delete(f->st, "b", "src", 3), 0); /* the copy keeps the chunks alive */
+    assert_int_equal(count_chunks(f, 0), 3);
+    assert_object(f->st, "b", "dst", 3, a, len);
+    assert_int_equal(copy_of(f->st, "dst", "dst", NULL, NULL), 0); /* onto itself: the count stays */
+    assert_int_equal(count_chunks(f, 0), 3);
+    assert_object(f->st, "b", "dst", 3, a, len);
+    assert_int_equal(copy_of(f->st, "dst", "dst2", NULL, NULL), 0);
+    assert_int_equal(store_object_delete(f->st, "b", "dst", 3), 0);
+    assert_int_equal(count_chunks(f, 0), 3);
+    assert_int_equal(store_object_delete(f->st, "b", "dst2", 4), 0); /* the last reference frees them */
+    assert_int_equal(count_chunks(f, 0), 0);
+
+    /* a source replaced after it was looked up has lost its chunks: the copy is refused, nothing stored */
+    assert_int_equal(put_pieces(f->st, "b", "src", 3, a, len, 0, NULL), 0);
+    store_object_t stale;
+    assert_int_equal(store_object_get(f->st, "b", "src", 3, &stale), 0);
+    assert_int_equal(put_pieces(f->st, "b", "src", 3, b, len, 0, NULL), 0);
+    assert_int_equal(copy_of(f->st, "src", "dst", &stale, NULL), -EAGAIN);
+    store_object_free(&stale);
+    assert_int_equal(store_object_get(f->st, "b", "dst", 3, &o), -ENOENT);
+    assert_int_equal(count_chunks(f, 0), 3);
+
+    /* inline objects, conditions and a missing bucket */
+    assert_int_equal(put_str(f->st, "b", "small", "tiny object"), 0);
+    assert_int_equal(copy_of(f->st, "small", "small2", NULL, NULL), 0);
+    assert_object(f->st, "b", "small2", 6, (const uint8_t *)"tiny object", 11);
+    store_precondition_t create_only = {.if_none_match = 1};
+    assert_int_equal(copy_of(f->st, "small", "small2", NULL, &create_only), STORE_E_PRECONDITION);
+    assert_int_equal(copy_of(f->st, "src", "fresh", NULL, &create_only), 0);
+    assert_object(f->st, "b", "fresh", 5, b, len);
+    assert_int_equal(count_chunks(f, 0), 3);
+    assert_int_equal(store_object_get(f->st, "b", "small", 5, &o), 0);
+    store_copy_t nob = {.src = &o, .bucket = "nob", .key = "k", .key_len = 1};
+    assert_int_equal(store_object_copy(f->st, &nob, NULL), STORE_E_NO_BUCKET);
+    store_object_free(&o);
+
+    /* refused copies leave the object they would replace, and its chunks, untouched */
+    assert_int_equal(put_pieces(f->st, "b", "solo", 4, a, len, 0, NULL), 0);
+    assert_int_equal(store_object_get(f->st, "b", "solo", 4, &stale), 0); /* holds a, referenced by nothing else */
+    assert_int_equal(put_pieces(f->st, "b", "solo", 4, b, len, 0, NULL), 0);
+    assert_int_equal(copy_of(f->st, "solo", "solo", &stale, NULL), -EAGAIN); /* a stale copy onto itself */
+    assert_int_equal(copy_of(f->st, "solo", "fresh", &stale, NULL), -EAGAIN);
+    assert_int_equal(copy_of(f->st, "solo", "fresh", NULL, &create_only), STORE_E_PRECONDITION);
+    store_object_free(&stale);
+    assert_object(f->st, "b", "solo", 4, b, len);
+    assert_object(f->st, "b", "fresh", 5, b, len);
+    assert_int_equal(count_chunks(f, 0), 6);
+
+    /* with the data's MD5 the copy becomes a single-part object of that ETag */
+    assert_int_equal(store_object_get(f->st, "b", "src", 3, &o), 0);
+    uint8_t md5[16] = {1, 2, 3};
+    store_copy_t single = {.src = &o, .bucket = "b", .key = "single", .key_len = 6, .md5 = md5};
+    store_object_t out;
+    assert_int_equal(store_object_copy(f->st, &single, &out), 0);
+    assert_memory_equal(out.md5, md5, 16);
+    assert_int_equal(out.num_parts, 0);
+    store_object_free(&o);
+    assert_int_equal(store_object_get(f->st, "b", "single", 6, &o), 0);
+    assert_memory_equal(o.md5, md5, 16);
+    assert_int_equal(o.size, len);
+    store_object_free(&o);
+    free(a);
+    free(b);
+}
+
+typedef struct update_ctx {
+    store_kv_t kv[2];
+    int calls;
+    int fail;
+} update_ctx_t;
+
+static int set_color(void *ctx, const store_object_t *cur, const store_kv_t **headers, size_t *num_headers)
+{
+    update_ctx_t *u = ctx;
+    u->calls++;
+    if (u->fail)
+        return u->fail;
+    u->kv[0] = cur->headers[0]; /* keep the first, add one */
+    u->kv[1] = (store_kv_t){S("x-amz-meta-color"), S("blue")};
+    *headers = u->kv;
+    *num_headers = 2;
+    return 0;
+}
+
+static void test_update_headers(void **state)
+{
+    fixture_t *f = *state;
+    size_t len = 9 * MIB;
+    uint8_t *a = malloc(len);
+    fill_pattern(a, len, 5);
+    assert_int_equal(store_bucket_create(f->st, "b", "o", ""), 0);
+    store_kv_t h = {S("content-type"), S("text/plain")};
+    struct iovec iov = {a, len};
+    store_put_t put = {.bucket = "b", .key = "k", .key_len = 1, .body = &iov, .body_iovcnt = 1, .headers = &h, .num_headers = 1};
+    assert_int_equal(store_object_put(f->st, &put, NULL), 0);
+    store_object_t before, after;
+    assert_int_equal(store_object_get(f->st, "b", "k", 1, &before), 0);
+
+    update_ctx_t u = {0};
+    assert_int_equal(store_object_update(f->st, "b", "k", 1, set_color, &u), 0);
+    assert_int_equal(u.calls, 1);
+    assert_int_equal(store_object_get(f->st, "b", "k", 1, &after), 0);
+    assert_int_equal(after.num_headers, 2);
+    assert_memory_equal(after.headers[0].value, "text/plain", 10);
+    assert_memory_equal(after.headers[1].value, "blue", 4);
+    assert_int_equal(after.mtime_ns, before.mtime_ns);
+    assert_memory_equal(after.md5, before.md5, 16);
+    assert_int_equal(after.size, before.size);
+    store_object_free(&before);
+    store_object_free(&after);
+    assert_object(f->st, "b", "k", 1, a, len);
+    assert_int_equal(count_chunks(f, 0), 2);
+
+    u.fail = STORE_E_PRECONDITION; /* the callback's refusal comes back and nothing changes */
+    assert_int_equal(store_object_update(f->st, "b", "k", 1, set_color, &u), STORE_E_PRECONDITION);
+    u.fail = 0;
+    assert_int_equal(store_object_update(f->st, "b", "missing", 7, set_color, &u), -ENOENT);
+    assert_int_equal(store_object_update(f->st, "nob", "k", 1, set_color, &u), STORE_E_NO_BUCKET);
+    assert_int_equal(u.calls, 2);
+
+    /* an inline object keeps its data too */
+    assert_int_equal(put_str(f->st, "b", "small", "inline data"), 0);
+    assert_int_equal(store_object_update(f->st, "b", "small", 5, set_color, &u), 0);
+    assert_object(f->st, "b", "small", 5, (const uint8_t *)"inline data", 11);
+    free(a);
+}
+
 static void test_flipped_byte_is_corrupt(void **state)
 {
     fixture_t *f = *state;
@@ -930,21 +1095,21 @@ static void test_multipart_complete(void **state)
     store_complete_part_t order[] = {{2, {0}}, {1, {0}}};
     memcpy(order[0].md5, m2, 16);
     memcpy(order[1].md5, m1, 16);
-    assert_int_equal(store_upload_complete(st, &u, order, 2, NULL, &obj, &badi), STORE_E_INVALID_PART_ORDER);
+    assert_int_equal(store_upload_complete(st, &u, order, 2, NULL, NULL, &obj, &badi), STORE_E_INVALID_PART_ORDER);
     assert_int_equal(badi, 1);
     store_complete_part_t missing[] = {{1, {0}}, {4, {0}}};
     memcpy(missing[0].md5, m1, 16);
-    assert_int_equal(store_upload_complete(st, &u, missing, 2, NULL, &obj, &badi), STORE_E_INVALID_PART);
+    assert_int_equal(store_upload_complete(st, &u, missing, 2, NULL, NULL, &obj, &badi), STORE_E_INVALID_PART);
     assert_int_equal(badi, 1);
     store_complete_part_t wrong[] = {{1, {0}}};
     memcpy(wrong[0].md5, bad, 16);
-    assert_int_equal(store_upload_complete(st, &u, wrong, 1, NULL, &obj, &badi), STORE_E_INVALID_PART);
+    assert_int_equal(store_upload_complete(st, &u, wrong, 1, NULL, NULL, &obj, &badi), STORE_E_INVALID_PART);
 
     /* parts 1 and 3 only: part 2's chunks are freed, the others move to the object */
     store_complete_part_t subset[] = {{1, {0}}, {3, {0}}};
     memcpy(subset[0].md5, m1, 16);
     memcpy(subset[1].md5, m3, 16);
-    assert_int_equal(store_upload_complete(st, &u, subset, 2, NULL, &obj, &badi), 0);
+    assert_int_equal(store_upload_complete(st, &u, subset, 2, NULL, NULL, &obj, &badi), 0);
     assert_int_equal(obj.size, l1 + l3);
     assert_int_equal(obj.num_parts, 2);
     uint8_t both[32], etag[16]; /* from the data, not from what storage reported for the parts */
@@ -973,7 +1138,7 @@ static void test_multipart_complete(void **state)
     store_object_free(&got);
 
     /* the upload is gone */
-    assert_int_equal(store_upload_complete(st, &u, subset, 2, NULL, &obj, &badi), STORE_E_NO_UPLOAD);
+    assert_int_equal(store_upload_complete(st, &u, subset, 2, NULL, NULL, &obj, &badi), STORE_E_NO_UPLOAD);
     assert_int_equal(mp_put(st, id, 5, p3, l3, NULL), STORE_E_NO_UPLOAD);
     assert_int_equal(store_upload_abort(st, &u), STORE_E_NO_UPLOAD);
     assert_int_equal(store_upload_get(st, &u, &got), STORE_E_NO_UPLOAD);
@@ -984,7 +1149,7 @@ static void test_multipart_complete(void **state)
     assert_int_equal(mp_put(st, id, 1, p2, l2, m2), 0);
     store_complete_part_t one[] = {{1, {0}}};
     memcpy(one[0].md5, m2, 16);
-    assert_int_equal(store_upload_complete(st, &u, one, 1, NULL, &obj, &badi), 0);
+    assert_int_equal(store_upload_complete(st, &u, one, 1, NULL, NULL, &obj, &badi), 0);
     assert_int_equal(count_chunks(f, 0), 5);
     assert_int_equal(store_object_delete(st, "bkt", S(MP_KEY)), 0);
     assert_int_equal(count_chunks(f, 0), 0);
@@ -1011,7 +1176,7 @@ static void test_multipart_small_and_empty(void **state)
     assert_int_equal(mp_put(st, id, 1, (const uint8_t *)"", 0, m), 0);
     store_complete_part_t one[] = {{1, {0}}};
     memcpy(one[0].md5, m, 16);
-    assert_int_equal(store_upload_complete(st, &u, one, 1, NULL, &obj, &badi), 0);
+    assert_int_equal(store_upload_complete(st, &u, one, 1, NULL, NULL, &obj, &badi), 0);
     assert_int_equal(obj.size, 0);
     size_t zero = 0;
     assert_data(st, S(MP_KEY), (const uint8_t *const[]){(const uint8_t *)""}, &zero, 1);
@@ -1024,7 +1189,7 @@ static void test_multipart_small_and_empty(void **state)
     store_complete_part_t two[] = {{1, {0}}, {2, {0}}};
     memcpy(two[0].md5, m, 16);
     memcpy(two[1].md5, m2, 16);
-    assert_int_equal(store_upload_complete(st, &u, two, 2, NULL, &obj, &badi), STORE_E_ENTITY_TOO_SMALL);
+    assert_int_equal(store_upload_complete(st, &u, two, 2, NULL, NULL, &obj, &badi), STORE_E_ENTITY_TOO_SMALL);
     assert_int_equal(badi, 0);
 
     /* abort frees every part's chunks */
@@ -1087,7 +1252,7 @@ static void test_multipart_copy_part(void **state)
     memcpy(one[0].md5, m1, 16);
     store_object_t obj;
     size_t badi;
-    assert_int_equal(store_upload_complete(st, &u, one, 1, NULL, &obj, &badi), 0);
+    assert_int_equal(store_upload_complete(st, &u, one, 1, NULL, NULL, &obj, &badi), 0);
     assert_data(st, S(MP_KEY), (const uint8_t *const[]){src}, &(size_t){cut}, 1);
     free(src);
 }
@@ -1250,12 +1415,95 @@ static void test_multipart_parallel_parts(void **state)
     store_object_t obj;
     size_t badi;
     store_upload_ref_t u = mp_ref(id);
-    assert_int_equal(store_upload_complete(st, &u, parts, N, NULL, &obj, &badi), 0);
+    assert_int_equal(store_upload_complete(st, &u, parts, N, NULL, NULL, &obj, &badi), 0);
     pthread_join(lt, NULL);
     assert_true(late.ret == 0 || late.ret == STORE_E_NO_UPLOAD);
     assert_data(st, S(MP_KEY), (const uint8_t *const[]){data}, &(size_t){N * len}, 1);
     assert_int_equal(count_chunks(f, 0), N * 5); /* the late part's chunks are gone either way */
     free(data);
+}
+
+typedef struct copy_race {
+    store_t *st;
+    int id;
+    const uint8_t *bodies[2];
+    size_t len;
+} copy_race_t;
+
+/* Writer: overwrites and deletes "hot"; copiers: copy it (also onto itself) and read every copy back whole. */
+static void *copy_race_thread(void *arg)
+{
+    copy_race_t *c = arg;
+    uint8_t *buf = malloc(c->len);
+    for (int i = 0; i < 60; i++) {
+        if (c->id == 0) {
+            if (i % 5 == 4)
+                store_object_delete(c->st, "b", "hot", 3);
+            else if (put_pieces(c->st, "b", "hot", 3, c->bodies[i % 2], c->len, 0, NULL) != 0)
+                return "put failed";
+            continue;
+        }
+        char key[16];
+        snprintf(key, sizeof(key), "copy-%d", c->id);
+        store_object_t src, got;
+        int ret = store_object_get(c->st, "b", "hot", 3, &src);
+        if (ret == -ENOENT)
+            continue;
+        if (ret != 0)
+            return "get failed";
+        int self = i % 3 == 0;
+        store_kv_t h = {S("content-type"), S("x/y")};
+        store_copy_t cp = {.src = &src,
+                           .bucket = "b",
+                           .key = self ? "hot" : key,
+                           .key_len = self ? 3 : strlen(key),
+                           .headers = &h,
+                           .num_headers = 1};
+        ret = store_object_copy(c->st, &cp, NULL);
+        store_object_free(&src);
+        if (ret == -EAGAIN || self)
+            continue;
+        if (ret != 0)
+            return "copy failed";
+        if (store_object_get(c->st, "b", key, strlen(key), &got) != 0)
+            return "copy missing";
+        ret = store_object_read(c->st, &got, 0, buf, c->len);
+        int same = ret == 0 && (memcmp(buf, c->bodies[0], c->len) == 0 || memcmp(buf, c->bodies[1], c->len) == 0);
+        store_object_free(&got);
+        if (!same) /* only this thread writes its key: the copy keeps its chunks alive */
+            return "copy is not a whole source";
+    }
+    free(buf);
+    return NULL;
+}
+
+static void test_copy_races_overwrite_and_delete(void **state)
+{
+    fixture_t *f = *state;
+    size_t len = 3 * MIB + 5;
+    uint8_t *a = malloc(len), *b = malloc(len);
+    fill_pattern(a, len, 7);
+    fill_pattern(b, len, 8);
+    assert_int_equal(store_bucket_create(f->st, "b", "o", ""), 0);
+    pthread_t t[4];
+    copy_race_t c[4];
+    for (int i = 0; i < 4; i++) {
+        c[i] = (copy_race_t){f->st, i, {a, b}, len};
+        assert_int_equal(pthread_create(&t[i], NULL, copy_race_thread, &c[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        void *r;
+        pthread_join(t[i], &r);
+        if (r != NULL)
+            fail_msg("%s", (const char *)r);
+    }
+    /* every chunk file left is referenced, and deleting every object frees them all */
+    const char *keys[] = {"hot", "copy-1", "copy-2", "copy-3"};
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(store_object_delete(f->st, "b", keys[i], strlen(keys[i])), 0);
+    assert_int_equal(count_chunks(f, 0), 0);
+    free(a);
+    free(b);
 }
 
 int main(void)
@@ -1268,6 +1516,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_two_dirs_both_used, setup2, teardown),
         cmocka_unit_test_setup_teardown(test_bad_digest_stores_nothing, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_conditional_put, setup1, teardown),
+        cmocka_unit_test_setup_teardown(test_copy_shares_chunks, setup1, teardown),
+        cmocka_unit_test_setup_teardown(test_update_headers, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_flipped_byte_is_corrupt, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_reopen, setup2, teardown),
         cmocka_unit_test_setup_teardown(test_open_refuses_wrong_dirs, setup1, teardown),
@@ -1281,6 +1531,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_multipart_copy_part, setup_small_chunks, teardown),
         cmocka_unit_test_setup_teardown(test_multipart_listings, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_multipart_parallel_parts, setup_small_chunks, teardown),
+        cmocka_unit_test_setup_teardown(test_copy_races_overwrite_and_delete, setup_small_chunks, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

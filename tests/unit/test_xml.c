@@ -1,5 +1,5 @@
 /* tests/unit/test_xml.c -- request bodies in (CompleteMultipartUpload,
- * CreateBucketConfiguration) over tables of good and hostile documents, and
+ * CreateBucketConfiguration, Delete) over tables of good and hostile documents, and
  * the ETag writer. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -337,6 +337,224 @@ static void test_create_bucket(void **state)
     }
 }
 
+typedef struct delete_case {
+    const char *name;
+    const char *body;
+    int want; /* 0 or -1 */
+    int quiet;
+    size_t num_objects;
+    struct {
+        const char *key;
+        size_t key_len;         /* 0: strlen(key) */
+        const char *version_id; /* NULL: none */
+        int has_conditions;
+    } objects[3];
+} delete_case_t;
+
+static const delete_case_t delete_cases[] = {
+    {"with namespace, as botocore writes it",
+     "<Delete xmlns=\"" S3_NS "\"><Object><Key>a</Key></Object><Object><Key>b/c</Key><VersionId>null</VersionId></Object>"
+     "<Quiet>true</Quiet></Delete>",
+     0,
+     1,
+     2,
+     {{"a", 0, NULL, 0}, {"b/c", 0, "null", 0}}},
+    {"without namespace, with declaration, Quiet false",
+     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Delete>\n  <Quiet>false</Quiet>\n  <Object>\n    <Key>x</Key>\n  </Object>\n"
+     "</Delete>\n",
+     0,
+     0,
+     1,
+     {{"x", 0, NULL, 0}}},
+    {"prefixed namespace, Quiet 1",
+     "<s3:Delete xmlns:s3=\"" S3_NS "\"><s3:Quiet> 1 </s3:Quiet><s3:Object><s3:Key>k</s3:Key></s3:Object></s3:Delete>",
+     0,
+     1,
+     1,
+     {{"k", 0, NULL, 0}}},
+    {"Quiet TRUE and 0 are booleans",
+     "<Delete><Quiet>TRUE</Quiet><Object><Key>k</Key></Object></Delete>",
+     0,
+     1,
+     1,
+     {{"k", 0, NULL, 0}}},
+    {"keys kept exactly: blanks, entities, CDATA, unicode, a newline",
+     "<Delete><Object><Key> </Key></Object><Object><Key> a&amp;b&lt;&gt;&quot;&apos;&#x9;&#xD;<![CDATA[ <c> ]]></Key></Object>"
+     "<Object><Key>\xc3\xbc/\xe6\x97\xa5\xe6\x9c\xac\n</Key></Object></Delete>",
+     0,
+     0,
+     3,
+     {{" ", 0, NULL, 0}, {" a&b<>\"'\t\r <c> ", 0, NULL, 0}, {"\xc3\xbc/\xe6\x97\xa5\xe6\x9c\xac\n", 0, NULL, 0}}},
+    {"empty key and version kept (the operation answers them)",
+     "<Delete><Object><Key/><VersionId></VersionId></Object><Object><Key></Key></Object></Delete>",
+     0,
+     0,
+     2,
+     {{"", 0, "", 0}, {"", 0, NULL, 0}}},
+    {"conditions and unknown elements",
+     "<Delete><Object><Key>a</Key><ETag>\"x\"</ETag></Object><Object><Size>3</Size><Key>b</Key></Object>"
+     "<Object><LastModifiedTime>2024-01-01T00:00:00Z</LastModifiedTime><Key>c</Key><Other/></Object><Unknown/></Delete>",
+     0,
+     0,
+     3,
+     {{"a", 0, NULL, 1}, {"b", 0, NULL, 1}, {"c", 0, NULL, 1}}},
+    {"duplicate keys kept",
+     "<Delete><Object><Key>a</Key></Object><Object><Key>a</Key></Object></Delete>",
+     0,
+     0,
+     2,
+     {{"a", 0, NULL, 0}, {"a", 0, NULL, 0}}},
+
+    {"no Object", "<Delete><Quiet>true</Quiet></Delete>", -1, 0, 0, {{NULL, 0, NULL, 0}}},
+    {"empty root", "<Delete/>", -1, 0, 0, {{NULL, 0, NULL, 0}}},
+    {"Object without Key", "<Delete><Object><VersionId>null</VersionId></Object></Delete>", -1, 0, 0, {{NULL, 0, NULL, 0}}},
+    {"second Object without Key", "<Delete><Object><Key>a</Key></Object><Object/></Delete>", -1, 0, 0, {{NULL, 0, NULL, 0}}},
+    {"two Keys", "<Delete><Object><Key>a</Key><Key>b</Key></Object></Delete>", -1, 0, 0, {{NULL, 0, NULL, 0}}},
+    {"two VersionIds",
+     "<Delete><Object><Key>a</Key><VersionId>1</VersionId><VersionId>2</VersionId></Object></Delete>",
+     -1,
+     0,
+     0,
+     {{NULL, 0, NULL, 0}}},
+    {"an element inside Key", "<Delete><Object><Key>a<b/>c</Key></Object></Delete>", -1, 0, 0, {{NULL, 0, NULL, 0}}},
+    {"Quiet not a boolean", "<Delete><Quiet>yes</Quiet><Object><Key>a</Key></Object></Delete>", -1, 0, 0, {{NULL, 0, NULL, 0}}},
+    {"Quiet twice",
+     "<Delete><Quiet>true</Quiet><Quiet>true</Quiet><Object><Key>a</Key></Object></Delete>",
+     -1,
+     0,
+     0,
+     {{NULL, 0, NULL, 0}}},
+    {"wrong root", "<DeleteObjects><Object><Key>a</Key></Object></DeleteObjects>", -1, 0, 0, {{NULL, 0, NULL, 0}}},
+    {"Object outside the root", "<X><Delete><Object><Key>a</Key></Object></Delete></X>", -1, 0, 0, {{NULL, 0, NULL, 0}}},
+    {"not well-formed", "<Delete><Object><Key>a</Object></Delete>", -1, 0, 0, {{NULL, 0, NULL, 0}}},
+    {"truncated", "<Delete><Object><Key>a</Key></Object>", -1, 0, 0, {{NULL, 0, NULL, 0}}},
+    {"empty body", "", -1, 0, 0, {{NULL, 0, NULL, 0}}},
+    {"text, not XML", "Key=a", -1, 0, 0, {{NULL, 0, NULL, 0}}},
+    {"undeclared entity", "<Delete><Object><Key>&x;</Key></Object></Delete>", -1, 0, 0, {{NULL, 0, NULL, 0}}},
+    {"internal entity",
+     "<!DOCTYPE Delete [<!ENTITY x \"a\">]><Delete><Object><Key>&x;</Key></Object></Delete>",
+     -1,
+     0,
+     0,
+     {{NULL, 0, NULL, 0}}},
+    {"external entity",
+     "<!DOCTYPE Delete [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><Delete><Object><Key>&x;</Key></Object></Delete>",
+     -1,
+     0,
+     0,
+     {{NULL, 0, NULL, 0}}},
+    {"a NUL character reference", "<Delete><Object><Key>a&#0;b</Key></Object></Delete>", -1, 0, 0, {{NULL, 0, NULL, 0}}},
+};
+
+static void test_delete_table(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(delete_cases) / sizeof(delete_cases[0]); ++i) {
+        const delete_case_t *c = &delete_cases[i];
+        xml_delete_t d;
+        memset(&d, 0xa5, sizeof(d));
+        int ret = xml_parse_delete(c->body, strlen(c->body), 3, &d);
+        if (ret != c->want)
+            fail_msg("case %zu (%s): %d, want %d", i, c->name, ret, c->want);
+        if (ret != 0) {
+            if (d.objects != NULL || d.num_objects != 0)
+                fail_msg("case %zu (%s): a refused body left objects", i, c->name);
+            continue;
+        }
+        if (d.quiet != c->quiet || d.num_objects != c->num_objects)
+            fail_msg("case %zu (%s): quiet %d, %zu objects, want %d, %zu", i, c->name, d.quiet, d.num_objects, c->quiet,
+                     c->num_objects);
+        for (size_t j = 0; j < d.num_objects; ++j) {
+            const xml_delete_object_t *o = &d.objects[j];
+            size_t want_len = c->objects[j].key_len ? c->objects[j].key_len : strlen(c->objects[j].key);
+            if (o->key_len != want_len || memcmp(o->key, c->objects[j].key, want_len) != 0 || o->key[o->key_len] != '\0')
+                fail_msg("case %zu (%s) object %zu: key '%s' (%zu), want '%s'", i, c->name, j, o->key, o->key_len,
+                         c->objects[j].key);
+            const char *want_v = c->objects[j].version_id;
+            if ((want_v == NULL) != (o->version_id == NULL) ||
+                (want_v != NULL && (o->version_id_len != strlen(want_v) || strcmp(o->version_id, want_v) != 0)))
+                fail_msg("case %zu (%s) object %zu: version '%s', want '%s'", i, c->name, j,
+                         o->version_id ? o->version_id : "(none)", want_v ? want_v : "(none)");
+            if (o->has_conditions != c->objects[j].has_conditions)
+                fail_msg("case %zu (%s) object %zu: has_conditions %d", i, c->name, j, o->has_conditions);
+        }
+        xml_delete_free(&d);
+        assert_null(d.objects);
+    }
+}
+
+/* A Delete body of num_objects keys "k0000".. (with the namespace, as botocore writes it). */
+static char *many_objects_body(size_t num_objects, size_t *len)
+{
+    size_t cap = 128 + num_objects * 64, n = 0;
+    char *body = malloc(cap);
+    assert_non_null(body);
+    n += (size_t)snprintf(body + n, cap - n, "<Delete xmlns=\"" S3_NS "\">");
+    for (size_t i = 0; i < num_objects; ++i)
+        n += (size_t)snprintf(body + n, cap - n, "<Object><Key>k%04zu</Key></Object>", i);
+    n += (size_t)snprintf(body + n, cap - n, "<Quiet>false</Quiet></Delete>");
+    *len = n;
+    return body;
+}
+
+static void test_delete_limits(void **state)
+{
+    (void)state;
+    xml_delete_t d;
+    size_t len;
+    char *body = many_objects_body(1000, &len);
+    assert_int_equal(xml_parse_delete(body, len, 1000, &d), 0);
+    assert_int_equal(d.num_objects, 1000);
+    assert_string_equal(d.objects[999].key, "k0999");
+    xml_delete_free(&d);
+    assert_int_equal(xml_parse_delete(body, len, 999, &d), -1);
+    free(body);
+
+    body = many_objects_body(1001, &len);
+    assert_int_equal(xml_parse_delete(body, len, 1000, &d), -1);
+    assert_int_equal(xml_parse_delete(body, len, 1001, &d), 0);
+    xml_delete_free(&d);
+    free(body);
+
+    /* a key of any length is kept (the operation refuses one over 1024 bytes, key by key) */
+    size_t key_len = 100000;
+    len = key_len + 64;
+    body = malloc(len);
+    assert_non_null(body);
+    int n = snprintf(body, len, "<Delete><Object><Key>");
+    memset(body + n, 'x', key_len);
+    n += (int)key_len;
+    n += snprintf(body + n, len - (size_t)n, "</Key></Object></Delete>");
+    assert_int_equal(xml_parse_delete(body, (size_t)n, 1000, &d), 0);
+    assert_int_equal(d.objects[0].key_len, key_len);
+    xml_delete_free(&d);
+    free(body);
+
+    /* a VersionId up to XML_DELETE_VERSION_ID_MAX */
+    char vbody[XML_DELETE_VERSION_ID_MAX + 128];
+    for (size_t vlen = XML_DELETE_VERSION_ID_MAX; vlen <= XML_DELETE_VERSION_ID_MAX + 1; vlen++) {
+        char v[XML_DELETE_VERSION_ID_MAX + 2];
+        memset(v, 'v', vlen);
+        v[vlen] = '\0';
+        n = snprintf(vbody, sizeof(vbody), "<Delete><Object><Key>a</Key><VersionId>%s</VersionId></Object></Delete>", v);
+        assert_int_equal(xml_parse_delete(vbody, (size_t)n, 1000, &d), vlen <= XML_DELETE_VERSION_ID_MAX ? 0 : -1);
+        if (vlen <= XML_DELETE_VERSION_ID_MAX)
+            xml_delete_free(&d);
+    }
+
+    /* a valid body padded to exactly the limit parses; one byte more is refused */
+    static const char one[] = "<Delete><Object><Key>a</Key></Object></Delete>";
+    len = XML_DELETE_MAX_LEN + 1;
+    body = malloc(len);
+    assert_non_null(body);
+    memset(body, ' ', len);
+    memcpy(body, one, sizeof(one) - 1);
+    assert_int_equal(xml_parse_delete(body, len - 1, 1000, &d), 0);
+    xml_delete_free(&d);
+    assert_int_equal(xml_parse_delete(body, len, 1000, &d), -1);
+    free(body);
+}
+
 static void test_etag_writer(void **state)
 {
     (void)state;
@@ -372,10 +590,8 @@ static void test_etag_writer(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_complete_table),
-        cmocka_unit_test(test_complete_many_parts),
-        cmocka_unit_test(test_create_bucket),
-        cmocka_unit_test(test_etag_writer),
+        cmocka_unit_test(test_complete_table), cmocka_unit_test(test_complete_many_parts), cmocka_unit_test(test_create_bucket),
+        cmocka_unit_test(test_delete_table),   cmocka_unit_test(test_delete_limits),       cmocka_unit_test(test_etag_writer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
