@@ -120,33 +120,32 @@ def test_get_bucket_versioning_missing_bucket(s3):
 
 # ---------------------------------------------------------------- unimplemented sub-resources
 
-LIFECYCLE = (b'<LifecycleConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Rule><ID>r</ID>'
-             b'<Filter><Prefix>tmp/</Prefix></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration>'
-             b'</Rule></LifecycleConfiguration>')
-CORS = (b'<CORSConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><CORSRule>'
-        b'<AllowedMethod>GET</AllowedMethod><AllowedOrigin>*</AllowedOrigin></CORSRule></CORSConfiguration>')
-WEBSITE = (b'<WebsiteConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
-           b'<IndexDocument><Suffix>index.html</Suffix></IndexDocument></WebsiteConfiguration>')
-ENCRYPTION = (b'<ServerSideEncryptionConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Rule>'
-              b'<ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm>'
-              b'</ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>')
-LOGGING = b'<BucketLoggingStatus xmlns="http://s3.amazonaws.com/doc/2006-03-01/"/>'
-REPLICATION = (b'<ReplicationConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
-               b'<Role>arn:aws:iam::123456789012:role/r</Role><Rule><Status>Enabled</Status><Prefix></Prefix>'
-               b'<Destination><Bucket>arn:aws:s3:::elsewhere</Bucket></Destination></Rule>'
-               b'</ReplicationConfiguration>')
-NOTIFICATION = b'<NotificationConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"/>'
-OBJECT_LOCK = (b'<ObjectLockConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
-               b'<ObjectLockEnabled>Enabled</ObjectLockEnabled></ObjectLockConfiguration>')
-REQUEST_PAYMENT = (b'<RequestPaymentConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
-                   b'<Payer>Requester</Payer></RequestPaymentConfiguration>')
-ACCELERATE = (b'<AccelerateConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
-              b'<Status>Enabled</Status></AccelerateConfiguration>')
-RETENTION = (b'<Retention xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Mode>GOVERNANCE</Mode>'
-             b'<RetainUntilDate>2099-01-01T00:00:00.000Z</RetainUntilDate></Retention>')
-LEGAL_HOLD = b'<LegalHold xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>ON</Status></LegalHold>'
-RESTORE = (b'<RestoreRequest xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Days>1</Days>'
-           b'</RestoreRequest>')
+def s3_doc(root, inner=b""):
+    """A request body: the root element in S3's namespace around inner (an empty one closes itself)."""
+    start = ('<%s xmlns="%s"' % (root, S3_NS.strip("{}"))).encode()
+    if not inner:
+        return start + b"/>"
+    return start + b">" + inner + ("</%s>" % root).encode()
+
+
+LIFECYCLE = s3_doc("LifecycleConfiguration", b'<Rule><ID>r</ID><Filter><Prefix>tmp/</Prefix></Filter>'
+                   b'<Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule>')
+CORS = s3_doc("CORSConfiguration", b'<CORSRule><AllowedMethod>GET</AllowedMethod><AllowedOrigin>*</AllowedOrigin>'
+              b'</CORSRule>')
+WEBSITE = s3_doc("WebsiteConfiguration", b'<IndexDocument><Suffix>index.html</Suffix></IndexDocument>')
+ENCRYPTION = s3_doc("ServerSideEncryptionConfiguration", b'<Rule><ApplyServerSideEncryptionByDefault>'
+                    b'<SSEAlgorithm>AES256</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule>')
+LOGGING = s3_doc("BucketLoggingStatus")
+REPLICATION = s3_doc("ReplicationConfiguration", b'<Role>arn:aws:iam::123456789012:role/r</Role><Rule>'
+                     b'<Status>Enabled</Status><Prefix></Prefix>'
+                     b'<Destination><Bucket>arn:aws:s3:::elsewhere</Bucket></Destination></Rule>')
+NOTIFICATION = s3_doc("NotificationConfiguration")
+OBJECT_LOCK = s3_doc("ObjectLockConfiguration", b'<ObjectLockEnabled>Enabled</ObjectLockEnabled>')
+REQUEST_PAYMENT = s3_doc("RequestPaymentConfiguration", b'<Payer>Requester</Payer>')
+ACCELERATE = s3_doc("AccelerateConfiguration", b'<Status>Enabled</Status>')
+RETENTION = s3_doc("Retention", b'<Mode>GOVERNANCE</Mode><RetainUntilDate>2099-01-01T00:00:00.000Z</RetainUntilDate>')
+LEGAL_HOLD = s3_doc("LegalHold", b'<Status>ON</Status>')
+RESTORE = s3_doc("RestoreRequest", b'<Days>1</Days>')
 
 # (sub-resource, PUT body, whether S3 has a DELETE for it)
 BUCKET_SUBRESOURCES = [

@@ -50,27 +50,30 @@ def test_copy_result_xml(coffer_server, src):
     assert etag.strip('"') in text
 
 
+def copy_src(s3, bucket, key, **kw):
+    """Copies the fixture's "src" to key (kw as copy_object takes them); returns the copy's head_object."""
+    s3.copy_object(Bucket=bucket, Key=key, CopySource={"Bucket": bucket, "Key": "src"}, **kw)
+    return s3.head_object(Bucket=bucket, Key=key)
+
+
 def test_replace_metadata(s3, src):
     bucket, body, etag = src
-    s3.copy_object(Bucket=bucket, Key="dst", CopySource={"Bucket": bucket, "Key": "src"}, MetadataDirective="REPLACE",
-                   ContentType="application/x-new", Metadata={"shape": "round"})
-    head = s3.head_object(Bucket=bucket, Key="dst")
+    head = copy_src(s3, bucket, "dst", MetadataDirective="REPLACE", ContentType="application/x-new",
+                    Metadata={"shape": "round"})
     assert head["ContentType"] == "application/x-new"
     assert head["Metadata"] == {"shape": "round"}
     assert "CacheControl" not in head
     assert head["ETag"] == etag
     # REPLACE without a Content-Type gets S3's default, not the source's
-    s3.copy_object(Bucket=bucket, Key="dst2", CopySource={"Bucket": bucket, "Key": "src"}, MetadataDirective="REPLACE")
-    head = s3.head_object(Bucket=bucket, Key="dst2")
+    head = copy_src(s3, bucket, "dst2", MetadataDirective="REPLACE")
     assert head["ContentType"] == "binary/octet-stream" and head["Metadata"] == {}
     assert s3.get_object(Bucket=bucket, Key="dst2")["Body"].read() == body
 
 
 def test_copy_directive_ignores_request_metadata(s3, src):
     bucket, _, _ = src
-    s3.copy_object(Bucket=bucket, Key="dst", CopySource={"Bucket": bucket, "Key": "src"}, MetadataDirective="COPY",
-                   ContentType="application/ignored", Metadata={"ignored": "yes"})
-    head = s3.head_object(Bucket=bucket, Key="dst")
+    head = copy_src(s3, bucket, "dst", MetadataDirective="COPY", ContentType="application/ignored",
+                    Metadata={"ignored": "yes"})
     assert head["ContentType"] == "text/x-source"
     assert head["Metadata"] == {"color": "red", "size": "small"}
 

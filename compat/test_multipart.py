@@ -239,12 +239,14 @@ def rclone_env(tmp_path, port):
     }
 
 
-def run_rclone(env, *args):
+def run_rclone(env, *args, io_timeout="120s", timeout=RCLONE_TIMEOUT):
+    """Runs rclone with args (flags among them as the caller likes), one retry and 5 MiB parts; io_timeout is
+    rclone's own --timeout (an idle connection), timeout the seconds the whole run may take."""
     argv = [RCLONE_BIN] + list(args) + ["--retries", "1", "--low-level-retries", "1", "--contimeout", "10s",
-                                        "--timeout", "120s", "--s3-upload-cutoff", "5M", "--s3-chunk-size", "5M"]
+                                        "--timeout", io_timeout, "--s3-upload-cutoff", "5M", "--s3-chunk-size", "5M"]
     try:
         p = subprocess.run(argv, env=env, cwd=env["HOME"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, timeout=RCLONE_TIMEOUT)
+                           stderr=subprocess.PIPE, timeout=timeout)
     except subprocess.TimeoutExpired as e:
         raise AssertionError("timed out: %r\nstdout: %r\nstderr: %r" % (argv, e.stdout, e.stderr))
     p.out = p.stdout.decode("utf-8", "replace")

@@ -12,19 +12,16 @@ import hashlib
 import os
 import re
 import shutil
-import subprocess
 import time
 import urllib.parse
 from collections import Counter, namedtuple
 
 import pytest
 
-from s3compat import (
-    ACCESS_KEY, REGION, SECRET_KEY, CliRunner, KiB, MiB, data_of, md5_hex, sha256, sha256_file,
-)
+from s3compat import REGION, CliRunner, KiB, MiB, data_of, md5_hex, sha256, sha256_file
+from test_multipart import RCLONE_BIN, rclone_env, run_rclone
 
-RCLONE_BIN = "/usr/bin/rclone"
-RCLONE_TIMEOUT = 120
+RCLONE_TIMEOUT = 120  # seconds a whole rclone run may take here
 AWS_PART = 8 * MiB  # aws-cli's default multipart_threshold and multipart_chunksize
 RCLONE_PART = 5 * MiB
 
@@ -389,41 +386,10 @@ RCLONE_TREE = {
 }
 
 
-def rclone_env(home, port):
-    os.makedirs(home, exist_ok=True)
-    conf = os.path.join(home, "rclone.conf")
-    open(conf, "w").close()
-    prefix = "RCLONE_CONFIG_COFFER_"
-    return {
-        "PATH": "/usr/bin:/bin",
-        "HOME": home,
-        "XDG_CONFIG_HOME": home,
-        "XDG_CACHE_HOME": home,
-        "TMPDIR": home,
-        "LANG": "C.UTF-8",
-        "RCLONE_CONFIG": conf,
-        prefix + "TYPE": "s3",
-        prefix + "PROVIDER": "Other",
-        prefix + "ACCESS_KEY_ID": ACCESS_KEY,
-        prefix + "SECRET_ACCESS_KEY": SECRET_KEY,
-        prefix + "ENDPOINT": "http://127.0.0.1:%d" % port,
-        prefix + "REGION": REGION,
-        prefix + "FORCE_PATH_STYLE": "true",
-    }
-
-
-def run_rclone(env, *args):
-    argv = [RCLONE_BIN] + list(args) + [
-        "--retries", "1", "--low-level-retries", "1", "--contimeout", "10s", "--timeout", "60s",
-        "--s3-upload-cutoff", "5M", "--s3-chunk-size", "5M", "--s3-no-check-bucket"]
-    try:
-        p = subprocess.run(argv, env=env, cwd=env["HOME"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, timeout=RCLONE_TIMEOUT)
-    except subprocess.TimeoutExpired as e:
-        raise AssertionError("timed out: %r\nstdout: %r\nstderr: %r" % (argv, e.stdout, e.stderr))
-    err = p.stderr.decode("utf-8", "replace")
-    assert p.returncode == 0, "rclone failed (%d): %r\n%s" % (p.returncode, argv, err[-4000:])
-    return err
+def rclone(env, *args):
+    """run_rclone as these tests want it: the test made the bucket, a 60s I/O timeout, and success asserted."""
+    p = run_rclone(env, *args, "--s3-no-check-bucket", io_timeout="60s", timeout=RCLONE_TIMEOUT)
+    assert p.returncode == 0, "rclone failed (%d): %r\n%s" % (p.returncode, p.args, p.err[-4000:])
 
 
 def test_rclone_sync_checksum(server_factory, tmp_path):
@@ -436,12 +402,12 @@ def test_rclone_sync_checksum(server_factory, tmp_path):
     s3.create_bucket(Bucket=bucket)
     src = str(tmp_path / "src")
     tree = make_tree(src, RCLONE_TREE, seed=7300, mtime=OLD_MTIME)
-    env = rclone_env(str(tmp_path / "rclone-home"), server.port)
+    env = rclone_env(tmp_path, server.port)
     remote = "coffer:" + bucket
 
     def sync(*extra):
         offset = log.mark()
-        run_rclone(env, "sync", src, remote, "--checksum", *extra)
+        rclone(env, "sync", src, remote, "--checksum", *extra)
         return log.since(offset, bucket)
 
     # 1. everything is uploaded once
@@ -481,7 +447,7 @@ def test_rclone_sync_checksum(server_factory, tmp_path):
     tree[rel] = new
 
     offset = log.mark()  # size and mtime (read back from the object's metadata) still match
-    run_rclone(env, "sync", src, remote)
+    rclone(env, "sync", src, remote)
     plain = log.since(offset, bucket)
     assert not writes(plain) and not deletes(plain), plain
 
@@ -514,6 +480,6 @@ def test_rclone_sync_checksum(server_factory, tmp_path):
 
     # 5. and the remote tree comes back byte for byte
     down = str(tmp_path / "down")
-    run_rclone(env, "copy", remote, down)
+    rclone(env, "copy", remote, down)
     assert read_tree(down) == tree
     shutil.rmtree(down)

@@ -7,10 +7,10 @@
  * anything AWS's schema refuses) and stores it in a job; GET is a point read on
  * the loop that writes the document back; DELETE removes it (204 also when
  * there was none). They are kept and returned only: enforcing them belongs to
- * access control. Bodies are parsed as in server/xml.c: libxml2, network off,
- * any DTD refused, elements matched by local name. */
+ * access control. Bodies are read like every request body, with xml_read_doc
+ * (server/xml.h): libxml2, network off, any DTD refused, elements matched by
+ * local name. */
 #include <errno.h>
-#include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,63 +28,33 @@ static const char *const public_access_flags[] = {"BlockPublicAcls", "IgnorePubl
                                                   "RestrictPublicBuckets"};
 #define NUM_PUBLIC_ACCESS_FLAGS (sizeof(public_access_flags) / sizeof(public_access_flags[0]))
 
-/* A request body as a document, or NULL when it is not well-formed or carries a DTD. */
-static xmlDocPtr read_doc(const char *body, size_t len)
-{
-    xmlDocPtr doc =
-        xmlReadMemory(body, (int)len, NULL, NULL, XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-    if (doc != NULL && (doc->intSubset != NULL || doc->extSubset != NULL)) {
-        xmlFreeDoc(doc);
-        return NULL;
-    }
-    return doc;
-}
-
-static int is_element(xmlNodePtr n, const char *local_name)
-{
-    return n->type == XML_ELEMENT_NODE && xmlStrcmp(n->name, BAD_CAST local_name) == 0;
-}
-
-/* Whether n's text, less surrounding XML whitespace, is exactly want. */
+/* Whether n's text, less surrounding XML whitespace, is exactly want (at most 31 bytes). */
 static int text_is(xmlNodePtr n, const char *want)
 {
-    for (xmlNodePtr c = n->children; c != NULL; c = c->next) {
-        if (c->type != XML_TEXT_NODE && c->type != XML_CDATA_SECTION_NODE)
-            return 0;
-    }
-    xmlChar *content = xmlNodeGetContent(n);
-    if (content == NULL)
-        abort(); /* libxml2 out of memory */
-    const char *s = (const char *)content, *end = s + strlen(s);
-    while (s < end && strchr(" \t\r\n", *s) != NULL)
-        s++;
-    while (end > s && strchr(" \t\r\n", end[-1]) != NULL)
-        end--;
-    int eq = (size_t)(end - s) == strlen(want) && memcmp(s, want, (size_t)(end - s)) == 0;
-    xmlFree(content);
-    return eq;
+    char text[32];
+    return xml_text_only(n) && xml_trimmed_text(n, text, sizeof(text) - 1) >= 0 && strcmp(text, want) == 0;
 }
 
 /* <OwnershipControls><Rule><ObjectOwnership>value</ObjectOwnership></Rule></OwnershipControls>: the value, or NULL. */
 static const char *parse_ownership(const char *body, size_t len)
 {
-    xmlDocPtr doc = read_doc(body, len);
+    xmlDocPtr doc = xml_read_doc(body, len, CONFIG_DOC_MAX, 0);
     const char *value = NULL;
     int num_rules = 0, num_values = 0;
     if (doc == NULL)
         return NULL;
     xmlNodePtr root = xmlDocGetRootElement(doc);
-    if (root == NULL || !is_element(root, "OwnershipControls"))
+    if (root == NULL || !xml_is_element(root, "OwnershipControls"))
         goto Exit;
     for (xmlNodePtr rule = root->children; rule != NULL; rule = rule->next) {
         if (rule->type != XML_ELEMENT_NODE)
             continue;
-        if (!is_element(rule, "Rule") || num_rules++ != 0)
+        if (!xml_is_element(rule, "Rule") || num_rules++ != 0)
             goto Fail;
         for (xmlNodePtr n = rule->children; n != NULL; n = n->next) {
             if (n->type != XML_ELEMENT_NODE)
                 continue;
-            if (!is_element(n, "ObjectOwnership") || num_values++ != 0)
+            if (!xml_is_element(n, "ObjectOwnership") || num_values++ != 0)
                 goto Fail;
             for (size_t i = 0; i < NUM_OWNERSHIP_VALUES && value == NULL; i++) {
                 if (text_is(n, ownership_values[i]))
@@ -103,17 +73,17 @@ Exit:
 /* <PublicAccessBlockConfiguration> with up to the four booleans (missing = false): flags as '0'/'1'. Returns 0 or -1. */
 static int parse_public_access_block(const char *body, size_t len, char flags[NUM_PUBLIC_ACCESS_FLAGS])
 {
-    xmlDocPtr doc = read_doc(body, len);
+    xmlDocPtr doc = xml_read_doc(body, len, CONFIG_DOC_MAX, 0);
     int seen[NUM_PUBLIC_ACCESS_FLAGS] = {0}, ret = -1;
     if (doc == NULL)
         return -1;
     memset(flags, '0', NUM_PUBLIC_ACCESS_FLAGS);
     xmlNodePtr root = xmlDocGetRootElement(doc);
-    if (root == NULL || !is_element(root, "PublicAccessBlockConfiguration"))
+    if (root == NULL || !xml_is_element(root, "PublicAccessBlockConfiguration"))
         goto Exit;
     for (xmlNodePtr n = root->children; n != NULL; n = n->next) {
         for (size_t i = 0; i < NUM_PUBLIC_ACCESS_FLAGS; i++) {
-            if (!is_element(n, public_access_flags[i]))
+            if (!xml_is_element(n, public_access_flags[i]))
                 continue;
             if (seen[i]++ != 0)
                 goto Exit;

@@ -83,6 +83,41 @@ s3err_t s3_check_document_body(struct s3_req *r, size_t max_len, const char **me
     return err;
 }
 
+/* Reads a PUT's <Tagging> body into the canonical form to store (*tags stays NULL for an empty TagSet).
+ * Returns 0, or -1 after refusing j with the body's error. */
+static int read_tagging_body(s3_job_t *j, tagging_kind_t kind, char **tags, size_t *tags_len)
+{
+    s3_req_t *r = j->r;
+    const char *message;
+    tagging_set_t set;
+    s3err_t err = s3_check_document_body(r, TAGGING_DOC_MAX, &message);
+    if (err == S3ERR_NONE)
+        err = tagging_parse_xml(r->req->entity.base, r->req->entity.len, kind, &set, &message);
+    if (err != S3ERR_NONE) {
+        s3_job_refuse(j, err, message);
+        return -1;
+    }
+    if (set.num_tags != 0)
+        *tags = tagging_encode(&set, tags_len);
+    tagging_set_free(&set);
+    return 0;
+}
+
+/* Answers a GET with the tags stored in canonical form as v: 200 and a <Tagging> document, or 500 when v does not decode. */
+static void send_tagging(s3_req_t *r, const char *v, size_t len)
+{
+    tagging_set_t set;
+    if (tagging_decode(v, len, &set) != 0) {
+        s3_send_error(r, S3ERR_INTERNAL_ERROR, NULL);
+        return;
+    }
+    xmlw_t w;
+    xmlw_init(&w);
+    tagging_write_xml(&w, &set);
+    tagging_set_free(&set);
+    s3_send_xml(r, 200, &w);
+}
+
 /* ------------------------------------------------------------------ objects */
 
 typedef struct object_tagging_state {
@@ -130,22 +165,15 @@ static void get_object_tagging(s3_req_t *r)
         s3_send_error(r, s3err_from_store(rc), NULL);
         return;
     }
-    tagging_set_t set = {0};
-    for (size_t i = 0; i < obj.num_headers && rc == 0; i++) {
+    const char *tags = ""; /* an object without tags answers an empty TagSet */
+    size_t tags_len = 0;
+    for (size_t i = 0; i < obj.num_headers; i++) {
         const store_kv_t *h = &obj.headers[i];
         if (h2o_memis(h->name, h->name_len, H2O_STRLIT(TAGGING_HEADER)))
-            rc = tagging_decode(h->value, h->value_len, &set);
+            tags = h->value, tags_len = h->value_len;
     }
+    send_tagging(r, tags, tags_len);
     store_object_free(&obj);
-    if (rc != 0) {
-        s3_send_error(r, S3ERR_INTERNAL_ERROR, NULL);
-        return;
-    }
-    xmlw_t w;
-    xmlw_init(&w);
-    tagging_write_xml(&w, &set);
-    tagging_set_free(&set);
-    s3_send_xml(r, 200, &w);
 }
 
 void ops_object_tagging(s3_req_t *r)
@@ -156,20 +184,8 @@ void ops_object_tagging(s3_req_t *r)
     }
     s3_job_t *j = s3_job_new(r, run_update_object_tagging, sizeof(object_tagging_state_t));
     object_tagging_state_t *st = (object_tagging_state_t *)j->extra;
-    if (r->route.op == S3OP_PUT_OBJECT_TAGGING) {
-        const char *message;
-        tagging_set_t set;
-        s3err_t err = s3_check_document_body(r, TAGGING_DOC_MAX, &message);
-        if (err == S3ERR_NONE)
-            err = tagging_parse_xml(r->req->entity.base, r->req->entity.len, TAGGING_OBJECT, &set, &message);
-        if (err != S3ERR_NONE) {
-            s3_job_refuse(j, err, message);
-            return;
-        }
-        if (set.num_tags != 0)
-            st->tags = tagging_encode(&set, &st->tags_len);
-        tagging_set_free(&set);
-    }
+    if (r->route.op == S3OP_PUT_OBJECT_TAGGING && read_tagging_body(j, TAGGING_OBJECT, &st->tags, &st->tags_len) != 0)
+        return;
     s3_job_start(j);
 }
 
@@ -197,23 +213,13 @@ static void get_bucket_tagging(s3_req_t *r)
 {
     void *val;
     size_t len;
-    tagging_set_t set;
     int rc = store_bucket_conf_get(r->thread->server->store, r->route.bucket, TAGGING_BUCKET_CONF, &val, &len);
     if (rc != 0) {
         s3_send_error(r, rc == -ENOENT ? S3ERR_NO_SUCH_TAG_SET : s3err_from_store(rc), NULL);
         return;
     }
-    rc = tagging_decode(val, len, &set);
+    send_tagging(r, val, len);
     free(val);
-    if (rc != 0) {
-        s3_send_error(r, S3ERR_INTERNAL_ERROR, NULL);
-        return;
-    }
-    xmlw_t w;
-    xmlw_init(&w);
-    tagging_write_xml(&w, &set);
-    tagging_set_free(&set);
-    s3_send_xml(r, 200, &w);
 }
 
 void ops_bucket_tagging(s3_req_t *r)
@@ -224,19 +230,8 @@ void ops_bucket_tagging(s3_req_t *r)
     }
     s3_job_t *j = s3_job_new(r, run_update_bucket_tagging, sizeof(bucket_tagging_state_t));
     bucket_tagging_state_t *st = (bucket_tagging_state_t *)j->extra;
-    if (r->route.op == S3OP_PUT_BUCKET_TAGGING) {
-        const char *message;
-        tagging_set_t set;
-        s3err_t err = s3_check_document_body(r, TAGGING_DOC_MAX, &message);
-        if (err == S3ERR_NONE)
-            err = tagging_parse_xml(r->req->entity.base, r->req->entity.len, TAGGING_BUCKET, &set, &message);
-        if (err != S3ERR_NONE) {
-            s3_job_refuse(j, err, message);
-            return;
-        }
-        if (set.num_tags != 0) /* an empty TagSet leaves the bucket without tags */
-            st->tags = tagging_encode(&set, &st->tags_len);
-        tagging_set_free(&set);
-    }
+    /* an empty TagSet leaves the bucket without tags */
+    if (r->route.op == S3OP_PUT_BUCKET_TAGGING && read_tagging_body(j, TAGGING_BUCKET, &st->tags, &st->tags_len) != 0)
+        return;
     s3_job_start(j);
 }

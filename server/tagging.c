@@ -7,12 +7,12 @@
  * count Unicode characters (code points), not bytes. The characters allowed are
  * those of AWS's tag pattern [\p{L}\p{Z}\p{N}_.:/=+\-@]*: letters and numbers
  * are classified by the C library's C.UTF-8 locale (iswalnum), space separators
- * come from a table, the rest of ASCII is spelled out. The document is parsed
- * like every request body (server/xml.c): libxml2 with the network off and any
- * document carrying a DTD refused, elements matched by local name. */
+ * come from a table, the rest of ASCII is spelled out. The document is read
+ * like every request body, with xml_read_doc (server/xml.h): libxml2 with the
+ * network off and any document carrying a DTD refused, elements matched by
+ * local name. */
 #include "server/tagging.h"
 
-#include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <locale.h>
 #include <pthread.h>
@@ -220,33 +220,18 @@ static s3err_t validate(const tagging_set_t *s, tagging_kind_t kind, const char 
 
 /* ------------------------------------------------------------------ the document */
 
-static int is_element(xmlNodePtr n, const char *local_name)
-{
-    return n->type == XML_ELEMENT_NODE && xmlStrcmp(n->name, BAD_CAST local_name) == 0;
-}
-
-/* Whether n holds only text (no element, no entity reference left unexpanded). */
-static int text_only(xmlNodePtr n)
-{
-    for (xmlNodePtr c = n->children; c != NULL; c = c->next) {
-        if (c->type != XML_TEXT_NODE && c->type != XML_CDATA_SECTION_NODE)
-            return 0;
-    }
-    return 1;
-}
-
 /* Finds a Tag's Key and Value (exactly one of each, text only); -1 when the Tag is malformed. */
 static int tag_parts(xmlNodePtr tag, xmlNodePtr *key, xmlNodePtr *value)
 {
     *key = *value = NULL;
     for (xmlNodePtr n = tag->children; n != NULL; n = n->next) {
-        xmlNodePtr *slot = is_element(n, "Key") ? key : is_element(n, "Value") ? value : NULL;
+        xmlNodePtr *slot = xml_is_element(n, "Key") ? key : xml_is_element(n, "Value") ? value : NULL;
         if (slot == NULL) {
             if (n->type == XML_ELEMENT_NODE)
                 return -1;
             continue;
         }
-        if (*slot != NULL || !text_only(n))
+        if (*slot != NULL || !xml_text_only(n))
             return -1;
         *slot = n;
     }
@@ -257,12 +242,12 @@ static int tag_parts(xmlNodePtr tag, xmlNodePtr *key, xmlNodePtr *value)
 static xmlNodePtr find_tag_set(xmlDocPtr doc)
 {
     xmlNodePtr root = xmlDocGetRootElement(doc), set = NULL, key, value;
-    if (root == NULL || !is_element(root, "Tagging"))
+    if (root == NULL || !xml_is_element(root, "Tagging"))
         return NULL;
     for (xmlNodePtr n = root->children; n != NULL; n = n->next) {
         if (n->type != XML_ELEMENT_NODE)
             continue;
-        if (!is_element(n, "TagSet") || set != NULL)
+        if (!xml_is_element(n, "TagSet") || set != NULL)
             return NULL;
         set = n;
     }
@@ -271,7 +256,7 @@ static xmlNodePtr find_tag_set(xmlDocPtr doc)
     for (xmlNodePtr n = set->children; n != NULL; n = n->next) {
         if (n->type != XML_ELEMENT_NODE)
             continue;
-        if (!is_element(n, "Tag") || tag_parts(n, &key, &value) != 0)
+        if (!xml_is_element(n, "Tag") || tag_parts(n, &key, &value) != 0)
             return NULL;
     }
     return set;
@@ -286,10 +271,8 @@ s3err_t tagging_parse_xml(const char *body, size_t len, tagging_kind_t kind, tag
 
     *message = NULL;
     builder_init(&b, out);
-    if (len > TAGGING_DOC_MAX || len > INT32_MAX)
-        goto Exit;
-    doc = xmlReadMemory(body, (int)len, NULL, NULL, XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-    if (doc == NULL || doc->intSubset != NULL || doc->extSubset != NULL || (set = find_tag_set(doc)) == NULL)
+    doc = xml_read_doc(body, len, TAGGING_DOC_MAX, 0);
+    if (doc == NULL || (set = find_tag_set(doc)) == NULL)
         goto Exit;
     for (xmlNodePtr n = set->children; n != NULL; n = n->next) {
         xmlNodePtr key, value;

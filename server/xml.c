@@ -10,7 +10,7 @@
 #include "server/xml.h"
 
 #include <libxml/parser.h>
-#include <libxml/tree.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,13 +164,9 @@ void xmlw_elem_etag(xmlw_t *w, const char *tag, const uint8_t md5[16])
     xmlw_elem_etag_parts(w, tag, md5, 0);
 }
 
-/* Parses with network and DTD loading off; NULL for a body over max_len, one that is not
- * well-formed, or one with a DTD: no S3 body has one, and without a DTD no entity but the
- * five predefined ones can appear, so nothing is left for xmlNodeGetContent to expand.
- * keep_blanks keeps every whitespace text node (object keys are taken verbatim). */
-static xmlDocPtr parse_body(const char *body, size_t len, size_t max_len, int keep_blanks)
+xmlDocPtr xml_read_doc(const char *body, size_t len, size_t max_len, int keep_blanks)
 {
-    if (len > max_len)
+    if (len > max_len || len > INT_MAX)
         return NULL;
     xmlDocPtr doc =
         xmlReadMemory(body, (int)len, NULL, NULL,
@@ -182,9 +178,18 @@ static xmlDocPtr parse_body(const char *body, size_t len, size_t max_len, int ke
     return doc;
 }
 
-static int is_element(xmlNodePtr n, const char *local_name)
+int xml_is_element(xmlNodePtr n, const char *local_name)
 {
     return n->type == XML_ELEMENT_NODE && xmlStrcmp(n->name, BAD_CAST local_name) == 0;
+}
+
+int xml_text_only(xmlNodePtr n)
+{
+    for (xmlNodePtr c = n->children; c != NULL; c = c->next) {
+        if (c->type != XML_TEXT_NODE && c->type != XML_CDATA_SECTION_NODE)
+            return 0;
+    }
+    return 1;
 }
 
 static int is_xml_space(char c)
@@ -192,8 +197,7 @@ static int is_xml_space(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* Copies n's text, trimmed of XML whitespace, into out; returns its length, or -1 when over max_len. */
-static int node_text(xmlNodePtr n, char *out, size_t max_len)
+int xml_trimmed_text(xmlNodePtr n, char *out, size_t max_len)
 {
     xmlChar *content = xmlNodeGetContent(n);
     if (content == NULL)
@@ -241,18 +245,18 @@ static int parse_part(xmlNodePtr part_node, xml_complete_part_t *part)
     part->checksum_alg = CKSUM_NONE;
     part->checksum[0] = '\0';
     for (xmlNodePtr n = part_node->children; n != NULL; n = n->next) {
-        if (is_element(n, "PartNumber")) {
+        if (xml_is_element(n, "PartNumber")) {
             if (have_number)
                 return -1;
             have_number = 1;
-            if (node_text(n, number, sizeof(number) - 1) < 0 || parse_part_number(number, &part->part_number) != 0)
+            if (xml_trimmed_text(n, number, sizeof(number) - 1) < 0 || parse_part_number(number, &part->part_number) != 0)
                 return -1;
-        } else if (is_element(n, "ETag")) {
+        } else if (xml_is_element(n, "ETag")) {
             if (have_etag)
                 return -1;
             have_etag = 1;
             char etag[sizeof(part->etag) + 2]; /* room for the quotes about to be stripped */
-            int len = node_text(n, etag, sizeof(etag) - 1);
+            int len = xml_trimmed_text(n, etag, sizeof(etag) - 1);
             if (len < 0)
                 return -1;
             const char *s = etag;
@@ -269,7 +273,7 @@ static int parse_part(xmlNodePtr part_node, xml_complete_part_t *part)
             cksum_alg_t a = cksum_alg_from_name(alg_name, strlen(alg_name));
             if (a == CKSUM_NONE || strcmp(alg_name, cksum_alg_name(a)) != 0)
                 continue; /* ChecksumType and the like */
-            if (part->checksum_alg != CKSUM_NONE || node_text(n, part->checksum, sizeof(part->checksum) - 1) < 0)
+            if (part->checksum_alg != CKSUM_NONE || xml_trimmed_text(n, part->checksum, sizeof(part->checksum) - 1) < 0)
                 return -1;
             part->checksum_alg = a;
         }
@@ -279,16 +283,16 @@ static int parse_part(xmlNodePtr part_node, xml_complete_part_t *part)
 
 int xml_parse_complete_multipart(const char *body, size_t len, xml_complete_part_t *parts, size_t max_parts)
 {
-    xmlDocPtr doc = parse_body(body, len, XML_COMPLETE_MULTIPART_MAX_LEN, 0);
+    xmlDocPtr doc = xml_read_doc(body, len, XML_COMPLETE_MULTIPART_MAX_LEN, 0);
     if (doc == NULL)
         return -1;
     int ret = -1;
     size_t num_parts = 0;
     xmlNodePtr root = xmlDocGetRootElement(doc);
-    if (root == NULL || !is_element(root, "CompleteMultipartUpload"))
+    if (root == NULL || !xml_is_element(root, "CompleteMultipartUpload"))
         goto Exit;
     for (xmlNodePtr n = root->children; n != NULL; n = n->next) {
-        if (!is_element(n, "Part"))
+        if (!xml_is_element(n, "Part"))
             continue;
         if (num_parts == max_parts || parse_part(n, &parts[num_parts]) != 0)
             goto Exit;
@@ -309,15 +313,15 @@ int xml_parse_create_bucket(const char *body, size_t len, char *region, size_t r
         ++i;
     if (i == len)
         return 0;
-    xmlDocPtr doc = parse_body(body, len, 1024 * 1024, 0);
+    xmlDocPtr doc = xml_read_doc(body, len, 1024 * 1024, 0);
     if (doc == NULL)
         return -1;
     int ret = -1;
     xmlNodePtr root = xmlDocGetRootElement(doc);
-    if (root == NULL || !is_element(root, "CreateBucketConfiguration"))
+    if (root == NULL || !xml_is_element(root, "CreateBucketConfiguration"))
         goto Exit;
     for (xmlNodePtr n = root->children; n != NULL; n = n->next) {
-        if (is_element(n, "LocationConstraint")) {
+        if (xml_is_element(n, "LocationConstraint")) {
             xmlChar *text = xmlNodeGetContent(n);
             if (text != NULL) {
                 snprintf(region, region_len, "%s", (const char *)text);
@@ -359,15 +363,15 @@ static int parse_delete_object(xmlNodePtr object_node, xml_delete_object_t *o)
 {
     long n;
     for (xmlNodePtr c = object_node->children; c != NULL; c = c->next) {
-        if (is_element(c, "Key")) {
+        if (xml_is_element(c, "Key")) {
             if (o->key != NULL || (n = exact_text(c, SIZE_MAX, &o->key)) < 0)
                 return -1;
             o->key_len = (size_t)n;
-        } else if (is_element(c, "VersionId")) {
+        } else if (xml_is_element(c, "VersionId")) {
             if (o->version_id != NULL || (n = exact_text(c, XML_DELETE_VERSION_ID_MAX, &o->version_id)) < 0)
                 return -1;
             o->version_id_len = (size_t)n;
-        } else if (is_element(c, "ETag") || is_element(c, "LastModifiedTime") || is_element(c, "Size")) {
+        } else if (xml_is_element(c, "ETag") || xml_is_element(c, "LastModifiedTime") || xml_is_element(c, "Size")) {
             o->has_conditions = 1;
         }
     }
@@ -378,7 +382,7 @@ static int parse_delete_object(xmlNodePtr object_node, xml_delete_object_t *o)
 static int parse_quiet(xmlNodePtr n, int *quiet)
 {
     char text[8];
-    if (node_text(n, text, sizeof(text) - 1) < 0)
+    if (xml_trimmed_text(n, text, sizeof(text) - 1) < 0)
         return -1;
     if (strcasecmp(text, "true") == 0 || strcmp(text, "1") == 0)
         *quiet = 1;
@@ -392,20 +396,20 @@ static int parse_quiet(xmlNodePtr n, int *quiet)
 int xml_parse_delete(const char *body, size_t len, size_t max_objects, xml_delete_t *out)
 {
     memset(out, 0, sizeof(*out));
-    xmlDocPtr doc = parse_body(body, len, XML_DELETE_MAX_LEN, 1);
+    xmlDocPtr doc = xml_read_doc(body, len, XML_DELETE_MAX_LEN, 1);
     if (doc == NULL)
         return -1;
     int ret = -1, have_quiet = 0;
     xmlNodePtr root = xmlDocGetRootElement(doc);
-    if (root == NULL || !is_element(root, "Delete"))
+    if (root == NULL || !xml_is_element(root, "Delete"))
         goto Exit;
     size_t cap = 0;
     for (xmlNodePtr n = root->children; n != NULL; n = n->next) {
-        if (is_element(n, "Quiet")) {
+        if (xml_is_element(n, "Quiet")) {
             if (have_quiet || parse_quiet(n, &out->quiet) != 0)
                 goto Exit;
             have_quiet = 1;
-        } else if (is_element(n, "Object")) {
+        } else if (xml_is_element(n, "Object")) {
             if (out->num_objects == max_objects)
                 goto Exit;
             if (out->num_objects == cap) {

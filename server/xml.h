@@ -2,6 +2,7 @@
 #ifndef COFFER_XML_H
 #define COFFER_XML_H
 
+#include <libxml/tree.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,28 @@ void xmlw_elem_time(xmlw_t *w, const char *tag, int64_t unix_ns);
 void xmlw_elem_etag(xmlw_t *w, const char *tag, const uint8_t md5[16]);
 /** <tag>"md5hex-N"</tag>, the ETag of an object completed from num_parts parts; with 0 parts, as xmlw_elem_etag. */
 void xmlw_elem_etag_parts(xmlw_t *w, const char *tag, const uint8_t md5[16], uint32_t num_parts);
+
+/**
+ * Reads a request body as a document, with network and DTD loading off (XML_PARSE_NONET, no
+ * XML_PARSE_DTDLOAD/NOENT). Returns the document (free it with xmlFreeDoc), or NULL for a body
+ * over max_len, one that is not well-formed, or one that carries a DTD: no S3 body has one, and
+ * without a DTD no entity but the five predefined ones can appear, so nothing is left for
+ * xmlNodeGetContent to expand. keep_blanks keeps whitespace-only text nodes (object keys are
+ * taken verbatim); without it they are dropped.
+ */
+xmlDocPtr xml_read_doc(const char *body, size_t len, size_t max_len, int keep_blanks);
+
+/** Whether n is an element named local_name; the namespace is not looked at, so a body may or may not carry S3's. */
+int xml_is_element(xmlNodePtr n, const char *local_name);
+
+/** Whether n holds only text and CDATA (no element, comment or entity reference among its children). */
+int xml_text_only(xmlNodePtr n);
+
+/**
+ * Copies n's text, trimmed of XML whitespace (space, tab, CR, LF), into out (room for max_len + 1 bytes)
+ * as a NUL-terminated string. Returns its length, or -1 when it is longer than max_len.
+ */
+int xml_trimmed_text(xmlNodePtr n, char *out, size_t max_len);
 
 /**
  * Parses a CreateBucketConfiguration body. An empty body is valid (region "").

@@ -858,13 +858,34 @@ Exit:
     return ret;
 }
 
+/* Commits c (an object's new record, described by in) in a batch of its own, unlinks the chunks
+ * it freed once that is durable, and fills out_obj (optional) from in. Returns store_commit's result. */
+static int commit_object(store_t *st, const store_commit_t *c, const codec_object_in_t *in, store_object_t *out_obj)
+{
+    store_chunk_list_t freed = {0};
+    meta_batch_t *b = meta_batch_new();
+    int ret = store_commit(st, c, b, &freed);
+    meta_batch_free(b);
+    if (ret == 0) {
+        store_unlink_chunks(st, &freed); /* only after the batch that freed them is durable */
+        if (out_obj != NULL) {
+            memset(out_obj, 0, sizeof(*out_obj));
+            out_obj->size = in->size;
+            out_obj->mtime_ns = in->mtime_ns;
+            out_obj->num_parts = in->num_parts;
+            memcpy(out_obj->md5, in->md5, 16);
+        }
+    }
+    store_chunk_list_free(&freed);
+    return ret;
+}
+
 int store_object_put(store_t *st, const store_put_t *put, store_object_t *out_obj)
 {
     uint8_t okey[CODEC_OBJECT_KEY_MAX], *rec = NULL, *inline_buf = NULL;
     uint64_t size = 0;
     size_t rec_len;
     store_staged_t staged = {0};
-    store_chunk_list_t freed = {0};
     int ret, n;
 
     if (put == NULL || put->bucket == NULL || (put->key == NULL && put->key_len) || put->key_len == 0 ||
@@ -913,24 +934,12 @@ int store_object_put(store_t *st, const store_put_t *put, store_object_t *out_ob
                         .new_chunks = staged.chunks,
                         .num_new_chunks = staged.num_chunks,
                         .cond = put->cond};
-    meta_batch_t *b = meta_batch_new();
-    ret = store_commit(st, &c, b, &freed);
-    meta_batch_free(b);
-    if (ret == 0) {
-        store_unlink_chunks(st, &freed); /* only after the batch that freed them is durable */
-        if (out_obj != NULL) {
-            memset(out_obj, 0, sizeof(*out_obj));
-            out_obj->size = size;
-            out_obj->mtime_ns = in.mtime_ns;
-            memcpy(out_obj->md5, in.md5, 16);
-        }
-    }
+    ret = commit_object(st, &c, &in, out_obj);
 
 Exit:
     if (ret != 0)
         store_staged_discard(st, &staged); /* referenced by nothing */
     store_staged_free(&staged);
-    store_chunk_list_free(&freed);
     free(rec);
     free(inline_buf);
     return ret;
@@ -1000,7 +1009,7 @@ int store_object_copy(store_t *st, const store_copy_t *c, store_object_t *out_ob
     codec_object_in_t in;
     codec_chunk_in_t *chunks;
     uint32_t *crcs;
-    store_chunk_list_t add = {0}, freed = {0};
+    store_chunk_list_t add = {0};
     int n, ret;
 
     if (c == NULL || c->src == NULL || c->bucket == NULL || c->key == NULL || c->key_len == 0 ||
@@ -1024,22 +1033,9 @@ int store_object_copy(store_t *st, const store_copy_t *c, store_object_t *out_ob
     if ((ret = codec_object_encode(&in, &rec, &rec_len)) == 0) {
         store_commit_t commit = {
             .bucket = c->bucket, .okey = okey, .okey_len = (size_t)n, .rec = rec, .rec_len = rec_len, .add = &add, .cond = c->cond};
-        meta_batch_t *b = meta_batch_new();
-        ret = store_commit(st, &commit, b, &freed);
-        meta_batch_free(b);
-    }
-    if (ret == 0) {
-        store_unlink_chunks(st, &freed); /* only after the batch that freed them is durable */
-        if (out_obj != NULL) {
-            memset(out_obj, 0, sizeof(*out_obj));
-            out_obj->size = in.size;
-            out_obj->mtime_ns = in.mtime_ns;
-            out_obj->num_parts = in.num_parts;
-            memcpy(out_obj->md5, in.md5, 16);
-        }
+        ret = commit_object(st, &commit, &in, out_obj);
     }
     store_chunk_list_free(&add);
-    store_chunk_list_free(&freed);
     free(rec);
     free(chunks);
     free(crcs);
