@@ -10,6 +10,9 @@
  * forget the rename itself, and the metadata committed next would point at a
  * chunk that does not exist. tmp/ sits in the same data directory so the
  * rename never crosses a filesystem. Reads use pread on a per-call fd.
+ *
+ * What a crash leaves (temp files, chunk files nothing references) is found
+ * by blob_dir_clear_tmp and blob_dir_walk and collected at open by storage/gc.c.
  */
 #include "storage/blob.h"
 #include "storage/fsdir.h"
@@ -43,23 +46,6 @@ static int fsync_dir(const char *path)
         ret = -errno;
     close(fd);
     return ret;
-}
-
-/* Removes every file in dir (temp files of writes a crash interrupted). */
-static int clear_tmp(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    if (d == NULL)
-        return -errno;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        if (unlinkat(dirfd(d), e->d_name, 0) != 0 && errno != ENOENT)
-            fprintf(stderr, "coffer: storage: unlink stale temp file %s/%s: %s\n", dir, e->d_name, strerror(errno));
-    }
-    closedir(d);
-    return 0;
 }
 
 /*
@@ -118,10 +104,6 @@ int blob_dir_open(blob_dir_t *d, const char *path, unsigned index, char *errbuf,
     snprintf(sub, sizeof(sub), "%s/tmp", path);
     if ((ret = fsdir_make(sub, &made)) != 0)
         goto Fail;
-    op = "clear";
-    if ((ret = clear_tmp(sub)) != 0)
-        goto Fail;
-    op = "mkdir";
     snprintf(sub, sizeof(sub), "%s/chunks", path);
     if ((ret = fsdir_make(sub, &made)) != 0)
         goto Fail;
@@ -347,4 +329,106 @@ int blob_unlink(const blob_dir_t *d, uint64_t id)
     char path[PATH_MAX];
     blob_chunk_path(d, id, path, sizeof(path));
     return unlink(path) == 0 ? 0 : -errno;
+}
+
+int blob_dir_clear_tmp(const blob_dir_t *d, size_t *removed)
+{
+    char dir[PATH_MAX];
+    struct dirent *e;
+    struct stat sb;
+
+    *removed = 0;
+    snprintf(dir, sizeof(dir), "%s/tmp", d->path);
+    DIR *t = opendir(dir);
+    if (t == NULL)
+        return -errno;
+    while ((e = readdir(t)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        /* files only: a directory someone made here is not ours to remove */
+        if (e->d_type == DT_DIR ||
+            (e->d_type == DT_UNKNOWN && fstatat(dirfd(t), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode)))
+            continue;
+        if (unlinkat(dirfd(t), e->d_name, 0) == 0)
+            (*removed)++;
+        else if (errno != ENOENT)
+            fprintf(stderr, "coffer: storage: unlink stale temp file %s/%s: %s\n", dir, e->d_name, strerror(errno));
+    }
+    closedir(t);
+    return 0;
+}
+
+/* Parses exactly n lowercase hex digits (the only spelling blob_chunk_path writes). Returns 0 or -1. */
+static int parse_hex(const char *s, size_t n, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c >= '0' && c <= '9')
+            v = v << 4 | (uint64_t)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            v = v << 4 | (uint64_t)(c - 'a' + 10);
+        else
+            return -1;
+    }
+    if (s[n] != '\0')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Whether entry name of dir fd is a regular file (never following a symlink). */
+static int is_regular(int fd, const struct dirent *e)
+{
+    struct stat sb;
+    if (e->d_type != DT_UNKNOWN)
+        return e->d_type == DT_REG;
+    return fstatat(fd, e->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode);
+}
+
+int blob_dir_walk(const blob_dir_t *d, int (*fn)(void *ctx, uint64_t id), void *ctx, size_t *num_other)
+{
+    char sub[PATH_MAX];
+    struct dirent *e, *c;
+    size_t other = 0;
+    int ret = 0;
+
+    snprintf(sub, sizeof(sub), "%s/chunks", d->path);
+    DIR *top = opendir(sub);
+    if (top == NULL)
+        return -errno;
+    while (ret == 0 && (e = readdir(top)) != NULL) {
+        uint64_t fanout, id;
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (parse_hex(e->d_name, 2, &fanout) != 0) {
+            other++;
+            continue;
+        }
+        snprintf(sub, sizeof(sub), "%s/chunks/%s", d->path, e->d_name);
+        DIR *fan = opendir(sub);
+        if (fan == NULL) {
+            if (errno == ENOTDIR) {
+                other++;
+                continue;
+            }
+            ret = -errno;
+            break;
+        }
+        while (ret == 0 && (c = readdir(fan)) != NULL) {
+            if (strcmp(c->d_name, ".") == 0 || strcmp(c->d_name, "..") == 0)
+                continue;
+            /* exactly the name blob_chunk_path gives the id, in the fan-out it gives it: nothing else is a chunk */
+            if (parse_hex(c->d_name, 16, &id) != 0 || (id & 0xFF) != fanout || id == 0 || !is_regular(dirfd(fan), c)) {
+                other++;
+                continue;
+            }
+            ret = fn(ctx, id);
+        }
+        closedir(fan);
+    }
+    closedir(top);
+    if (num_other != NULL)
+        *num_other = other;
+    return ret;
 }

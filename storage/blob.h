@@ -32,8 +32,8 @@ typedef struct blob_stage {
 
 /**
  * Prepares a data directory: creates it, tmp/ and chunks/ when missing (the
- * chunks/<xx> fan-out directories are made on first use),
- * removes stale temp files a crash left in tmp/, and measures its capacity.
+ * chunks/<xx> fan-out directories are made on first use), and measures its
+ * capacity. Stale temp files are left for blob_dir_clear_tmp (storage/gc.c).
  * Object records name a chunk's directory by its index in the configuration,
  * so the index is written into the directory (file "coffer-dir") on first use
  * and a directory configured under another index is refused.
@@ -43,6 +43,20 @@ int blob_dir_open(blob_dir_t *d, const char *path, unsigned index, char *errbuf,
 void blob_dir_close(blob_dir_t *d);
 /** Returns 1 when any chunk file exists under d, 0 when none, -errno on error. */
 int blob_dir_has_chunks(const blob_dir_t *d);
+
+/**
+ * Removes every file (not directory) in d's tmp/: temp files of writes a crash interrupted.
+ * Only while nothing writes to d (at open). *removed gets how many went. Returns 0 or -errno.
+ */
+int blob_dir_clear_tmp(const blob_dir_t *d, size_t *removed);
+
+/**
+ * Calls fn(ctx, id) for every chunk file under d: a regular file whose path is exactly the one
+ * blob_chunk_path gives its id (chunks/<xx>/<16 lowercase hex digits>, xx the id's low byte, id
+ * not 0). Every other entry is left out and counted in *num_other (may be NULL). Stops at fn's
+ * first non-zero value and returns it. Returns 0, fn's value, or -errno (a directory unreadable).
+ */
+int blob_dir_walk(const blob_dir_t *d, int (*fn)(void *ctx, uint64_t id), void *ctx, size_t *num_other);
 
 /** Writes the final path of chunk id in d into out. */
 void blob_chunk_path(const blob_dir_t *d, uint64_t id, char *out, size_t out_len);

@@ -13,8 +13,9 @@
  *
  * A crash before 4 leaves the old object and at worst orphan chunk files (or
  * temp files, removed at open); a crash after 4 leaves the new object and at
- * worst chunks with refcount 0 still on disk. Both kinds of orphan need a GC
- * pass (storage/gc.c, not written yet). Delete is 4 then 5.
+ * worst chunks with refcount 0 still on disk. Both kinds of orphan are
+ * collected at the next open (storage/gc.c), before anything is served.
+ * Delete is 4 then 5.
  *
  * Concurrency: the read-old-record + write-batch of one (bucket, key) is
  * serialised by one of 256 mutexes picked by hash, so different keys commit in
@@ -193,6 +194,9 @@ int store_open(const store_config_t *cfg, store_t **out, char *errbuf, size_t er
             goto Fail;
         }
     }
+    /* what a crash left behind, before the counter moves and before anything is served (storage/gc.c) */
+    if ((ret = gc_collect_at_open(st, errbuf, errbuf_len)) != 0)
+        goto Fail;
 
     ret = meta_get(st->meta, CODEC_KEY_CHUNK_COUNTER, 1, &val, &val_len);
     if (ret == 0) {

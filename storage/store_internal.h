@@ -105,6 +105,17 @@ typedef struct store_commit {
  */
 int store_commit(store_t *st, const store_commit_t *c, meta_batch_t *b, store_chunk_list_t *freed);
 
+/**
+ * Start-up collection (storage/gc.c): empties every data directory's tmp/ and removes every
+ * chunk file whose id has no reference-count record and that no object or part record lists.
+ * Only from store_open, after the data directories are open and before the chunk-id counter
+ * is advanced or anything else uses st: no writer may run. A metadata read error skips the
+ * chunk collection (logged; nothing is removed) and still returns 0. Returns 0, or -EINVAL
+ * with a reason in errbuf when a chunk file or reference-count record has an id at or above
+ * the chunk-id counter (stale or foreign metadata): the store must not open then.
+ */
+int gc_collect_at_open(store_t *st, char *errbuf, size_t errbuf_len);
+
 /** Returns 0 when the bucket exists, STORE_E_NO_BUCKET, -EINVAL (bad name) or -EIO. */
 int store_bucket_check(store_t *st, const char *name);
 
