@@ -418,7 +418,13 @@ static int b64_value(char ch)
 
 int cksum_from_base64(cksum_alg_t a, const char *b64, size_t len, uint8_t out[CKSUM_MAX_DIGEST_LEN])
 {
-    size_t dlen = cksum_digest_len(a), o = 0;
+    size_t dlen = cksum_digest_len(a);
+    return dlen != 0 && base64_decode_exact(b64, len, out, dlen) == 0 ? (int)dlen : -1;
+}
+
+int base64_decode_exact(const char *b64, size_t len, uint8_t *out, size_t dlen)
+{
+    size_t o = 0;
 
     if (dlen == 0 || len != (dlen + 2) / 3 * 4)
         return -1;
@@ -441,7 +447,7 @@ int cksum_from_base64(cksum_alg_t a, const char *b64, size_t len, uint8_t out[CK
         for (size_t k = 0; k < bytes; k++)
             out[o++] = (uint8_t)(v >> (16 - 8 * k));
     }
-    return (int)dlen;
+    return 0;
 }
 
 size_t cksum_format_composite(const uint8_t *digest, size_t len, unsigned num_parts, char out[CKSUM_COMPOSITE_SIZE])

@@ -124,6 +124,12 @@ size_t cksum_to_base64(const uint8_t *digest, size_t len, char out[CKSUM_BASE64_
  */
 int cksum_from_base64(cksum_alg_t a, const char *b64, size_t len, uint8_t out[CKSUM_MAX_DIGEST_LEN]);
 
+/**
+ * Decodes exactly the canonical padded base64 of dlen bytes (no whitespace, no missing padding,
+ * zero pad bits) into out. Returns 0, or -1 when b64 is not that. (Content-MD5 uses it too.)
+ */
+int base64_decode_exact(const char *b64, size_t len, uint8_t *out, size_t dlen);
+
 /** Formats a composite multipart checksum "<base64>-<num_parts>"; returns the length without the NUL. */
 size_t cksum_format_composite(const uint8_t *digest, size_t len, unsigned num_parts, char out[CKSUM_COMPOSITE_SIZE]);
 

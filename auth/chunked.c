@@ -305,6 +305,11 @@ static chunked_status_t end_chunk_size(chunked_decoder_t *d)
         return fail(d, CHUNKED_E_FORMAT, "chunk header without a size");
     if (d->chunk_size > d->max_decoded_len - d->decoded_len)
         return fail(d, CHUNKED_E_TOO_LARGE, "chunk exceeds the maximum decoded length");
+    if (d->chunk_size != 0) {
+        if (d->short_chunk_seen)
+            return fail(d, CHUNKED_E_CHUNK_SIZE, "a chunk under the minimum size was not the last");
+        d->short_chunk_seen = d->chunk_size < d->min_chunk_size;
+    }
     return CHUNKED_OK;
 }
 
@@ -464,6 +469,7 @@ int chunked_init(chunked_decoder_t *d, const chunked_config_t *cfg)
     d->mode = cfg->mode;
     d->state = ST_SIZE;
     d->max_decoded_len = cfg->has_max_decoded_len ? cfg->max_decoded_len : UINT64_MAX;
+    d->min_chunk_size = cfg->min_chunk_size;
     if (cfg->mode != CHUNKED_SIGNED && cfg->mode != CHUNKED_UNSIGNED_TRAILER && cfg->mode != CHUNKED_SIGNED_TRAILER)
         goto Invalid;
     if (cfg->mode == CHUNKED_UNSIGNED_TRAILER)

@@ -33,11 +33,12 @@ typedef enum chunked_mode {
 } chunked_mode_t;
 
 typedef enum chunked_status {
-    CHUNKED_OK = 0,           /* everything fed was consumed; the body is not finished yet */
-    CHUNKED_DONE = 1,         /* the final chunk (and trailer) arrived and verified */
-    CHUNKED_E_FORMAT = -1,    /* malformed or incomplete body (S3: IncompleteBody / InvalidRequest) */
-    CHUNKED_E_SIGNATURE = -2, /* a chunk or trailer signature does not match (SignatureDoesNotMatch) */
-    CHUNKED_E_TOO_LARGE = -3, /* more data than max_decoded_len allows (EntityTooLarge) */
+    CHUNKED_OK = 0,            /* everything fed was consumed; the body is not finished yet */
+    CHUNKED_DONE = 1,          /* the final chunk (and trailer) arrived and verified */
+    CHUNKED_E_FORMAT = -1,     /* malformed or incomplete body (S3: IncompleteBody / InvalidRequest) */
+    CHUNKED_E_SIGNATURE = -2,  /* a chunk or trailer signature does not match (SignatureDoesNotMatch) */
+    CHUNKED_E_TOO_LARGE = -3,  /* more data than max_decoded_len allows (EntityTooLarge) */
+    CHUNKED_E_CHUNK_SIZE = -4, /* a data chunk other than the last is under min_chunk_size (InvalidChunkSizeError) */
 } chunked_status_t;
 
 /** What the decoder needs from the request's Authorization header; everything is copied by chunked_init. */
@@ -49,6 +50,8 @@ typedef struct chunked_config {
     const char *seed_signature; /* the Authorization header's Signature (64 hex); signed modes only */
     int has_max_decoded_len;    /* 0: no limit; 1: a chunk that would exceed max_decoded_len (0 included) fails */
     uint64_t max_decoded_len;   /* with has_max_decoded_len: the most data allowed (CHUNKED_E_TOO_LARGE beyond) */
+    uint32_t min_chunk_size;    /* 0: any; else every data chunk but the last holds at least this many bytes, which
+                                   bounds the number of chunks (and the slices a caller keeps) by the data's size */
 } chunked_config_t;
 
 /** Called with each piece of decoded data, a slice of the buffer given to chunked_feed. */
@@ -72,8 +75,10 @@ typedef struct chunked_decoder {
     uint64_t max_decoded_len;
     uint64_t decoded_len;
     uint64_t chunk_size; /* declared size of the current chunk */
-    uint64_t chunk_left; /* data bytes of the current chunk still to come */
-    size_t line_len;     /* bytes of the current chunk header line so far */
+    uint64_t min_chunk_size;
+    int short_chunk_seen; /* a data chunk under min_chunk_size arrived: it must have been the last */
+    uint64_t chunk_left;  /* data bytes of the current chunk still to come */
+    size_t line_len;      /* bytes of the current chunk header line so far */
     unsigned size_digits;
     unsigned match; /* progress through "chunk-signature=" or the signature's hex digits */
     void *md;       /* owned EVP_MD_CTX: SHA-256 of the current chunk (signed modes), NULL otherwise */

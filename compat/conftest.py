@@ -18,7 +18,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from s3compat import (  # noqa: E402
-    CliRunner, CofferServer, free_port as _free_port, listing_body, listing_keys, unique_bucket_name,
+    CliRunner, CofferServer, all_keys, free_port as _free_port, listing_body, listing_keys, unique_bucket_name,
 )
 
 # Servers started by this run; their logs are attached to failing tests.
@@ -124,9 +124,7 @@ def bucket_name(request):
 
 def _cleanup_bucket(client, name):
     try:
-        keys = []
-        for page in client.get_paginator("list_objects_v2").paginate(Bucket=name):
-            keys += [o["Key"] for o in page.get("Contents", [])]
+        keys = all_keys(client, name)
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(lambda k: client.delete_object(Bucket=name, Key=k), keys))
         client.delete_bucket(Bucket=name)

@@ -5,8 +5,10 @@ nothing machine-specific is committed.
 """
 
 import base64
+import datetime
 import functools
 import hashlib
+import hmac
 import itertools
 import http.client
 import os
@@ -21,6 +23,8 @@ import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
 import zlib
+from collections import namedtuple
+from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 import pytest
@@ -40,11 +44,14 @@ DOMAIN = "s3.coffer.test"
 
 AWS_BIN = "/usr/bin/aws"
 S3CMD_BIN = "/usr/bin/s3cmd"
+RCLONE_BIN = "/usr/bin/rclone"
 SUBPROCESS_TIMEOUT = 120
+RCLONE_TIMEOUT = 300
 S3_NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 
 KiB = 1024
 MiB = 1024 * 1024
+HOUR = datetime.timedelta(hours=1)
 
 
 def coffer_bin():
@@ -65,6 +72,32 @@ def sha256_file(path):
 
 def md5_hex(data):
     return hashlib.md5(data).hexdigest()
+
+
+def content_md5(body):
+    """The Content-MD5 header value of body: base64 of its binary MD5."""
+    return base64.b64encode(hashlib.md5(body).digest()).decode()
+
+
+def write(path, data):
+    """Writes data to path (a str or a pathlib path); returns the path as a str."""
+    with open(path, "wb") as f:
+        f.write(data)
+    return str(path)
+
+
+def wait_past(t0, gap=1.1):
+    """Sleeps until gap seconds have passed since t0 (time.time() scale), so a LastModified taken
+    afterwards differs from one taken at t0 even at S3's 1 s precision."""
+    left = t0 + gap - time.time()
+    if left > 0:
+        time.sleep(left)
+
+
+def require_tool(path, how="deploy/install-deps.sh installs it"):
+    """Fails (never skips) the test when an external client the suite depends on is missing."""
+    if not os.access(path, os.X_OK):
+        pytest.fail("%s not found: %s" % (path, how))
 
 
 def data_of(size, seed):
@@ -346,6 +379,40 @@ def assert_error(resp, code, status):
     assert resp["ResponseMetadata"]["HTTPHeaders"].get("x-amz-request-id"), resp
 
 
+def outcome(fn, *args, **kwargs):
+    """(HTTP status, error code) of a boto3 operation that may fail; the code is None on success.
+
+    A HEAD has no body, so botocore gives its status as the code ("304", "412", "404")."""
+    try:
+        r = fn(*args, **kwargs)
+    except ClientError as e:
+        return e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"].get("Code")
+    return r["ResponseMetadata"]["HTTPStatusCode"], None
+
+
+# ------------------------------------------------------------------ bucket contents
+
+def put_keys(s3, bucket, keys):
+    """PUTs every key (16 at a time) with its own name, UTF-8, as the body."""
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda k: s3.put_object(Bucket=bucket, Key=k, Body=k.encode("utf-8")), keys))
+
+
+def all_keys(s3, bucket, **kw):
+    """Every key ListObjectsV2 shows, in the order it gives them, following continuation tokens."""
+    keys = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, **kw):
+        keys += [o["Key"] for o in page.get("Contents", [])]
+    return keys
+
+
+def tags_of(s3, bucket, key):
+    """GetObjectTagging's tag set as [(key, value)] in the order the server gives it."""
+    r = s3.get_object_tagging(Bucket=bucket, Key=key)
+    assert r["ResponseMetadata"]["HTTPStatusCode"] == 200, r
+    return [(t["Key"], t["Value"]) for t in r["TagSet"]]
+
+
 def wait_for(predicate, timeout=5.0):
     """Polls predicate until it is true or timeout seconds pass; returns its last value."""
     deadline = time.monotonic() + timeout
@@ -358,6 +425,143 @@ def wait_for(predicate, timeout=5.0):
 
 def quote_key(key):
     return urllib.parse.quote(key, safe="/~")
+
+
+def s3_url(v):
+    """S3's encoding-type=url form: letters, digits, '-_.*/' kept, space '+', other bytes %XX."""
+    out = []
+    for b in v.encode("utf-8"):
+        c = chr(b)
+        out.append(c if c.isascii() and (c.isalnum() or c in "-_.*/") else "+" if c == " " else "%%%02X" % b)
+    return "".join(out)
+
+
+def sigv4_signing_key(date, secret_key=SECRET_KEY, region=REGION, service="s3"):
+    """SigV4's signing key for a date (YYYYMMDD): HMAC-SHA256 chained over date, region, service, aws4_request."""
+    key = ("AWS4" + secret_key).encode()
+    for part in (date, region, service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return key
+
+
+# ------------------------------------------------------------------ the server's access log
+
+# server/handler.c on_req_dispose: "<time> access <request-id> <user> <METHOD> <raw path> <Operation>
+# <status> <request body bytes> <response bytes sent> <duration>ms"; the raw path carries no query.
+ACCESS_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ access (?P<rid>\S+) (?P<user>\S+) "
+                         r"(?P<method>[A-Z]+) (?P<path>/\S*) (?P<op>[A-Za-z0-9]+) (?P<status>\d{3}) "
+                         r"(?P<req_bytes>\d+) (?P<resp_bytes>\d+) \d+\.\d{3}ms$")
+
+Access = namedtuple("Access", "method op status bucket key req_bytes")
+
+LOG_MARKER_BUCKET = "coffer-log-marker"  # never created: a marker request is a 404 no test bucket sees
+_log_markers = itertools.count(1)
+
+
+class AccessLog:
+    """The access-log lines a server wrote to its log file (path-style requests).
+
+    A line is written when the server disposes of a request, which may come after the
+    client has its answer, so mark() and since() end with a marker request (a HEAD of
+    a key in a bucket that never exists) and wait, bounded, for its line: every request
+    answered before the marker was sent has its line in the log by then."""
+
+    def __init__(self, server):
+        self.server = server
+
+    def _sync(self, timeout=10.0):
+        """Sends a marker request; returns the log offset just past its access line."""
+        start = self.server.log_size()
+        path = "/%s/%d-%d" % (LOG_MARKER_BUCKET, os.getpid(), next(_log_markers))
+        raw_request(self.server.port, "HEAD", path)
+        needle = (" HEAD %s " % path).encode()
+        deadline = time.monotonic() + timeout
+        while True:
+            with open(self.server.log_path, "rb") as f:
+                f.seek(start)
+                data = f.read()
+            at = data.find(needle)
+            if at >= 0:
+                end = data.find(b"\n", at)
+                if end >= 0:
+                    return start + end + 1
+            if time.monotonic() > deadline:
+                raise AssertionError("the access line of marker request %s did not appear in %s within %.0f s"
+                                     % (path, self.server.log_path, timeout))
+            time.sleep(0.02)
+
+    def mark(self):
+        """The offset from which the next requests' lines will be found."""
+        return self._sync()
+
+    def since(self, offset, bucket):
+        """Parsed access lines for bucket (all buckets when None) written after offset and before now.
+
+        Every access line in that span must match ACCESS_LINE: a line the parser would skip fails here."""
+        end = self._sync()
+        with open(self.server.log_path, "rb") as f:
+            f.seek(offset)
+            text = f.read(end - offset).decode("utf-8", "replace")
+        out, unparsed = [], []
+        for line in text.splitlines():
+            fields = line.split(" ", 2)
+            if len(fields) < 2 or fields[1] != "access":
+                continue  # a diagnostic line
+            m = ACCESS_LINE.match(line)
+            if m is None:
+                unparsed.append(line)
+                continue
+            b, _, raw_key = m.group("path")[1:].partition("/")
+            b = urllib.parse.unquote(b)
+            if b == LOG_MARKER_BUCKET or (bucket is not None and b != bucket):
+                continue
+            out.append(Access(m.group("method"), m.group("op"), int(m.group("status")), b,
+                              urllib.parse.unquote(raw_key, errors="strict"), int(m.group("req_bytes"))))
+        assert not unparsed, "%d access lines do not match ACCESS_LINE: %r" % (len(unparsed), unparsed[:10])
+        return out
+
+
+# ------------------------------------------------------------------ rclone
+
+def rclone_env(tmp_path, port):
+    """A private rclone home and config (the remote "coffer:") for the server on port."""
+    home = tmp_path / "rclone-home"
+    home.mkdir()
+    conf = home / "rclone.conf"
+    conf.write_text("")
+    prefix = "RCLONE_CONFIG_COFFER_"
+    return {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home),
+        "XDG_CACHE_HOME": str(home),
+        "TMPDIR": str(home),
+        "LANG": "C.UTF-8",
+        "RCLONE_CONFIG": str(conf),
+        prefix + "TYPE": "s3",
+        prefix + "PROVIDER": "Other",
+        prefix + "ACCESS_KEY_ID": ACCESS_KEY,
+        prefix + "SECRET_ACCESS_KEY": SECRET_KEY,
+        prefix + "ENDPOINT": "http://127.0.0.1:%d" % port,
+        prefix + "REGION": REGION,
+        prefix + "FORCE_PATH_STYLE": "true",
+    }
+
+
+def run_rclone(env, *args, io_timeout="120s", timeout=RCLONE_TIMEOUT):
+    """Runs rclone with args (flags among them as the caller likes), one retry and 5 MiB parts; io_timeout is
+    rclone's own --timeout (an idle connection), timeout the seconds the whole run may take."""
+    require_tool(RCLONE_BIN)
+    argv = [RCLONE_BIN] + list(args) + ["--retries", "1", "--low-level-retries", "1", "--contimeout", "10s",
+                                        "--timeout", io_timeout, "--s3-upload-cutoff", "5M", "--s3-chunk-size", "5M"]
+    try:
+        p = subprocess.run(argv, env=env, cwd=env["HOME"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        raise AssertionError("timed out: %r\nstdout: %r\nstderr: %r" % (argv, e.stdout, e.stderr))
+    p.out = p.stdout.decode("utf-8", "replace")
+    p.err = p.stderr.decode("utf-8", "replace")
+    return p
 
 
 class CliRunner:

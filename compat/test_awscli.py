@@ -5,14 +5,8 @@ import json
 import pytest
 
 from s3compat import (
-    SECRET_KEY, CliRunner, KiB, MiB, data_of, md5_hex, sha256, sha256_file, unique_bucket_name,
+    SECRET_KEY, CliRunner, KiB, MiB, data_of, md5_hex, sha256, sha256_file, unique_bucket_name, write,
 )
-
-
-def write(path, data):
-    with open(path, "wb") as f:
-        f.write(data)
-    return str(path)
 
 
 def ls_keys(output):

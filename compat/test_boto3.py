@@ -13,8 +13,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from s3compat import (
-    DOMAIN, KiB, MiB, S3_NS, SECRET_KEY, assert_error, assert_xml_error, client_error, data_of, listing_body, make_client, md5_hex,
-    quote_key, raw_request, sha256, unique_bucket_name,
+    DOMAIN, KiB, MiB, S3_NS, SECRET_KEY, all_keys, assert_error, assert_xml_error, client_error, content_md5, data_of,
+    listing_body, make_client, md5_hex, quote_key, raw_request, sha256, unique_bucket_name,
 )
 
 SMALL_SIZES = [0, 1, 4 * KiB, 4 * KiB + 1]
@@ -107,8 +107,7 @@ def test_special_keys_round_trip(s3, bucket, key):
     s3.put_object(Bucket=bucket, Key=key, Body=data)
     assert s3.head_object(Bucket=bucket, Key=key)["ContentLength"] == 5000
     assert sha256(s3.get_object(Bucket=bucket, Key=key)["Body"].read()) == sha256(data)
-    listed = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
-    assert listed == [key]
+    assert all_keys(s3, bucket) == [key]
     assert s3.delete_object(Bucket=bucket, Key=key)["ResponseMetadata"]["HTTPStatusCode"] == 204
     assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
 
@@ -163,9 +162,7 @@ def test_etag_is_quoted_md5(s3, bucket):
 
 
 def test_bad_content_md5_rejected(s3, bucket):
-    import base64
-    import hashlib
-    wrong = base64.b64encode(hashlib.md5(b"something else").digest()).decode()
+    wrong = content_md5(b"something else")
     resp = client_error(s3.put_object, Bucket=bucket, Key="k", Body=b"payload", ContentMD5=wrong)
     assert_error(resp, "BadDigest", 400)
     assert_error(client_error(s3.head_object, Bucket=bucket, Key="k"), "404", 404)

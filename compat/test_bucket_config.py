@@ -5,12 +5,9 @@ answers 404 OwnershipControlsNotFoundError / NoSuchPublicAccessBlockConfiguratio
 AWS's schema refuses is 400 MalformedXML; deleting a bucket deletes its configurations.
 """
 
-import base64
-import hashlib
-
 import pytest
 
-from s3compat import assert_error, assert_xml_error, client_error, raw_request
+from s3compat import assert_error, assert_xml_error, client_error, content_md5, raw_request
 
 FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 
@@ -25,10 +22,6 @@ def public_access_block(s3, bucket):
     r = s3.get_public_access_block(Bucket=bucket)
     assert r["ResponseMetadata"]["HTTPStatusCode"] == 200
     return r["PublicAccessBlockConfiguration"]
-
-
-def content_md5(body):
-    return base64.b64encode(hashlib.md5(body).digest()).decode()
 
 
 def put_raw(port, bucket, subresource, body, headers=None):

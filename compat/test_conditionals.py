@@ -4,8 +4,9 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from botocore.exceptions import ClientError
 
-from s3compat import client_error, raw_request, wait_for
+from s3compat import HOUR, assert_xml_error, client_error, outcome, raw_request, wait_for
 
 
 @pytest.fixture
@@ -13,17 +14,6 @@ def obj(s3, bucket):
     r = s3.put_object(Bucket=bucket, Key="k", Body=b"hello", ContentType="text/plain", CacheControl="no-cache")
     head = s3.head_object(Bucket=bucket, Key="k")
     return bucket, r["ETag"], head["LastModified"]
-
-
-def status_of(fn, **kw):
-    try:
-        r = fn(**kw)
-        return r["ResponseMetadata"]["HTTPStatusCode"]
-    except Exception as e:  # botocore ClientError
-        return e.response["ResponseMetadata"]["HTTPStatusCode"]
-
-
-HOUR = datetime.timedelta(hours=1)
 
 
 @pytest.mark.parametrize("op", ["get_object", "head_object"])
@@ -50,13 +40,24 @@ def test_conditions_and_their_precedence(s3, obj, op):
         ({"IfMatch": '"0123"', "IfNoneMatch": etag}, 412),
     ]
     for cond, want in cases:
-        assert status_of(fn, Bucket=bucket, Key="k", **cond) == want, cond
+        if want == 200:
+            expected = (200, None)
+        elif want == 412 and op == "get_object":
+            expected = (412, "PreconditionFailed")
+        else:  # a 304, or a HEAD's 412: no body, so botocore reports the status as the code
+            expected = (want, str(want))
+        assert outcome(fn, Bucket=bucket, Key="k", **cond) == expected, cond
 
 
-def test_412_is_an_s3_error(s3, obj):
+def test_412_is_an_s3_error(coffer_server, s3, obj):
     bucket, _, _ = obj
     e = client_error(s3.get_object, Bucket=bucket, Key="k", IfMatch='"nope"')
     assert e["Error"]["Code"] == "PreconditionFailed"
+    for headers in ({"If-Match": '"nope"'}, {"If-Unmodified-Since": "Sat, 01 Jan 2000 00:00:00 GMT"}):
+        r = raw_request(coffer_server.port, "GET", "/%s/k" % bucket, headers=headers)
+        assert_xml_error(r, "PreconditionFailed", 412)
+        r = raw_request(coffer_server.port, "HEAD", "/%s/k" % bucket, headers=headers)
+        assert (r.status, r.body) == (412, b""), r
 
 
 def test_cdn_revalidation_gets_304_with_validators(coffer_server, obj):
@@ -94,7 +95,7 @@ def test_response_overrides(s3, obj):
     assert h["cache-control"] == "max-age=60"  # replaces the stored no-cache
     assert h["content-disposition"] == 'attachment; filename="a.txt"'
     assert h["content-encoding"] == "identity"
-    assert "2030" in h["expires"]
+    assert h["expires"] == "Tue, 01 Jan 2030 00:00:00 GMT"  # response-expires as botocore sent it (RFC 822)
     # the stored headers are unchanged
     h = s3.head_object(Bucket=bucket, Key="k")["ResponseMetadata"]["HTTPHeaders"]
     assert h["content-type"] == "text/plain" and h["cache-control"] == "no-cache"
@@ -112,7 +113,7 @@ def test_put_if_none_match_creates_only(coffer_server, s3, bucket, size):
     first, second = b"a" * size, b"b" * size
     assert put(port, bucket, "new", first, **{"If-None-Match": "*"}).status == 200
     r = put(port, bucket, "new", second, **{"If-None-Match": "*"})
-    assert (r.status, r.error_code()) == (412, "PreconditionFailed"), r
+    assert_xml_error(r, "PreconditionFailed", 412)
     assert s3.get_object(Bucket=bucket, Key="new")["Body"].read() == first
 
 
@@ -123,10 +124,10 @@ def test_concurrent_creates_exactly_one_wins(server_factory):
     s3.create_bucket(Bucket="race-bucket")
     bodies = [bytes([65 + i]) * (300 * 1024) for i in range(8)]  # in chunk files, not in the record
     with ThreadPoolExecutor(8) as pool:
-        statuses = list(pool.map(lambda b: put(srv.port, "race-bucket", "race", b, **{"If-None-Match": "*"}).status,
-                                 bodies))
-    assert sorted(statuses) == [200] + [412] * 7, statuses
-    winner = bodies[statuses.index(200)]
+        answers = list(pool.map(lambda b: put(srv.port, "race-bucket", "race", b, **{"If-None-Match": "*"}), bodies))
+    results = [(r.status, None if r.status == 200 else r.error_code()) for r in answers]
+    assert sorted(results) == [(200, None)] + [(412, "PreconditionFailed")] * 7, answers
+    winner = bodies[results.index((200, None))]
     assert s3.get_object(Bucket="race-bucket", Key="race")["Body"].read() == winner
     assert wait_for(lambda: sum(srv.chunk_files()) == 1), srv.chunk_files()
     for d in srv.data_dirs:
@@ -139,7 +140,7 @@ def test_put_if_match(coffer_server, s3, bucket):
     r = put(port, bucket, "k", b"v2", **{"If-Match": '"00000000000000000000000000000000"'})
     assert (r.status, r.error_code()) == (412, "PreconditionFailed"), r
     r = put(port, bucket, "k", b"v2", **{"If-Match": "not an etag"})
-    assert r.status == 412, r
+    assert_xml_error(r, "PreconditionFailed", 412)
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"v1"
     assert put(port, bucket, "k", b"v2", **{"If-Match": etag}).status == 200
     assert put(port, bucket, "k", b"v3", **{"If-Match": "*"}).status == 200
@@ -180,7 +181,7 @@ def complete(server, bucket, key, up, parts, **headers):
     try:
         r = client.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=up, MultipartUpload=parts)
         return r["ResponseMetadata"]["HTTPStatusCode"], None, r
-    except Exception as e:  # botocore ClientError
+    except ClientError as e:
         return e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"]["Code"], e.response
 
 

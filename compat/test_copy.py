@@ -1,14 +1,15 @@
 """CopyObject: directives, copy-source encoding and versions, copy-source conditions, chunk sharing, real clients."""
-import datetime
 import re
 import threading
+import time
 
 import pytest
 
-from s3compat import assert_xml_error, checksum, client_error, data_of, md5_hex, quote_key, raw_request, unique_bucket_name
-from test_multipart import rclone_env, run_rclone
-
-HOUR = datetime.timedelta(hours=1)
+from s3compat import (
+    HOUR, RCLONE_BIN, AccessLog, assert_absent, assert_error, assert_xml_error, checksum, client_error, data_of,
+    md5_hex, outcome, quote_key, raw_request, rclone_env, require_tool, run_rclone, tags_of, unique_bucket_name,
+    wait_for, wait_past,
+)
 
 
 @pytest.fixture
@@ -85,12 +86,13 @@ def test_copy_onto_itself(s3, src):
     assert e["Error"]["Code"] == "InvalidRequest"
     assert "copy an object to itself" in e["Error"]["Message"]
     before = s3.head_object(Bucket=bucket, Key="src")
+    wait_past(before["LastModified"].timestamp())  # into a later second than the source's LastModified
     s3.copy_object(Bucket=bucket, Key="src", CopySource={"Bucket": bucket, "Key": "src"}, MetadataDirective="REPLACE",
                    ContentType="text/updated", Metadata={"color": "blue"})
     after = s3.head_object(Bucket=bucket, Key="src")
     assert after["ContentType"] == "text/updated" and after["Metadata"] == {"color": "blue"}
     assert after["ETag"] == etag
-    assert after["LastModified"] >= before["LastModified"]
+    assert after["LastModified"] > before["LastModified"]
     assert s3.get_object(Bucket=bucket, Key="src")["Body"].read() == body
 
 
@@ -164,51 +166,42 @@ def test_copy_source_conditions(s3, src):
     ]
     for i, (cond, want) in enumerate(cases):
         key = "c%d" % i
-        try:
-            got = s3.copy_object(Bucket=bucket, Key=key, CopySource={"Bucket": bucket, "Key": "src"}, **cond)
-            status = got["ResponseMetadata"]["HTTPStatusCode"]
-        except Exception as e:  # botocore ClientError
-            status = e.response["ResponseMetadata"]["HTTPStatusCode"]
-            assert e.response["Error"]["Code"] == "PreconditionFailed", cond
-        assert status == want, cond
-        present = True
-        try:
-            s3.head_object(Bucket=bucket, Key=key)
-        except Exception:
-            present = False
-        assert present == (want == 200), cond
-
-
-def tags_of(s3, bucket, key):
-    return {t["Key"]: t["Value"] for t in s3.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]}
+        got = outcome(s3.copy_object, Bucket=bucket, Key=key, CopySource={"Bucket": bucket, "Key": "src"}, **cond)
+        assert got == ((200, None) if want == 200 else (412, "PreconditionFailed")), cond
+        if want == 200:
+            assert s3.head_object(Bucket=bucket, Key=key)["ETag"] == etag, cond
+        else:
+            assert_absent(s3, bucket, key)
 
 
 def test_tagging_directive(s3, bucket):
     s3.put_object(Bucket=bucket, Key="t", Body=b"tagged", Tagging="a=1&b=2", Metadata={"m": "src"})
     cs = {"Bucket": bucket, "Key": "t"}
     s3.copy_object(Bucket=bucket, Key="copy", CopySource=cs, Tagging="ignored=1")  # COPY is the default
-    assert tags_of(s3, bucket, "copy") == {"a": "1", "b": "2"}
+    assert sorted(tags_of(s3, bucket, "copy")) == [("a", "1"), ("b", "2")]
     s3.copy_object(Bucket=bucket, Key="replace", CopySource=cs, TaggingDirective="REPLACE", Tagging="c=3")
-    assert tags_of(s3, bucket, "replace") == {"c": "3"}
+    assert tags_of(s3, bucket, "replace") == [("c", "3")]
     head = s3.head_object(Bucket=bucket, Key="replace")
     assert head["Metadata"] == {"m": "src"}  # metadata still copied
     s3.copy_object(Bucket=bucket, Key="cleared", CopySource=cs, TaggingDirective="REPLACE")
-    assert tags_of(s3, bucket, "cleared") == {}
+    assert tags_of(s3, bucket, "cleared") == []
     assert "x-amz-tagging-count" not in s3.head_object(Bucket=bucket, Key="cleared")["ResponseMetadata"]["HTTPHeaders"]
     # REPLACE metadata with COPY tagging: the source's tags, the request's metadata
     s3.copy_object(Bucket=bucket, Key="meta", CopySource=cs, MetadataDirective="REPLACE", Metadata={"m": "new"},
                    Tagging="ignored=1")
-    assert tags_of(s3, bucket, "meta") == {"a": "1", "b": "2"}
+    assert sorted(tags_of(s3, bucket, "meta")) == [("a", "1"), ("b", "2")]
     assert s3.head_object(Bucket=bucket, Key="meta")["Metadata"] == {"m": "new"}
     # both REPLACE
     s3.copy_object(Bucket=bucket, Key="both", CopySource=cs, MetadataDirective="REPLACE", TaggingDirective="REPLACE",
                    Tagging="d=4")
-    assert tags_of(s3, bucket, "both") == {"d": "4"}
+    assert tags_of(s3, bucket, "both") == [("d", "4")]
     assert s3.head_object(Bucket=bucket, Key="both")["Metadata"] == {}
     # a bad tag set is refused; with COPY metadata, oversized metadata headers are ignored as S3 does
     e = client_error(s3.copy_object, Bucket=bucket, Key="bad", CopySource=cs, TaggingDirective="REPLACE",
                      Tagging="aws:x=1")
-    assert e["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert_error(e, "InvalidTag", 400)
+    assert e["Error"]["Message"] == "Your TagKey cannot be prefixed with aws:", e
+    assert_absent(s3, bucket, "bad")
     s3.copy_object(Bucket=bucket, Key="bigmeta", CopySource=cs, TaggingDirective="REPLACE", Tagging="e=5",
                    Metadata={"x": "v" * 3000})
     assert s3.head_object(Bucket=bucket, Key="bigmeta")["Metadata"] == {"m": "src"}
@@ -322,28 +315,47 @@ def test_copy_keeps_checksum(s3, coffer_server, bucket):
 
 def test_copy_while_source_is_overwritten(s3, bucket):
     """Every copy holds one whole version of the source, never a mix, while the source keeps changing."""
-    bodies = [data_of(9 * 1024 * 1024, 10 + i) for i in range(3)]
-    md5s = {md5_hex(b) for b in bodies}
+    bodies = [data_of(9 * 1024 * 1024, 10 + i) for i in range(3)]  # two 8 MiB chunks each: a mix would show
+    md5s = [md5_hex(b) for b in bodies]
     s3.put_object(Bucket=bucket, Key="hot", Body=bodies[0])
     stop = threading.Event()
+    done = []      # (monotonic time, version written) per acknowledged overwrite
+    failures = []  # exceptions raised in the writer thread
 
     def writer():
-        for i in range(12):
-            if stop.is_set():
-                break
-            s3.put_object(Bucket=bucket, Key="hot", Body=bodies[i % 3])
+        try:
+            for n in range(1, 400):  # every overwrite changes the bytes; bounded, stopped when the copies are done
+                if stop.is_set():
+                    return
+                s3.put_object(Bucket=bucket, Key="hot", Body=bodies[n % 3])
+                done.append((time.monotonic(), n % 3))
+        except Exception as e:  # reported by the main thread
+            failures.append(e)
 
     t = threading.Thread(target=writer)
     t.start()
     try:
+        started = time.monotonic()
         for i in range(12):
+            seen = len(done)
             s3.copy_object(Bucket=bucket, Key="cold%d" % i, CopySource={"Bucket": bucket, "Key": "hot"})
+            # the next copy waits for one more overwrite, so the copies span several versions while the
+            # writer keeps the source changing under them
+            assert wait_for(lambda: len(done) > seen or failures, timeout=60), "no overwrite acknowledged in 60 s"
+            assert not failures, failures
+        ended = time.monotonic()
     finally:
         stop.set()
         t.join(timeout=120)
+    assert not t.is_alive(), "the writer did not stop within 120 s"
+    assert not failures, failures
+    assert any(started < when < ended for when, _ in done), "no overwrite completed while the copies ran"
+    got = []
     for i in range(12):
-        got = s3.get_object(Bucket=bucket, Key="cold%d" % i)["Body"].read()
-        assert md5_hex(got) in md5s
+        body = s3.get_object(Bucket=bucket, Key="cold%d" % i)["Body"].read()
+        assert md5_hex(body) in md5s, (i, len(body))
+        got.append(md5s.index(md5_hex(body)))
+    assert len(set(got)) >= 2, "every copy holds the same version: %r" % got
 
 
 def test_aws_cli_copies(cli, s3, bucket, tmp_path):
@@ -362,10 +374,18 @@ def test_aws_cli_copies(cli, s3, bucket, tmp_path):
 
 
 def test_rclone_server_side_copy(coffer_server, s3, bucket, tmp_path):
+    require_tool(RCLONE_BIN)
     body = data_of(300000, 5)
     s3.put_object(Bucket=bucket, Key="r/a", Body=body)
     env = rclone_env(tmp_path, coffer_server.port)
+    log = AccessLog(coffer_server)
+    offset = log.mark()
     out = run_rclone(env, "copyto", "coffer:%s/r/a" % bucket, "coffer:%s/r/b" % bucket, "-vv")
     assert out.returncode == 0, out.err[-4000:]
-    assert "server-side copy" in out.err or "Server side copy" in out.err, out.err[-4000:]
+    # the server did the copy: one CopyObject onto r/b, and the bytes never went through rclone
+    entries = log.since(offset, bucket)
+    copies = [(e.method, e.key, e.status) for e in entries if e.op == "CopyObject"]
+    assert copies == [("PUT", "r/b", 200)], entries
+    assert not [e for e in entries if e.op in ("GetObject", "PutObject", "CreateMultipartUpload", "UploadPart")], \
+        entries
     assert s3.get_object(Bucket=bucket, Key="r/b")["Body"].read() == body

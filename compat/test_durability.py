@@ -9,7 +9,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 
-from s3compat import KiB, MiB, assert_absent, data_of, listing_body, md5_hex, sha256, wait_for
+from s3compat import KiB, MiB, all_keys, assert_absent, data_of, listing_body, md5_hex, sha256, wait_for
 
 SMALL = [0, 1, 100, 4 * KiB, 4 * KiB + 1, 64 * KiB]
 
@@ -36,10 +36,7 @@ def check_set(client, bucket, objs):
         assert sha256(resp["Body"].read()) == sha256(data), key
         assert resp["ETag"] == '"%s"' % md5_hex(data), key
         assert client.head_object(Bucket=bucket, Key=key)["ContentLength"] == len(data), key
-    listed = []
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-        listed += [o["Key"] for o in page.get("Contents", [])]
-    assert listed == sorted(objs)
+    assert all_keys(client, bucket) == sorted(objs)
 
 
 def test_restart_sigterm_keeps_everything(server_factory):
@@ -149,9 +146,7 @@ def test_sigkill_during_concurrent_writes(server_factory):
             acked[key] = attempted[key]
     srv.start()
     c = srv.client()
-    listed = []
-    for page in c.get_paginator("list_objects_v2").paginate(Bucket="race"):
-        listed += [o["Key"] for o in page.get("Contents", [])]
+    listed = all_keys(c, "race")
     for key, data in acked.items():
         assert key in listed, key
         assert sha256(read(c, "race", key)) == sha256(data), key
@@ -229,10 +224,7 @@ def test_shared_server_restart_keeps_listing(restart_server, listing_bucket):
     """The shared server (2,500 awkward keys) restarted with SIGTERM lists and reads the same."""
     bucket, keys = listing_bucket
     c = restart_server()
-    listed = []
-    for page in c.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-        listed += [o["Key"] for o in page.get("Contents", [])]
-    assert listed == keys
+    assert all_keys(c, bucket) == keys
     for key in keys[::50] + [k for k in keys if not k.startswith("d")][::17]:
         assert sha256(read(c, bucket, key)) == sha256(listing_body(key)), key
     assert bucket in [b["Name"] for b in c.list_buckets()["Buckets"]]

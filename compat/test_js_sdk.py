@@ -24,8 +24,10 @@ import zlib
 
 import pytest
 
-from s3compat import (ACCESS_KEY, SECRET_KEY, KiB, MiB, checksum, client_error, composite, crc32c, crc64nvme, data_of,
-                      md5_hex, sha256, sha256_file)
+from s3compat import (
+    ACCESS_KEY, SECRET_KEY, KiB, MiB, all_keys, checksum, client_error, composite, crc32c, crc64nvme, data_of, md5_hex,
+    require_tool, sha256, sha256_file, write,
+)
 
 COMPAT_DIR = os.path.dirname(os.path.abspath(__file__))
 JS_DIR = os.path.join(COMPAT_DIR, "js")
@@ -100,8 +102,7 @@ def _pinned_version():
 @pytest.fixture(scope="session")
 def js(coffer_server, tmp_path_factory):
     installed = os.path.join(NODE_MODULES, "@aws-sdk", "client-s3", "package.json")
-    if not os.access(NODE_BIN, os.X_OK):
-        pytest.fail("%s not found: deploy/install-deps.sh installs Node.js" % NODE_BIN)
+    require_tool(NODE_BIN, "deploy/install-deps.sh installs Node.js")
     if not os.path.exists(installed):
         pytest.fail("the JS SDK is not installed: run `npm ci` in compat/ (deploy/run-tests.sh does)")
     with open(installed) as f:
@@ -110,12 +111,6 @@ def js(coffer_server, tmp_path_factory):
         pytest.fail("compat/node_modules holds @aws-sdk/client-s3 %s, package.json pins %s: run `npm ci` in compat/"
                     % (version, _pinned_version()))
     return JsRunner(str(tmp_path_factory.mktemp("js-home")), coffer_server.endpoint)
-
-
-def write(path, data):
-    with open(path, "wb") as f:
-        f.write(data)
-    return str(path)
 
 
 def assert_same_bytes(got, want, what):
@@ -179,6 +174,7 @@ def put_and_verify(js, s3, bucket, key, data, body, tmp_path, algorithm=None):
         assert checksum_fields(r) == {"Checksum" + alg: want}, r
         assert r.get("ChecksumType") == "FULL_OBJECT", r
         assert r["ContentLength"] == len(data) and r["ETag"] == put["ETag"], r
+    assert [r["method"] for r in got["requests"]] == ["HEAD", "GET"], got["requests"]
     for r in got["requests"]:
         assert r["headers"].get("x-amz-checksum-mode") == "ENABLED", r
     assert get["written"] == len(data) and get["validated"] is True, get
@@ -290,7 +286,7 @@ def test_wrong_crc32_is_bad_digest(js, s3, bucket, tmp_path, body):
     err = res["put"].get("error")
     assert err and (err["code"], err["status"]) == ("BadDigest", 400), res["put"]
     assert s3.get_object(Bucket=bucket, Key="bad/existing")["Body"].read() == old
-    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["bad/existing"]
+    assert all_keys(s3, bucket) == ["bad/existing"]
 
 
 def framing_lookalike(size, seed):

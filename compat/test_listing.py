@@ -21,6 +21,7 @@ AWS behaviour these tests pin down, and where it comes from:
 
 import base64
 import datetime
+import heapq
 import json
 import threading
 import urllib.parse
@@ -29,8 +30,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from s3compat import (
-    MiB, S3_NS, assert_error, assert_xml_error, checksum, client_error, composite, data_of, md5_hex, quote_key,
-    raw_request, unique_bucket_name,
+    MiB, S3_NS, all_keys, assert_error, assert_xml_error, checksum, client_error, composite, data_of, md5_hex, put_keys,
+    quote_key, raw_request, s3_url, unique_bucket_name, wait_for,
 )
 
 N = S3_NS
@@ -56,15 +57,21 @@ def model(keys, prefix="", delimiter=None, after=None):
     return out
 
 
+def utf8_ordered(names):
+    """names as S3 orders them: by their UTF-8 bytes."""
+    return sorted(names, key=lambda n: n.encode("utf-8"))
+
+
 def entries(page, versions=False):
-    items = page.get("Versions" if versions else "Contents", [])
-    got = [("K", o["Key"]) for o in items] + [("P", p["Prefix"]) for p in page.get("CommonPrefixes", [])]
-    return sorted(got, key=lambda e: e[1])
+    """A page's keys and common prefixes as [(kind, name)], merged in S3 order.
 
-
-def put_keys(s3, bucket, keys):
-    for k in keys:
-        s3.put_object(Bucket=bucket, Key=k, Body=k.encode("utf-8"))
+    S3 sends the keys (Contents or Versions) and the CommonPrefixes each in order, in two separate lists;
+    each list must already be in order (as sent), and only then are the two merged into one."""
+    keys = [o["Key"] for o in page.get("Versions" if versions else "Contents", [])]
+    prefixes = [p["Prefix"] for p in page.get("CommonPrefixes", [])]
+    assert keys == utf8_ordered(keys), ("keys out of order", keys)
+    assert prefixes == utf8_ordered(prefixes), ("common prefixes out of order", prefixes)
+    return list(heapq.merge([("K", k) for k in keys], [("P", p) for p in prefixes], key=lambda e: e[1].encode("utf-8")))
 
 
 def raw_list(port, bucket, query):
@@ -407,15 +414,6 @@ def odd_bucket(s3):
     return name
 
 
-def s3_url(v):
-    """S3's encoding-type=url form: letters, digits, '-_.*/' kept, space '+', other bytes %XX."""
-    out = []
-    for b in v.encode("utf-8"):
-        c = chr(b)
-        out.append(c if c.isascii() and (c.isalnum() or c in "-_.*/") else "+" if c == " " else "%%%02X" % b)
-    return "".join(out)
-
-
 def test_url_encoding_form():
     assert s3_url("a b+c%d/e(f)~g*\x01\u00e9") == "a+b%2Bc%25d/e%28f%29%7Eg*%01%C3%A9"
 
@@ -599,13 +597,19 @@ def test_attributes_of_a_simple_object(coffer_server, s3, bucket):
     raw = raw_attributes(coffer_server.port, bucket, "obj", "ETag, ObjectSize,,StorageClass")
     assert raw.status == 200, raw
     assert raw.headers["last-modified"] == head["ResponseMetadata"]["HTTPHeaders"]["last-modified"]
-    assert "xml" in raw.headers["content-type"]
+    assert raw.headers["content-type"] == "application/xml", raw
     root = xml_of(raw)
     assert root.tag == N + "GetObjectAttributesResponse"
     assert [c.tag[len(N):] for c in root] == ["ETag", "StorageClass", "ObjectSize"]
     assert root.findtext(N + "ETag") == md5_hex(body)
-    raw = raw_attributes(coffer_server.port, bucket, "obj", "ObjectSize", query=[("versionId", "null")])
-    assert raw.status == 200, raw
+    # versionId=null names the one version an unversioned bucket holds: the same answer as without it
+    plain = raw_attributes(coffer_server.port, bucket, "obj", "ETag,ObjectSize")
+    null = raw_attributes(coffer_server.port, bucket, "obj", "ETag,ObjectSize", query=[("versionId", "null")])
+    assert (plain.status, null.status) == (200, 200), (plain, null)
+    assert null.headers["content-type"] == "application/xml", null
+    assert null.headers["last-modified"] == plain.headers["last-modified"], (plain, null)
+    assert null.body == plain.body, (plain, null)
+    assert [(c.tag, c.text) for c in xml_of(null)] == [(N + "ETag", md5_hex(body)), (N + "ObjectSize", "12345")], null
 
 
 @pytest.mark.parametrize("alg", ["CRC32", "CRC32C", "SHA1", "SHA256"])
@@ -715,8 +719,7 @@ def test_key_length_limit(s3, bucket):
         assert len(key.encode("utf-8")) > 1024
         assert_error(client_error(s3.put_object, Bucket=bucket, Key=key, Body=b"x"), "KeyTooLongError", 400)
         assert_error(client_error(s3.get_object, Bucket=bucket, Key=key), "KeyTooLongError", 400)
-    page = s3.list_objects_v2(Bucket=bucket)
-    assert sorted(o["Key"] for o in page["Contents"]) == sorted(["k" * 1024, "\u65e5" * 341 + "a", "/" * 1024])
+    assert all_keys(s3, bucket) == sorted(["k" * 1024, "\u65e5" * 341 + "a", "/" * 1024])
 
 
 ROUND_TRIP_KEYS = [
@@ -777,23 +780,36 @@ def test_listing_while_writing_is_consistent(s3, bucket):
     """Pages taken while other threads write keep order and never repeat a key."""
     put_keys(s3, bucket, ["base%03d" % i for i in range(0, 200, 2)])
     stop = threading.Event()
+    done = []      # one entry per acknowledged write
+    failures = []  # exceptions raised in the writer thread
 
     def writer():
-        i = 1
-        while not stop.is_set() and i < 400:
-            s3.put_object(Bucket=bucket, Key="base%03d" % i, Body=b"w")
-            i += 2
+        try:
+            # new odd keys first, then overwrites of them, until the listings are over (bounded)
+            for n in range(5000):
+                if stop.is_set():
+                    return
+                s3.put_object(Bucket=bucket, Key="base%03d" % (1 + 2 * (n % 200)), Body=b"w%d" % n)
+                done.append(n)
+        except Exception as e:  # reported by the main thread
+            failures.append(e)
 
     t = threading.Thread(target=writer)
     t.start()
     try:
+        assert wait_for(lambda: done or failures, timeout=30), "the writer acknowledged nothing in 30 s"
+        before = len(done)
         for _ in range(3):
             names = [k for _, k in flat(list_v2_all(s3, bucket, 9))]
             assert names == sorted(names) and len(names) == len(set(names))
             assert set("base%03d" % i for i in range(0, 200, 2)) <= set(names)
+        during = len(done) - before
     finally:
         stop.set()
-        t.join()
+        t.join(timeout=60)
+    assert not t.is_alive(), "the writer did not stop within 60 s"
+    assert not failures, failures
+    assert during > 0, "no write completed while the listings ran"
 
 
 def test_last_modified_is_iso_in_listings(coffer_server, s3, bucket):

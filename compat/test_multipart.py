@@ -7,25 +7,22 @@ codes, error codes and the multipart ETag, which is the hex MD5 of the
 concatenated binary MD5s of the parts, a dash, and the number of parts.
 """
 
-import base64
 import functools
 import hashlib
 import http.client
 import json
 import os
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from s3compat import (
-    ACCESS_KEY, REGION, SECRET_KEY, CliRunner, KiB, MiB, assert_error, client_error, data_of, error_code_of, md5_hex,
-    quote_key, raw_request, request_target, sha256, sha256_file, signed_headers, unique_bucket_name, wait_for,
+    RCLONE_BIN, CliRunner, KiB, MiB, all_keys, assert_error, client_error, content_md5, data_of, error_code_of, md5_hex,
+    quote_key, raw_request, rclone_env, request_target, require_tool, run_rclone, sha256, sha256_file, signed_headers,
+    unique_bucket_name, wait_for,
 )
 
 MIN_PART = 5 * MiB
-RCLONE_BIN = "/usr/bin/rclone"
-RCLONE_TIMEOUT = 300
 
 
 # ---------------------------------------------------------------- helpers
@@ -215,48 +212,8 @@ def test_s3cmd_put_get_100mib_multipart(s3, coffer_server, mp_bucket, tmp_path):
     assert list_uploads(s3, mp_bucket)[1] == []
 
 
-def rclone_env(tmp_path, port):
-    home = tmp_path / "rclone-home"
-    home.mkdir()
-    conf = home / "rclone.conf"
-    conf.write_text("")
-    prefix = "RCLONE_CONFIG_COFFER_"
-    return {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(home),
-        "XDG_CONFIG_HOME": str(home),
-        "XDG_CACHE_HOME": str(home),
-        "TMPDIR": str(home),
-        "LANG": "C.UTF-8",
-        "RCLONE_CONFIG": str(conf),
-        prefix + "TYPE": "s3",
-        prefix + "PROVIDER": "Other",
-        prefix + "ACCESS_KEY_ID": ACCESS_KEY,
-        prefix + "SECRET_ACCESS_KEY": SECRET_KEY,
-        prefix + "ENDPOINT": "http://127.0.0.1:%d" % port,
-        prefix + "REGION": REGION,
-        prefix + "FORCE_PATH_STYLE": "true",
-    }
-
-
-def run_rclone(env, *args, io_timeout="120s", timeout=RCLONE_TIMEOUT):
-    """Runs rclone with args (flags among them as the caller likes), one retry and 5 MiB parts; io_timeout is
-    rclone's own --timeout (an idle connection), timeout the seconds the whole run may take."""
-    argv = [RCLONE_BIN] + list(args) + ["--retries", "1", "--low-level-retries", "1", "--contimeout", "10s",
-                                        "--timeout", io_timeout, "--s3-upload-cutoff", "5M", "--s3-chunk-size", "5M"]
-    try:
-        p = subprocess.run(argv, env=env, cwd=env["HOME"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, timeout=timeout)
-    except subprocess.TimeoutExpired as e:
-        raise AssertionError("timed out: %r\nstdout: %r\nstderr: %r" % (argv, e.stdout, e.stderr))
-    p.out = p.stdout.decode("utf-8", "replace")
-    p.err = p.stderr.decode("utf-8", "replace")
-    return p
-
-
 def test_rclone_copy_check_round_trip(s3, coffer_server, mp_bucket, tmp_path):
-    if not os.access(RCLONE_BIN, os.X_OK):
-        pytest.skip("rclone is not installed")
+    require_tool(RCLONE_BIN)
     sizes = {"empty": 0, "one": 1, "four-k": 4 * KiB, "sub/five-m": 5 * MiB, "sub/five-m-plus-1": 5 * MiB + 1,
              "sub/deep/seventeen-m": 17 * MiB, "sixty-four-m": 64 * MiB}
     src = tmp_path / "tree"
@@ -283,7 +240,7 @@ def test_rclone_copy_check_round_trip(s3, coffer_server, mp_bucket, tmp_path):
             n = -(-len(data) // (5 * MiB))
             assert head["ETag"] == multipart_etag([data[i:i + 5 * MiB] for i in range(0, len(data), 5 * MiB)]), name
             assert head["ETag"].endswith('-%d"' % n), name
-            assert head["Metadata"].get("md5chksum") == base64.b64encode(hashlib.md5(data).digest()).decode(), name
+            assert head["Metadata"].get("md5chksum") == content_md5(data), name
         else:
             assert head["ETag"] == quoted_md5(data), name
 
@@ -445,7 +402,7 @@ def test_part_replacement(s3, mp_bucket):
 
 def test_bad_content_md5_on_part(s3, mp_bucket):
     upload_id = create(s3, mp_bucket, "md5")
-    wrong = base64.b64encode(hashlib.md5(b"other").digest()).decode()
+    wrong = content_md5(b"other")
     assert_error(client_error(s3.upload_part, Bucket=mp_bucket, Key="md5", UploadId=upload_id, PartNumber=1,
                               Body=b"part data", ContentMD5=wrong), "BadDigest", 400)
     assert s3.list_parts(Bucket=mp_bucket, Key="md5", UploadId=upload_id).get("Parts", []) == []
@@ -640,7 +597,7 @@ def test_incomplete_upload_is_invisible(s3, mp_bucket):
     assert read(s3, mp_bucket, "existing") == b"v1"
     s3.abort_multipart_upload(Bucket=mp_bucket, Key="existing", UploadId=upload_id2)
     assert read(s3, mp_bucket, "existing") == b"v1"
-    assert [o["Key"] for o in s3.list_objects_v2(Bucket=mp_bucket)["Contents"]] == ["existing"]
+    assert all_keys(s3, mp_bucket) == ["existing"]
 
 
 def test_headers_given_at_creation(s3, mp_bucket):

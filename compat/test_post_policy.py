@@ -18,8 +18,10 @@ import xml.etree.ElementTree as ET
 
 import requests
 
-from s3compat import (ACCESS_KEY, assert_absent, KiB, MiB, REGION, SECRET_KEY, data_of, error_code_of, error_of, md5_hex,
-                      open_url)
+from s3compat import (
+    ACCESS_KEY, assert_absent, KiB, MiB, REGION, SECRET_KEY, data_of, error_code_of, error_of, md5_hex, open_url,
+    sigv4_signing_key,
+)
 
 CURL = "/usr/bin/curl"
 
@@ -90,11 +92,7 @@ def sign_v4(policy_doc, access_key=ACCESS_KEY, secret_key=SECRET_KEY, when=None)
     doc["conditions"] = list(doc["conditions"]) + [
         {"x-amz-algorithm": "AWS4-HMAC-SHA256"}, {"x-amz-credential": credential}, {"x-amz-date": amz_date}]
     policy = base64.b64encode(json.dumps(doc).encode()).decode()
-
-    def h(key, msg):
-        return hmac.new(key, msg.encode(), hashlib.sha256).digest()
-
-    key = h(h(h(h(("AWS4" + secret_key).encode(), date), REGION), "s3"), "aws4_request")
+    key = sigv4_signing_key(date, secret_key, REGION, "s3")
     return [("x-amz-algorithm", "AWS4-HMAC-SHA256"), ("x-amz-credential", credential), ("x-amz-date", amz_date),
             ("policy", policy), ("x-amz-signature", hmac.new(key, policy.encode(), hashlib.sha256).hexdigest())]
 

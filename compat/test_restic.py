@@ -21,7 +21,7 @@ import threading
 
 import pytest
 
-from s3compat import ACCESS_KEY, SECRET_KEY, KiB, MiB, data_of
+from s3compat import ACCESS_KEY, SECRET_KEY, KiB, MiB, data_of, require_tool
 
 RESTIC_BIN = "/usr/bin/restic"
 RESTIC_TIMEOUT = 120
@@ -212,8 +212,7 @@ def run_restic(env, cwd, repo, *args):
 
 
 def test_restic_backup_check_restore(s3, bucket, relay, tmp_path):
-    if not os.access(RESTIC_BIN, os.X_OK):
-        pytest.fail("%s not found: deploy/install-deps.sh installs restic" % RESTIC_BIN)
+    require_tool(RESTIC_BIN)
     home = str(tmp_path / "home")
     os.makedirs(home)
     env = restic_env(home)

@@ -4,13 +4,7 @@ import re
 
 import pytest
 
-from s3compat import KiB, MiB, data_of, md5_hex, sha256, sha256_file, unique_bucket_name
-
-
-def write(path, data):
-    with open(path, "wb") as f:
-        f.write(data)
-    return str(path)
+from s3compat import KiB, MiB, data_of, md5_hex, sha256, sha256_file, unique_bucket_name, write
 
 
 def listed_uris(output, bucket):

@@ -17,8 +17,8 @@ import pytest
 from botocore.config import Config
 
 from s3compat import (
-    ACCESS_KEY, DOMAIN, KiB, MiB, REGION, SECRET_KEY, CliRunner, assert_absent, assert_error, client_error, data_of, error_of,
-    md5_hex, open_url, quote_key, request_target, send_raw, sha256, sha256_file, unique_bucket_name,
+    ACCESS_KEY, DOMAIN, KiB, MiB, REGION, SECRET_KEY, CliRunner, assert_absent, assert_error, client_error, data_of,
+    error_of, md5_hex, open_url, quote_key, request_target, send_raw, sha256, sha256_file, unique_bucket_name, write,
 )
 
 
@@ -61,12 +61,6 @@ def v2_request(port, method, path, query=None, headers=None, body=b"", host=None
 
 def fetch(url, method="GET", data=None, headers=None):
     return open_url(url, method, data, headers)
-
-
-def write(path, data):
-    with open(path, "wb") as f:
-        f.write(data)
-    return str(path)
 
 
 # ---- s3cmd --signature-v2 ----

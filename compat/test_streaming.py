@@ -6,14 +6,15 @@ before, and the trailer is signed last. Real SDKs (JS v3, restic's minio-go) are
 in their own files; these tests reach the corners the SDKs never send: tampered chunks,
 wrong trailers, short bodies.
 """
-import base64
 import hashlib
 import hmac
 
 import pytest
 
-from s3compat import (ACCESS_KEY, KiB, MiB, REGION, SECRET_KEY, assert_absent, assert_xml_error, checksum, composite, data_of, md5_hex, raw_request,
-                      request_target, signed_headers)
+from s3compat import (
+    ACCESS_KEY, KiB, MiB, REGION, SECRET_KEY, assert_absent, assert_xml_error, checksum, composite, content_md5,
+    data_of, md5_hex, raw_request, request_target, signed_headers, sigv4_signing_key,
+)
 
 SIGNED = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
 UNSIGNED_TRAILER = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
@@ -23,18 +24,11 @@ EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 # ------------------------------------------------------------------ aws-chunked framing and signing
 
-def _hmac(key, msg):
-    return hmac.new(key, msg.encode(), hashlib.sha256).digest()
-
-
 class ChunkSigner:
     def __init__(self, amz_date, seed):
         self.amz_date = amz_date
         self.scope = "%s/%s/s3/aws4_request" % (amz_date[:8], REGION)
-        key = _hmac(("AWS4" + SECRET_KEY).encode(), amz_date[:8])
-        for part in (REGION, "s3", "aws4_request"):
-            key = _hmac(key, part)
-        self.key = key
+        self.key = sigv4_signing_key(amz_date[:8], SECRET_KEY, REGION, "s3")
         self.prev = seed
 
     def _sign(self, algorithm, tail):
@@ -189,6 +183,20 @@ def test_tampered_chunk_is_refused(s3, port, bucket, mode):
     assert_absent(s3, bucket, "bad")
 
 
+@pytest.mark.parametrize("mode", [SIGNED, UNSIGNED_TRAILER, SIGNED_TRAILER])
+def test_only_the_last_chunk_may_be_under_8_kib(s3, port, bucket, mode):
+    data = data_of(3 * 8 * KiB + 5, seed=12)
+    trailer = ("x-amz-checksum-crc32", checksum("crc32", data)) if mode != SIGNED else None
+    # 8 KiB chunks and a short last one are S3's smallest framing
+    r = chunked_put(port, "/%s/ok" % bucket, data, mode, chunk_size=8 * KiB, trailer=trailer)
+    assert r.status == 200, r.body
+    assert s3.get_object(Bucket=bucket, Key="ok")["Body"].read() == data
+    # a short chunk before the last is refused, and nothing is stored
+    r = chunked_put(port, "/%s/bad" % bucket, data, mode, chunk_size=8 * KiB - 1, trailer=trailer)
+    assert_xml_error(r, "InvalidChunkSizeError", 400)
+    assert_absent(s3, bucket, "bad")
+
+
 def test_tampered_last_chunk_of_a_large_body_is_refused(s3, port, bucket):
     data = data_of(9 * MiB, seed=6)
 
@@ -248,11 +256,11 @@ def test_malformed_checksum_values_and_combinations(s3, port, bucket):
 
 def test_wrong_content_md5_with_a_chunked_body(s3, port, bucket):
     data = data_of(5000, seed=10)
-    wrong = base64.b64encode(hashlib.md5(data + b"!").digest()).decode()
+    wrong = content_md5(data + b"!")
     r = chunked_put(port, "/%s/bad" % bucket, data, SIGNED, headers={"Content-MD5": wrong})
     assert_xml_error(r, "BadDigest", 400)
     assert_absent(s3, bucket, "bad")
-    right = base64.b64encode(hashlib.md5(data).digest()).decode()
+    right = content_md5(data)
     assert chunked_put(port, "/%s/ok" % bucket, data, SIGNED, headers={"Content-MD5": right}).status == 200
 
 

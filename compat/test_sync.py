@@ -7,73 +7,24 @@ independently through the objects' ETag and LastModified: an object a sync did n
 Each test starts a private server (server_factory), so its log holds only that test's traffic.
 """
 
-import base64
 import hashlib
 import os
-import re
 import shutil
 import time
-import urllib.parse
-from collections import Counter, namedtuple
+from collections import Counter
 
 import pytest
 
-from s3compat import REGION, CliRunner, KiB, MiB, data_of, md5_hex, sha256, sha256_file
-from test_multipart import RCLONE_BIN, rclone_env, run_rclone
+from s3compat import (
+    RCLONE_BIN, REGION, AccessLog, CliRunner, KiB, MiB, content_md5, data_of, md5_hex, rclone_env, require_tool,
+    run_rclone, sha256, sha256_file, wait_past,
+)
 
 RCLONE_TIMEOUT = 120  # seconds a whole rclone run may take here
 AWS_PART = 8 * MiB  # aws-cli's default multipart_threshold and multipart_chunksize
 RCLONE_PART = 5 * MiB
 
-# ------------------------------------------------------------------ the server's access log
-
-# server/handler.c on_req_dispose: "<time> access <request-id> <user> <METHOD> <raw path> <Operation>
-# <status> <request body bytes> <response bytes sent> <duration>ms"; the raw path carries no query.
-ACCESS_LINE = re.compile(r"^\S+ access (?P<rid>\S+) (?P<user>\S+) (?P<method>[A-Z]+) (?P<path>/\S*) (?P<op>\S+) "
-                         r"(?P<status>\d{3}) (?P<req_bytes>\d+) (?P<resp_bytes>\d+) [0-9.]+ms$")
-
-Access = namedtuple("Access", "method op status bucket key req_bytes")
-
-
-class AccessLog:
-    """The access-log lines a private server wrote to its log file (path-style requests only)."""
-
-    def __init__(self, server):
-        self.server = server
-
-    def settle(self, quiet=0.3, timeout=5.0):
-        """Waits (bounded) until the log stops growing: a line is written when the server disposes a request."""
-        deadline = time.monotonic() + timeout
-        size, stable_since = self.server.log_size(), time.monotonic()
-        while time.monotonic() < deadline:
-            time.sleep(0.05)
-            now = self.server.log_size()
-            if now != size:
-                size, stable_since = now, time.monotonic()
-            elif time.monotonic() - stable_since >= quiet:
-                break
-        return size
-
-    def mark(self):
-        return self.settle()
-
-    def since(self, offset, bucket):
-        """Parsed access lines for bucket written after offset (settles first)."""
-        self.settle()
-        with open(self.server.log_path, "rb") as f:
-            f.seek(offset)
-            text = f.read().decode("utf-8", "replace")
-        out = []
-        for line in text.splitlines():
-            m = ACCESS_LINE.match(line)
-            if m is None:
-                continue
-            b, _, raw_key = m.group("path")[1:].partition("/")
-            if urllib.parse.unquote(b) != bucket:
-                continue
-            out.append(Access(m.group("method"), m.group("op"), int(m.group("status")), bucket,
-                              urllib.parse.unquote(raw_key, errors="strict"), int(m.group("req_bytes"))))
-        return out
+# ------------------------------------------------------------------ what the access log shows
 
 
 def writes(entries):
@@ -163,13 +114,6 @@ def assert_remote_matches(s3, bucket, tree):
         body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         assert len(body) == len(data) and sha256(body) == sha256(data), key
     return state
-
-
-def wait_past(t0, gap=1.1):
-    """Sleeps until gap seconds have passed since t0 (so a new LastModified differs even at 1 s precision)."""
-    left = t0 + gap - time.time()
-    if left > 0:
-        time.sleep(left)
 
 
 # ------------------------------------------------------------------ aws s3 sync
@@ -393,8 +337,7 @@ def rclone(env, *args):
 
 
 def test_rclone_sync_checksum(server_factory, tmp_path):
-    if not os.access(RCLONE_BIN, os.X_OK):
-        pytest.skip("rclone is not installed")
+    require_tool(RCLONE_BIN)
     server = server_factory()
     s3 = server.client()
     log = AccessLog(server)
@@ -425,8 +368,7 @@ def test_rclone_sync_checksum(server_factory, tmp_path):
     for key, data in tree.items():
         assert before[key][0] == etag_for(data, RCLONE_PART), key
     head = s3.head_object(Bucket=bucket, Key="big.bin")
-    assert head["Metadata"].get("md5chksum") == \
-        base64.b64encode(hashlib.md5(tree["big.bin"]).digest()).decode(), head["Metadata"]
+    assert head["Metadata"].get("md5chksum") == content_md5(tree["big.bin"]), head["Metadata"]
 
     # 2. no change: no PUT at all
     second = sync()

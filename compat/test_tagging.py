@@ -7,25 +7,20 @@ reserved aws: prefix in a document is 400 InvalidTag; in the x-amz-tagging heade
 key, a bad escape or bytes that are not UTF-8 is 400 InvalidArgument; lengths count characters.
 """
 
-import base64
-import hashlib
 import json
 import urllib.parse
 import xml.etree.ElementTree as ET
 
 import requests
 
-from s3compat import MiB, assert_absent, assert_error, assert_xml_error, checksum, client_error, raw_request, S3_NS
+from s3compat import (
+    MiB, S3_NS, assert_absent, assert_error, assert_xml_error, checksum, client_error, content_md5, raw_request,
+    tags_of,
+)
 
 
 def tag_set(pairs):
     return {"TagSet": [{"Key": k, "Value": v} for k, v in pairs]}
-
-
-def tags_of(s3, bucket, key):
-    r = s3.get_object_tagging(Bucket=bucket, Key=key)
-    assert r["ResponseMetadata"]["HTTPStatusCode"] == 200
-    return [(t["Key"], t["Value"]) for t in r["TagSet"]]
 
 
 def headers_of(resp):
@@ -35,10 +30,6 @@ def headers_of(resp):
 def tagging_doc(pairs):
     tags = "".join("<Tag><Key>%s</Key><Value>%s</Value></Tag>" % (k, v) for k, v in pairs)
     return ('<Tagging xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><TagSet>%s</TagSet></Tagging>' % tags).encode()
-
-
-def content_md5(body):
-    return base64.b64encode(hashlib.md5(body).digest()).decode()
 
 
 def put_tagging_raw(port, bucket, key, body, headers=None):
@@ -236,6 +227,7 @@ def test_object_tagging_documents_refused(coffer_server, s3, bucket):
     assert tags_of(s3, bucket, "k") == [("keep", "me")]
     crc = {"x-amz-checksum-crc32": checksum("CRC32", body), "x-amz-sdk-checksum-algorithm": "CRC32"}
     assert put_tagging_raw(port, bucket, "k", body, crc).status == 200
+    assert tags_of(s3, bucket, "k") == [("a", "1")]  # the CRC32 alone carried the document
     s3.put_object_tagging(Bucket=bucket, Key="k", Tagging=tag_set([("keep", "me")]))
     # Content-MD5 is checked when sent, not required
     assert put_tagging_raw(port, bucket, "k", body, headers={}).status == 200
@@ -338,3 +330,20 @@ def test_bucket_tags_gone_with_the_bucket(s3, bucket_name):
         assert_error(client_error(s3.get_bucket_tagging, Bucket=bucket_name), "NoSuchTagSet", 404)
     finally:
         s3.delete_bucket(Bucket=bucket_name)
+
+
+def test_put_bucket_tagging_requires_an_integrity_header(coffer_server, s3, bucket):
+    """Unlike PutObjectTagging, PutBucketTagging needs Content-MD5 or an x-amz-checksum-* header."""
+    from s3compat import send_raw, signed_headers
+
+    s3.put_bucket_tagging(Bucket=bucket, Tagging=tag_set([("keep", "me")]))
+    port = coffer_server.port
+    host, target = "127.0.0.1:%d" % port, "/%s?tagging=" % bucket
+    body = tagging_doc([("a", "1")])
+    r = send_raw(port, "PUT", target, signed_headers("PUT", host, target, body), body)
+    assert_xml_error(r, "InvalidRequest", 400)
+    assert r.xml().findtext("Message") == "Missing required header for this request: Content-MD5 OR x-amz-checksum-*"
+    assert s3.get_bucket_tagging(Bucket=bucket)["TagSet"] == [{"Key": "keep", "Value": "me"}]
+    crc = {"x-amz-checksum-crc32": checksum("CRC32", body)}
+    assert send_raw(port, "PUT", target, signed_headers("PUT", host, target, body, crc), body).status == 204
+    assert s3.get_bucket_tagging(Bucket=bucket)["TagSet"] == [{"Key": "a", "Value": "1"}]

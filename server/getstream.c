@@ -90,10 +90,12 @@ static void read_done(iopool_job_t *job)
 static void start_read(getstream_t *gs)
 {
     int idx = gs->fill_idx;
-    uint64_t block = STORE_READ_BLOCK;
-    size_t len = (size_t)(block - gs->read_pos % block);
-    if (len > gs->end - gs->read_pos)
-        len = (size_t)(gs->end - gs->read_pos);
+    uint64_t stop = store_object_block_end(&gs->obj, gs->read_pos); /* one whole checksum block when it can */
+    if (stop > gs->end)
+        stop = gs->end;
+    if (stop - gs->read_pos > STORE_READ_BLOCK) /* the buffers' size */
+        stop = gs->read_pos + STORE_READ_BLOCK;
+    size_t len = (size_t)(stop - gs->read_pos);
     read_job_t *rj = calloc(1, sizeof(*rj));
     if (rj == NULL)
         abort();

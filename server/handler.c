@@ -41,18 +41,6 @@ void s3_add_header(s3_req_t *r, const char *name, const char *value, size_t valu
     h2o_add_header_by_str(&r->req->pool, &r->req->res.headers, name, strlen(name), 1, NULL, v.base, v.len);
 }
 
-size_t s3_format_etag(const uint8_t md5[16], uint32_t num_parts, char out[S3_ETAG_MAX])
-{
-    out[0] = '"';
-    h2o_hex_encode(out + 1, md5, 16);
-    int n = 33;
-    if (num_parts != 0)
-        n += snprintf(out + n, S3_ETAG_MAX - n, "-%u", (unsigned)num_parts);
-    out[n++] = '"';
-    out[n] = '\0';
-    return (size_t)n;
-}
-
 int s3_parse_uint(const char *v, size_t len, uint64_t max, uint64_t *out)
 {
     uint64_t n = 0;
@@ -553,12 +541,10 @@ static void dispatch(s3_req_t *r)
         ops_list_objects(r, 1);
         break;
     case S3OP_PUT_OBJECT:
-        if (s3_header(r, "x-amz-copy-source", NULL) != NULL) {
-            r->route.op = S3OP_COPY_OBJECT;
-            ops_copy_object(r);
-            break;
-        }
         ops_put_object(r);
+        break;
+    case S3OP_COPY_OBJECT:
+        ops_copy_object(r);
         break;
     case S3OP_GET_OBJECT:
         ops_get_object(r, 0);
@@ -573,8 +559,7 @@ static void dispatch(s3_req_t *r)
         ops_create_multipart_upload(r);
         break;
     case S3OP_UPLOAD_PART:
-        if (s3_header(r, "x-amz-copy-source", NULL) != NULL)
-            r->route.op = S3OP_UPLOAD_PART_COPY;
+    case S3OP_UPLOAD_PART_COPY:
         ops_upload_part(r);
         break;
     case S3OP_COMPLETE_MULTIPART_UPLOAD:
@@ -658,6 +643,7 @@ int handler_on_req(h2o_handler_t *self, h2o_req_t *req)
         .host_len = req->authority.len,
         .domain = t->server->cfg.domain,
         .domain_len = t->server->cfg.domain != NULL ? strlen(t->server->cfg.domain) : 0,
+        .has_copy_source = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-amz-copy-source"), -1) != -1,
     };
     char *scratch = h2o_mem_alloc_pool(&req->pool, ROUTER_SCRATCH_LEN(req->path.len));
     s3err_t err = router_route(&in, &r->route, scratch, ROUTER_SCRATCH_LEN(req->path.len));

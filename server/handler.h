@@ -48,6 +48,9 @@ int handler_on_req(h2o_handler_t *self, h2o_req_t *req);
 /** Adds a response header (name lower-case); value is copied into the request pool. */
 void s3_add_header(s3_req_t *r, const char *name, const char *value, size_t value_len);
 
+/** Adds Last-Modified (RFC 1123, whole seconds) for an object's mtime. */
+void s3_add_last_modified(s3_req_t *r, int64_t mtime_ns);
+
 /** Sends an S3 error document (message NULL = AWS's default). */
 void s3_send_error(s3_req_t *r, s3err_t err, const char *message);
 
@@ -71,10 +74,6 @@ void s3_job_finished(server_thread_t *t);
 
 /** The value of a request header (name lower-case), or NULL. */
 const char *s3_header(s3_req_t *r, const char *name, size_t *len);
-
-#define S3_ETAG_MAX 48
-/** Formats an ETag: "\"<hex>\"", or "\"<hex>-<num_parts>\"" for a multipart object. Returns its length. */
-size_t s3_format_etag(const uint8_t md5[16], uint32_t num_parts, char out[S3_ETAG_MAX]);
 
 typedef enum s3_cond {
     S3_COND_PASS = 0,
@@ -161,9 +160,7 @@ s3err_t s3_parse_copy_source(s3_req_t *r, s3_copy_source_t *src, const char **me
  * AWS's default content type when none was sent. Returns S3ERR_NONE, S3ERR_METADATA_TOO_LARGE,
  * or a tagging error (InvalidArgument, InvalidTag, BadRequest) with *message set to AWS's text.
  */
-s3err_t s3_collect_stored_headers_msg(s3_req_t *r, store_kv_t *out, size_t *num, const char **message);
-/** s3_collect_stored_headers_msg without the message (AWS's default text is then sent). */
-s3err_t s3_collect_stored_headers(s3_req_t *r, store_kv_t *out, size_t *num);
+s3err_t s3_collect_stored_headers(s3_req_t *r, store_kv_t *out, size_t *num, const char **message);
 
 /**
  * The common shape of an operation: run() does the blocking part on a worker

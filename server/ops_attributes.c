@@ -153,12 +153,7 @@ void ops_get_object_attributes(s3_req_t *r)
         s3_send_error(r, s3err_from_store(rc), NULL);
         return;
     }
-    char lm[H2O_TIMESTR_RFC1123_LEN + 1];
-    time_t secs = (time_t)(obj.mtime_ns / 1000000000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    h2o_time2str_rfc1123(lm, &tm);
-    s3_add_header(r, "last-modified", lm, H2O_TIMESTR_RFC1123_LEN);
+    s3_add_last_modified(r, obj.mtime_ns);
 
     xmlw_t w;
     xmlw_init(&w);

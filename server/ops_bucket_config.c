@@ -16,11 +16,10 @@
 #include <string.h>
 
 #include "server/handler.h"
-#include "server/tagging.h"
+#include "server/payload.h"
 
 #define CONFIG_DOC_MAX (64 * 1024)
-#define OWNERSHIP_CONF "ownership-controls"
-#define PUBLIC_ACCESS_BLOCK_CONF "public-access-block"
+#define CONFIG_TEXT_MAX 31 /* longer than any value a configuration element may hold */
 
 static const char *const ownership_values[] = {"BucketOwnerEnforced", "BucketOwnerPreferred", "ObjectWriter"};
 #define NUM_OWNERSHIP_VALUES (sizeof(ownership_values) / sizeof(ownership_values[0]))
@@ -28,56 +27,69 @@ static const char *const public_access_flags[] = {"BlockPublicAcls", "IgnorePubl
                                                   "RestrictPublicBuckets"};
 #define NUM_PUBLIC_ACCESS_FLAGS (sizeof(public_access_flags) / sizeof(public_access_flags[0]))
 
-/* Whether n's text, less surrounding XML whitespace, is exactly want (at most 31 bytes). */
-static int text_is(xmlNodePtr n, const char *want)
+typedef struct config_state {
+    const char *name;  /* static */
+    const char *value; /* borrowed (a static string, or flags); NULL deletes the document */
+    size_t value_len;
+    char flags[NUM_PUBLIC_ACCESS_FLAGS];
+} config_state_t;
+
+/* Reads n's text, less surrounding XML whitespace, into text. Returns 0, or -1 when n holds markup or longer text. */
+static int read_text(xmlNodePtr n, char text[CONFIG_TEXT_MAX + 1])
 {
-    char text[32];
-    return xml_text_only(n) && xml_trimmed_text(n, text, sizeof(text) - 1) >= 0 && strcmp(text, want) == 0;
+    return xml_text_only(n) && xml_trimmed_text(n, text, CONFIG_TEXT_MAX) >= 0 ? 0 : -1;
 }
 
-/* <OwnershipControls><Rule><ObjectOwnership>value</ObjectOwnership></Rule></OwnershipControls>: the value, or NULL. */
-static const char *parse_ownership(const char *body, size_t len)
+/* <OwnershipControls><Rule><ObjectOwnership>value</ObjectOwnership></Rule></OwnershipControls>: st->value is the value.
+ * Returns 0 or -1. */
+static int parse_ownership(const char *body, size_t len, config_state_t *st)
 {
     xmlDocPtr doc = xml_read_doc(body, len, CONFIG_DOC_MAX, 0);
-    const char *value = NULL;
-    int num_rules = 0, num_values = 0;
+    xmlNodePtr root, rule = NULL, value = NULL;
+    char text[CONFIG_TEXT_MAX + 1];
+    int ret = -1;
     if (doc == NULL)
-        return NULL;
-    xmlNodePtr root = xmlDocGetRootElement(doc);
-    if (root == NULL || !xml_is_element(root, "OwnershipControls"))
+        return -1;
+    if ((root = xmlDocGetRootElement(doc)) == NULL || !xml_is_element(root, "OwnershipControls"))
         goto Exit;
-    for (xmlNodePtr rule = root->children; rule != NULL; rule = rule->next) {
-        if (rule->type != XML_ELEMENT_NODE)
+    for (xmlNodePtr n = root->children; n != NULL; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE)
             continue;
-        if (!xml_is_element(rule, "Rule") || num_rules++ != 0)
-            goto Fail;
-        for (xmlNodePtr n = rule->children; n != NULL; n = n->next) {
-            if (n->type != XML_ELEMENT_NODE)
-                continue;
-            if (!xml_is_element(n, "ObjectOwnership") || num_values++ != 0)
-                goto Fail;
-            for (size_t i = 0; i < NUM_OWNERSHIP_VALUES && value == NULL; i++) {
-                if (text_is(n, ownership_values[i]))
-                    value = ownership_values[i];
-            }
+        if (!xml_is_element(n, "Rule") || rule != NULL)
+            goto Exit;
+        rule = n;
+    }
+    for (xmlNodePtr n = rule != NULL ? rule->children : NULL; n != NULL; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        if (!xml_is_element(n, "ObjectOwnership") || value != NULL)
+            goto Exit;
+        value = n;
+    }
+    if (value == NULL || read_text(value, text) != 0)
+        goto Exit;
+    for (size_t i = 0; i < NUM_OWNERSHIP_VALUES; i++) {
+        if (strcmp(text, ownership_values[i]) == 0) {
+            st->value = ownership_values[i];
+            st->value_len = strlen(ownership_values[i]);
+            ret = 0;
         }
     }
-    goto Exit;
-Fail:
-    value = NULL;
 Exit:
     xmlFreeDoc(doc);
-    return num_rules == 1 && num_values == 1 ? value : NULL;
+    return ret;
 }
 
-/* <PublicAccessBlockConfiguration> with up to the four booleans (missing = false): flags as '0'/'1'. Returns 0 or -1. */
-static int parse_public_access_block(const char *body, size_t len, char flags[NUM_PUBLIC_ACCESS_FLAGS])
+/* <PublicAccessBlockConfiguration> with up to the four booleans (missing = false): st->value is the flags as '0'/'1'.
+ * Returns 0 or -1. */
+static int parse_public_access_block(const char *body, size_t len, config_state_t *st)
 {
     xmlDocPtr doc = xml_read_doc(body, len, CONFIG_DOC_MAX, 0);
     int seen[NUM_PUBLIC_ACCESS_FLAGS] = {0}, ret = -1;
+    char text[CONFIG_TEXT_MAX + 1];
     if (doc == NULL)
         return -1;
-    memset(flags, '0', NUM_PUBLIC_ACCESS_FLAGS);
+    memset(st->flags, '0', NUM_PUBLIC_ACCESS_FLAGS);
     xmlNodePtr root = xmlDocGetRootElement(doc);
     if (root == NULL || !xml_is_element(root, "PublicAccessBlockConfiguration"))
         goto Exit;
@@ -85,69 +97,70 @@ static int parse_public_access_block(const char *body, size_t len, char flags[NU
         for (size_t i = 0; i < NUM_PUBLIC_ACCESS_FLAGS; i++) {
             if (!xml_is_element(n, public_access_flags[i]))
                 continue;
-            if (seen[i]++ != 0)
+            if (seen[i]++ != 0 || read_text(n, text) != 0)
                 goto Exit;
-            if (text_is(n, "true"))
-                flags[i] = '1';
-            else if (!text_is(n, "false"))
+            if (strcmp(text, "true") == 0)
+                st->flags[i] = '1';
+            else if (strcmp(text, "false") != 0)
                 goto Exit;
         }
     }
+    st->value = st->flags;
+    st->value_len = sizeof(st->flags);
     ret = 0;
 Exit:
     xmlFreeDoc(doc);
     return ret;
 }
 
-/* Which document an operation is about. */
-static const char *conf_name(s3_op_t op)
+static void write_ownership(xmlw_t *w, const char *val, size_t len)
 {
-    switch (op) {
-    case S3OP_GET_BUCKET_OWNERSHIP_CONTROLS:
-    case S3OP_PUT_BUCKET_OWNERSHIP_CONTROLS:
-    case S3OP_DELETE_BUCKET_OWNERSHIP_CONTROLS:
-        return OWNERSHIP_CONF;
-    default:
-        return PUBLIC_ACCESS_BLOCK_CONF;
-    }
+    xmlw_open(w, "OwnershipControls " S3_XMLNS);
+    xmlw_open(w, "Rule");
+    xmlw_elem(w, "ObjectOwnership", val, len);
+    xmlw_close(w, "Rule");
+    xmlw_close(w, "OwnershipControls");
 }
 
-static void get_config(s3_req_t *r, const char *name)
+static void write_public_access_block(xmlw_t *w, const char *flags, size_t len)
+{
+    xmlw_open(w, "PublicAccessBlockConfiguration " S3_XMLNS);
+    for (size_t i = 0; i < NUM_PUBLIC_ACCESS_FLAGS; i++)
+        xmlw_elem_str(w, public_access_flags[i], i < len && flags[i] == '1' ? "true" : "false");
+    xmlw_close(w, "PublicAccessBlockConfiguration");
+}
+
+/* A configuration document and its three operations. */
+typedef struct bucket_config {
+    s3_op_t get_op, put_op, delete_op;
+    const char *name; /* the bucket configuration document */
+    s3err_t missing;  /* GET's answer when the bucket has none */
+    int (*parse)(const char *body, size_t len, config_state_t *st);
+    void (*write)(xmlw_t *w, const char *val, size_t len);
+} bucket_config_t;
+
+static const bucket_config_t configs[] = {
+    {S3OP_GET_BUCKET_OWNERSHIP_CONTROLS, S3OP_PUT_BUCKET_OWNERSHIP_CONTROLS, S3OP_DELETE_BUCKET_OWNERSHIP_CONTROLS,
+     "ownership-controls", S3ERR_OWNERSHIP_CONTROLS_NOT_FOUND, parse_ownership, write_ownership},
+    {S3OP_GET_PUBLIC_ACCESS_BLOCK, S3OP_PUT_PUBLIC_ACCESS_BLOCK, S3OP_DELETE_PUBLIC_ACCESS_BLOCK, "public-access-block",
+     S3ERR_NO_SUCH_PUBLIC_ACCESS_BLOCK, parse_public_access_block, write_public_access_block},
+};
+
+static void get_config(s3_req_t *r, const bucket_config_t *conf)
 {
     void *val;
     size_t len;
-    int ownership = strcmp(name, OWNERSHIP_CONF) == 0;
-    int rc = store_bucket_conf_get(r->thread->server->store, r->route.bucket, name, &val, &len);
+    int rc = store_bucket_conf_get(r->thread->server->store, r->route.bucket, conf->name, &val, &len);
     if (rc != 0) {
-        s3err_t missing = ownership ? S3ERR_OWNERSHIP_CONTROLS_NOT_FOUND : S3ERR_NO_SUCH_PUBLIC_ACCESS_BLOCK;
-        s3_send_error(r, rc == -ENOENT ? missing : s3err_from_store(rc), NULL);
+        s3_send_error(r, rc == -ENOENT ? conf->missing : s3err_from_store(rc), NULL);
         return;
     }
     xmlw_t w;
     xmlw_init(&w);
-    if (ownership) {
-        xmlw_open(&w, "OwnershipControls " S3_XMLNS);
-        xmlw_open(&w, "Rule");
-        xmlw_elem(&w, "ObjectOwnership", val, len);
-        xmlw_close(&w, "Rule");
-        xmlw_close(&w, "OwnershipControls");
-    } else {
-        const char *flags = val;
-        xmlw_open(&w, "PublicAccessBlockConfiguration " S3_XMLNS);
-        for (size_t i = 0; i < NUM_PUBLIC_ACCESS_FLAGS; i++)
-            xmlw_elem_str(&w, public_access_flags[i], i < len && flags[i] == '1' ? "true" : "false");
-        xmlw_close(&w, "PublicAccessBlockConfiguration");
-    }
+    conf->write(&w, val, len);
     free(val);
     s3_send_xml(r, 200, &w);
 }
-
-typedef struct config_state {
-    const char *name;  /* static */
-    const char *value; /* borrowed (a static string, or flags); NULL deletes the document */
-    size_t value_len;
-    char flags[NUM_PUBLIC_ACCESS_FLAGS];
-} config_state_t;
 
 static void run_update_config(s3_job_t *j)
 {
@@ -163,34 +176,28 @@ static void run_update_config(s3_job_t *j)
 
 void ops_bucket_config(s3_req_t *r)
 {
-    const char *name = conf_name(r->route.op);
-    switch (r->route.op) {
-    case S3OP_GET_BUCKET_OWNERSHIP_CONTROLS:
-    case S3OP_GET_PUBLIC_ACCESS_BLOCK:
-        get_config(r, name);
+    s3_op_t op = r->route.op;
+    const bucket_config_t *conf = NULL;
+    for (size_t i = 0; i < sizeof(configs) / sizeof(configs[0]); i++) {
+        if (op == configs[i].get_op || op == configs[i].put_op || op == configs[i].delete_op)
+            conf = &configs[i];
+    }
+    if (conf == NULL) { /* the router sends no other operation here */
+        s3_send_error(r, S3ERR_INTERNAL_ERROR, NULL);
         return;
-    default:
-        break;
+    }
+    if (op == conf->get_op) {
+        get_config(r, conf);
+        return;
     }
     s3_job_t *j = s3_job_new(r, run_update_config, sizeof(config_state_t));
     config_state_t *st = (config_state_t *)j->extra;
-    st->name = name;
-    if (r->route.op == S3OP_PUT_BUCKET_OWNERSHIP_CONTROLS || r->route.op == S3OP_PUT_PUBLIC_ACCESS_BLOCK) {
+    st->name = conf->name;
+    if (op == conf->put_op) {
         const char *message;
-        s3err_t err = s3_check_document_body(r, CONFIG_DOC_MAX, &message);
-        if (err == S3ERR_NONE && r->route.op == S3OP_PUT_BUCKET_OWNERSHIP_CONTROLS) {
-            if ((st->value = parse_ownership(r->req->entity.base, r->req->entity.len)) != NULL)
-                st->value_len = strlen(st->value);
-            else
-                err = S3ERR_MALFORMED_XML;
-        } else if (err == S3ERR_NONE) {
-            if (parse_public_access_block(r->req->entity.base, r->req->entity.len, st->flags) == 0) {
-                st->value = st->flags;
-                st->value_len = sizeof(st->flags);
-            } else {
-                err = S3ERR_MALFORMED_XML;
-            }
-        }
+        s3err_t err = s3_check_document_body(r, CONFIG_DOC_MAX, 0, &message);
+        if (err == S3ERR_NONE && conf->parse(r->req->entity.base, r->req->entity.len, st) != 0)
+            err = S3ERR_MALFORMED_XML;
         if (err != S3ERR_NONE) {
             s3_job_refuse(j, err, message);
             return;

@@ -22,7 +22,6 @@
 #include "server/tagging.h"
 
 #define COPY_SOURCE_MAX (5ull * 1024 * 1024 * 1024) /* larger objects are copied with UploadPartCopy */
-#define S3_COPY_ATTEMPTS 3                          /* lookups of a source replaced under the copy */
 
 s3err_t s3_parse_copy_source(s3_req_t *r, s3_copy_source_t *src, const char **message)
 {
@@ -179,8 +178,10 @@ static int read_digests(store_t *st, const store_object_t *src, uint8_t *md5, ck
     if (alg != CKSUM_NONE)
         cksum_init(&ck, alg);
     int rc = 0;
-    for (uint64_t off = 0; off < src->size && rc == 0; off += buf_len) {
-        size_t n = src->size - off < buf_len ? (size_t)(src->size - off) : buf_len;
+    for (uint64_t off = 0, n = 0; off < src->size && rc == 0; off += n) {
+        n = store_object_block_end(src, off) - off; /* whole checksum blocks: no copy through scratch */
+        if (n > buf_len)
+            n = buf_len;
         if ((rc = store_object_read(st, src, off, buf, n)) != 0)
             break;
         if (md != NULL)
@@ -311,7 +312,7 @@ void ops_copy_object(s3_req_t *r)
         return;
     }
     if (cs->replace_metadata) {
-        err = s3_collect_stored_headers_msg(r, cs->headers, &cs->num_request_headers, &message);
+        err = s3_collect_stored_headers(r, cs->headers, &cs->num_request_headers, &message);
     } else if (cs->replace_tagging) { /* only the tags: the request's metadata headers are ignored */
         int found;
         if ((err = s3_tagging_from_header(r, &cs->headers[0], &found, &message)) == S3ERR_NONE)

@@ -2,8 +2,8 @@
  *
  * DESIGN: the loop checks what the headers alone decide (the bucket, encoding-type,
  * that the body carries an integrity check at all); one job on a worker then
- * verifies the body (Content-MD5 and/or x-amz-checksum-<alg>, through payload.c as
- * PutObject does), parses it (server/xml.c) and deletes the keys one by one with
+ * verifies the body (Content-MD5 and/or x-amz-checksum-<alg>, with s3_integrity_verify
+ * as every request document), parses it (server/xml.c) and deletes the keys one by one with
  * store_object_delete, each a synced commit of its own. The body stays h2o's (see
  * the lifetime rule in handler.h), and the work is bounded: at most 1000 keys.
  *
@@ -11,8 +11,6 @@
  * (also for a key that held nothing) or <Error>, and the response is 200 whatever
  * the keys' fates. Coffer keeps no versions, so the only version a key can have is
  * "null": deleting it deletes the object, any other is NoSuchVersion. */
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <string.h>
 
 #include "server/handler.h"
@@ -21,10 +19,8 @@
 #define DELETE_MAX_OBJECTS 1000
 
 typedef struct delete_state {
-    int url_encode; /* encoding-type=url: keys in the answer are URL-encoded */
-    int has_md5;
-    uint8_t md5[16]; /* with has_md5: the Content-MD5 the body must have */
-    s3_payload_t payload;
+    int url_encode;           /* encoding-type=url: keys in the answer are URL-encoded */
+    s3_integrity_t integrity; /* Content-MD5 and/or x-amz-checksum-<alg>, read on the loop */
 } delete_state_t;
 
 /* Writes one key's <Error>: Key, VersionId (when given), Code, Message. */
@@ -61,17 +57,7 @@ static void run_delete_objects(s3_job_t *j)
     delete_state_t *st = (delete_state_t *)j->extra;
     xml_delete_t del;
 
-    if (st->has_md5) {
-        uint8_t md5[16];
-        if (EVP_Digest(req->entity.base, req->entity.len, md5, NULL, EVP_md5(), NULL) != 1)
-            abort();
-        if (CRYPTO_memcmp(md5, st->md5, 16) != 0) {
-            j->err = S3ERR_BAD_DIGEST;
-            return;
-        }
-    }
-    j->err = s3_payload_verify(r, &st->payload, CKSUM_NONE, &j->err_message);
-    s3_payload_free(&st->payload);
+    j->err = s3_integrity_verify(r, &st->integrity, &j->err_message);
     if (j->err != S3ERR_NONE)
         return;
     if (xml_parse_delete(req->entity.base, req->entity.len, DELETE_MAX_OBJECTS, &del) != 0) {
@@ -121,24 +107,10 @@ void ops_delete_objects(s3_req_t *r)
         s3_job_refuse(j, S3ERR_INVALID_ARGUMENT, "Invalid Encoding Method specified in Request");
         return;
     }
-    size_t md5_len;
-    const char *md5 = s3_header(r, "content-md5", &md5_len);
-    if (md5 != NULL) {
-        if (s3_decode_content_md5(md5, md5_len, st->md5) != 0) {
-            s3_job_refuse(j, S3ERR_INVALID_DIGEST, NULL);
-            return;
-        }
-        st->has_md5 = 1;
-    }
-    const char *message = NULL;
-    s3err_t err = s3_payload_prepare(r, &st->payload, &message);
+    const char *message;
+    s3err_t err = s3_integrity_prepare(r, &st->integrity, 1, &message); /* S3 requires one on this body */
     if (err != S3ERR_NONE) {
         s3_job_refuse(j, err, message);
-        return;
-    }
-    /* S3 requires an integrity check of this body; modern SDKs send a flexible checksum instead of Content-MD5 */
-    if (!st->has_md5 && st->payload.alg == CKSUM_NONE) {
-        s3_job_refuse(j, S3ERR_INVALID_REQUEST, "Missing required header for this request: Content-MD5");
         return;
     }
     if (r->req->entity.base == NULL) {

@@ -133,7 +133,7 @@ void ops_create_multipart_upload(s3_req_t *r)
     s3_job_t *j = s3_job_new(r, run_create, sizeof(create_state_t));
     create_state_t *cs = (create_state_t *)j->extra;
     const char *message = NULL;
-    s3err_t err = s3_collect_stored_headers_msg(r, cs->headers, &cs->num_headers, &message);
+    s3err_t err = s3_collect_stored_headers(r, cs->headers, &cs->num_headers, &message);
     if (err == S3ERR_NONE)
         err = parse_upload_checksum(r, cs, &message);
     if (err != S3ERR_NONE) {
@@ -161,17 +161,12 @@ typedef struct part_state {
 /* Parses x-amz-copy-source-range "bytes=first-last" (both required). Returns 0 or -1. */
 static int parse_copy_range(const char *v, size_t len, uint64_t *first, uint64_t *last)
 {
-    char buf[64];
-    unsigned long long a, b;
-    int end = 0;
-    if (len >= sizeof(buf))
+    if (len < 6 || memcmp(v, "bytes=", 6) != 0)
         return -1;
-    memcpy(buf, v, len);
-    buf[len] = '\0';
-    if (sscanf(buf, "bytes=%llu-%llu%n", &a, &b, &end) != 2 || (size_t)end != len || b < a)
+    const char *dash = memchr(v + 6, '-', len - 6);
+    if (dash == NULL || s3_parse_uint(v + 6, (size_t)(dash - v - 6), UINT64_MAX, first) != 0 ||
+        s3_parse_uint(dash + 1, (size_t)(v + len - dash - 1), UINT64_MAX, last) != 0 || *last < *first)
         return -1;
-    *first = a;
-    *last = b;
     return 0;
 }
 

@@ -77,13 +77,7 @@ static int strip_aws_chunked(s3_req_t *r, const h2o_iovec_t *value, h2o_iovec_t 
     return n != 0 ? 0 : -1;
 }
 
-s3err_t s3_collect_stored_headers(s3_req_t *r, store_kv_t *out, size_t *num)
-{
-    const char *message;
-    return s3_collect_stored_headers_msg(r, out, num, &message);
-}
-
-s3err_t s3_collect_stored_headers_msg(s3_req_t *r, store_kv_t *out, size_t *num, const char **message)
+s3err_t s3_collect_stored_headers(s3_req_t *r, store_kv_t *out, size_t *num, const char **message)
 {
     h2o_req_t *req = r->req;
     *message = NULL;
@@ -155,13 +149,7 @@ static void run_put_object(s3_job_t *j)
 
 int s3_decode_content_md5(const char *v, size_t len, uint8_t out[16])
 {
-    unsigned char buf[24];
-    if (len != 24 || v[22] != '=' || v[23] != '=')
-        return -1;
-    if (EVP_DecodeBlock(buf, (const unsigned char *)v, 24) != 18)
-        return -1;
-    memcpy(out, buf, 16);
-    return 0;
+    return base64_decode_exact(v, len, out, 16);
 }
 
 s3err_t s3_parse_write_conditions(s3_req_t *r, store_precondition_t *cond, const char **message)
@@ -198,7 +186,7 @@ void ops_put_object(s3_req_t *r)
     put_state_t *st = (put_state_t *)j->extra;
     size_t num;
     const char *collect_message = NULL;
-    s3err_t err = s3_collect_stored_headers_msg(r, st->headers, &num, &collect_message);
+    s3err_t err = s3_collect_stored_headers(r, st->headers, &num, &collect_message);
     if (err != S3ERR_NONE) {
         s3_job_refuse(j, err, collect_message);
         return;
@@ -284,8 +272,13 @@ static void add_validators(s3_req_t *r, const store_object_t *obj)
 {
     char etag[S3_ETAG_MAX];
     s3_add_header(r, "etag", etag, s3_format_etag(obj->md5, obj->num_parts, etag));
+    s3_add_last_modified(r, obj->mtime_ns);
+}
+
+void s3_add_last_modified(s3_req_t *r, int64_t mtime_ns)
+{
     char lm[H2O_TIMESTR_RFC1123_LEN + 1];
-    time_t secs = (time_t)(obj->mtime_ns / 1000000000);
+    time_t secs = (time_t)(mtime_ns / 1000000000);
     struct tm tm;
     gmtime_r(&secs, &tm);
     h2o_time2str_rfc1123(lm, &tm);

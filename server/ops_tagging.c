@@ -9,7 +9,6 @@
  * its "tagging" configuration document. Bodies are small documents, parsed on
  * the loop; the synced writes run in a job, lookups are point reads on the loop. */
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,11 +21,8 @@ static void stored_tags(struct s3_req *r, tagging_set_t *set, store_kv_t *out, i
 {
     *found = set->num_tags != 0;
     if (*found) {
-        size_t len;
-        char *enc = tagging_encode(set, &len);
-        h2o_iovec_t copy = h2o_strdup(&r->req->pool, enc, len);
-        free(enc);
-        *out = (store_kv_t){H2O_STRLIT(TAGGING_HEADER), copy.base, copy.len};
+        char *enc = h2o_mem_alloc_pool(&r->req->pool, tagging_encoded_size(set));
+        *out = (store_kv_t){H2O_STRLIT(TAGGING_HEADER), enc, tagging_encode(set, enc)};
     }
     tagging_set_free(set);
 }
@@ -56,33 +52,6 @@ s3err_t s3_tagging_from_document(struct s3_req *r, const char *doc, size_t len, 
     return err;
 }
 
-s3err_t s3_check_document_body(struct s3_req *r, size_t max_len, const char **message)
-{
-    h2o_iovec_t body = r->req->entity;
-    *message = NULL;
-    if (body.base == NULL || body.len == 0)
-        return S3ERR_MISSING_REQUEST_BODY;
-    if (body.len > max_len)
-        return S3ERR_MALFORMED_XML;
-    size_t md5_len;
-    const char *md5 = s3_header(r, "content-md5", &md5_len);
-    if (md5 != NULL) {
-        uint8_t want[16], got[EVP_MAX_MD_SIZE];
-        if (s3_decode_content_md5(md5, md5_len, want) != 0)
-            return S3ERR_INVALID_DIGEST;
-        if (EVP_Digest(body.base, body.len, got, NULL, EVP_md5(), NULL) != 1)
-            abort();
-        if (memcmp(want, got, 16) != 0)
-            return S3ERR_BAD_DIGEST;
-    }
-    s3_payload_t p; /* an x-amz-checksum-* header, as the SDKs send instead of Content-MD5 */
-    s3err_t err = s3_payload_prepare(r, &p, message);
-    if (err == S3ERR_NONE)
-        err = s3_payload_verify(r, &p, CKSUM_NONE, message);
-    s3_payload_free(&p);
-    return err;
-}
-
 /* Reads a PUT's <Tagging> body into the canonical form to store (*tags stays NULL for an empty TagSet).
  * Returns 0, or -1 after refusing j with the body's error. */
 static int read_tagging_body(s3_job_t *j, tagging_kind_t kind, char **tags, size_t *tags_len)
@@ -90,15 +59,19 @@ static int read_tagging_body(s3_job_t *j, tagging_kind_t kind, char **tags, size
     s3_req_t *r = j->r;
     const char *message;
     tagging_set_t set;
-    s3err_t err = s3_check_document_body(r, TAGGING_DOC_MAX, &message);
+    /* AWS requires an integrity header on PutBucketTagging, not on PutObjectTagging */
+    s3err_t err = s3_check_document_body(r, TAGGING_DOC_MAX, kind == TAGGING_BUCKET, &message);
     if (err == S3ERR_NONE)
         err = tagging_parse_xml(r->req->entity.base, r->req->entity.len, kind, &set, &message);
     if (err != S3ERR_NONE) {
         s3_job_refuse(j, err, message);
         return -1;
     }
-    if (set.num_tags != 0)
-        *tags = tagging_encode(&set, tags_len);
+    if (set.num_tags != 0) {
+        if ((*tags = malloc(tagging_encoded_size(&set))) == NULL)
+            abort();
+        *tags_len = tagging_encode(&set, *tags);
+    }
     tagging_set_free(&set);
     return 0;
 }

@@ -1,4 +1,5 @@
-/* server/payload.h -- the body of PutObject and UploadPart: payload hash, aws-chunked decoding, flexible checksums.
+/* server/payload.h -- the body of PutObject and UploadPart: payload hash, aws-chunked decoding, flexible checksums;
+ * the integrity headers (Content-MD5, x-amz-checksum-*) of small request documents.
  *
  * DESIGN: the handler has already checked the request's signature; what is left
  * depends on the body and is done in two steps. s3_payload_prepare() runs on the
@@ -9,7 +10,10 @@
  * the object's bytes stay where h2o put them), verifies the chunk and trailer
  * signatures, and computes and checks the checksum. Only when it returns
  * S3ERR_NONE may the operation store anything, so a tampered chunk or a wrong
- * checksum leaves no object behind and never lets framing or trailer bytes in. */
+ * checksum leaves no object behind and never lets framing or trailer bytes in.
+ * The bodies of DeleteObjects and of the Put*Tagging and bucket configuration
+ * requests go through the same two steps with Content-MD5 added (s3_integrity_*),
+ * so the integrity check of a request document is written once. */
 #ifndef COFFER_PAYLOAD_H
 #define COFFER_PAYLOAD_H
 
@@ -44,6 +48,40 @@ s3err_t s3_payload_prepare(s3_req_t *r, s3_payload_t *p, const char **message);
 s3err_t s3_payload_verify(s3_req_t *r, s3_payload_t *p, cksum_alg_t want, const char **message);
 
 void s3_payload_free(s3_payload_t *p);
+
+/* ------------------------------------------------------------------ small request documents */
+
+/** What a request says its body hashes to: Content-MD5 and/or an x-amz-checksum-* header. */
+typedef struct s3_integrity {
+    int has_md5;
+    uint8_t md5[16]; /* with has_md5: the decoded Content-MD5 */
+    s3_payload_t payload;
+} s3_integrity_t;
+
+/**
+ * Reads the body's integrity headers into in (on the loop): Content-MD5 (InvalidDigest when it
+ * is not base64 of 16 bytes), then the checksum headers as s3_payload_prepare does. With
+ * required, one of the two must be there (InvalidRequest, "Missing required header for this
+ * request: Content-MD5 OR x-amz-checksum-*": DeleteObjects, PutBucketTagging). Returns
+ * S3ERR_NONE or the error with *message (NULL: AWS's default); nothing to free either way.
+ */
+s3err_t s3_integrity_prepare(s3_req_t *r, s3_integrity_t *in, int required, const char **message);
+
+/**
+ * Checks the body against what s3_integrity_prepare read (on the loop or a worker): BadDigest
+ * when it does not match Content-MD5, then s3_payload_verify's errors. Returns S3ERR_NONE or the
+ * error with *message (NULL: AWS's default), and frees in's payload either way.
+ */
+s3err_t s3_integrity_verify(s3_req_t *r, s3_integrity_t *in, const char **message);
+
+/**
+ * Checks a small document body on the loop (PutObjectTagging, PutBucketTagging,
+ * PutBucketOwnershipControls, PutPublicAccessBlock): present and not empty
+ * (MissingRequestBodyError), at most max_len bytes (MalformedXML), then its integrity headers
+ * (required or not) and the body against them, as s3_integrity_prepare and s3_integrity_verify.
+ * Returns S3ERR_NONE or the error with *message (NULL: AWS's default).
+ */
+s3err_t s3_check_document_body(s3_req_t *r, size_t max_len, int required, const char **message);
 
 /** The computed checksum as a stored header (x-amz-checksum-<alg>: base64); returns 0 when there is none. */
 size_t s3_payload_checksum_header(const s3_payload_t *p, store_kv_t *out);

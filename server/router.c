@@ -240,7 +240,7 @@ static s3_op_t bucket_op(const router_input_t *in, route_t *r)
 static s3_op_t upload_op(const router_input_t *in)
 {
     if (method_is(in, "PUT"))
-        return S3OP_UPLOAD_PART;
+        return in->has_copy_source ? S3OP_UPLOAD_PART_COPY : S3OP_UPLOAD_PART;
     if (method_is(in, "POST"))
         return S3OP_COMPLETE_MULTIPART_UPLOAD;
     if (method_is(in, "DELETE"))
@@ -266,7 +266,7 @@ static s3_op_t object_op(const router_input_t *in, route_t *r)
         return S3OP_NOT_IMPLEMENTED;
     }
     if (method_is(in, "PUT"))
-        return S3OP_PUT_OBJECT;
+        return in->has_copy_source ? S3OP_COPY_OBJECT : S3OP_PUT_OBJECT;
     if (method_is(in, "GET"))
         return S3OP_GET_OBJECT;
     if (method_is(in, "HEAD"))

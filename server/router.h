@@ -24,13 +24,13 @@ typedef enum s3_op {
     S3OP_GET_OBJECT_ACL,
     S3OP_CREATE_MULTIPART_UPLOAD,
     S3OP_UPLOAD_PART,
-    S3OP_UPLOAD_PART_COPY, /* never routed (the router sees no headers): UploadPart sets it on x-amz-copy-source */
+    S3OP_UPLOAD_PART_COPY, /* a PUT of a part with x-amz-copy-source */
     S3OP_COMPLETE_MULTIPART_UPLOAD,
     S3OP_ABORT_MULTIPART_UPLOAD,
     S3OP_LIST_PARTS,
     S3OP_LIST_MULTIPART_UPLOADS,
     S3OP_POST_OBJECT, /* browser-form upload: POST on a bucket, authenticated by its form fields */
-    S3OP_COPY_OBJECT, /* never routed: PutObject sets it on x-amz-copy-source */
+    S3OP_COPY_OBJECT, /* a PUT of an object with x-amz-copy-source */
     S3OP_DELETE_OBJECTS,
     S3OP_GET_OBJECT_TAGGING,
     S3OP_PUT_OBJECT_TAGGING,
@@ -72,6 +72,7 @@ typedef struct router_input {
     size_t host_len;
     const char *domain; /* --domain for virtual-host-style addressing; may be NULL */
     size_t domain_len;
+    int has_copy_source; /* the request has an x-amz-copy-source header (a PUT is then a copy) */
 } router_input_t;
 
 typedef struct route {

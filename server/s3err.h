@@ -22,6 +22,7 @@
     X(INVALID_ACCESS_KEY_ID, 403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")       \
     X(INVALID_ARGUMENT, 400, "InvalidArgument", "Invalid Argument")                                                                \
     X(INVALID_BUCKET_NAME, 400, "InvalidBucketName", "The specified bucket is not valid.")                                         \
+    X(INVALID_CHUNK_SIZE, 400, "InvalidChunkSizeError", "Only the last chunk is allowed to have a size less than 8192 bytes")      \
     X(INVALID_DIGEST, 400, "InvalidDigest", "The Content-MD5 you specified is not valid.")                                         \
     X(INCORRECT_NUMBER_OF_FILES, 400, "IncorrectNumberOfFilesInPostRequest", "POST requires exactly one file upload per request.") \
     X(INVALID_POLICY_DOCUMENT, 400, "InvalidPolicyDocument",                                                                       \

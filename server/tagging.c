@@ -1,7 +1,8 @@
 /* server/tagging.c -- tag sets: the <Tagging> document, the x-amz-tagging header, the stored form.
  *
  * DESIGN: both input forms are first taken apart into (key, value) pairs in a
- * builder, then one validator applies AWS's rules in AWS's order: the number of
+ * set sized once from the input (one array of tags, one buffer of their bytes),
+ * then one validator applies AWS's rules in AWS's order: the number of
  * tags (BadRequest), then tag by tag the key (1..128 characters), the value
  * (0..256), a repeated key and the reserved "aws:" prefix (InvalidTag). Lengths
  * count Unicode characters (code points), not bytes. The characters allowed are
@@ -22,6 +23,8 @@
 #include <strings.h>
 #include <wctype.h>
 
+#include "auth/sigv4.h"
+
 static const char msg_too_many_object[] = "Object tags cannot be greater than 10";
 static const char msg_too_many_bucket[] = "Bucket tag count cannot be greater than 50";
 static const char msg_bad_key[] = "The TagKey you have provided is invalid";
@@ -32,9 +35,10 @@ static const char msg_system_bucket[] = "System tags cannot be added/updated by 
 static const char msg_bad_header[] =
     "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters without tag name duplicates.";
 
-static void *xrealloc(void *p, size_t n)
+static void *xmalloc(size_t n)
 {
-    if ((p = realloc(p, n != 0 ? n : 1)) == NULL)
+    void *p = malloc(n != 0 ? n : 1);
+    if (p == NULL)
         abort();
     return p;
 }
@@ -48,65 +52,13 @@ void tagging_set_free(tagging_set_t *s)
 
 /* ------------------------------------------------------------------ building a set */
 
-/* Collects pairs; their bytes go into one buffer, and pointers are set once it stops moving. */
-typedef struct builder {
-    tagging_set_t *s;
-    size_t cap;   /* tags allocated */
-    size_t *offs; /* key and value offsets in s->buf, two per tag */
-    size_t buf_len, buf_cap;
-} builder_t;
-
-static void builder_init(builder_t *b, tagging_set_t *out)
+/* Readies out for up to max_tags tags whose keys and values take at most max_bytes bytes, their NULs included.
+ * Both forms know these bounds before the first tag is added, so the buffer never moves and tags point into it. */
+static void set_alloc(tagging_set_t *out, size_t max_tags, size_t max_bytes)
 {
-    memset(out, 0, sizeof(*out));
-    memset(b, 0, sizeof(*b));
-    b->s = out;
-}
-
-static size_t builder_copy(builder_t *b, const char *p, size_t len)
-{
-    if (b->buf_len + len + 1 > b->buf_cap) {
-        b->buf_cap = (b->buf_len + len + 1) * 2;
-        b->s->buf = xrealloc(b->s->buf, b->buf_cap);
-    }
-    size_t off = b->buf_len;
-    if (len != 0)
-        memcpy(b->s->buf + off, p, len);
-    b->s->buf[off + len] = '\0';
-    b->buf_len += len + 1;
-    return off;
-}
-
-static void builder_add(builder_t *b, const char *k, size_t k_len, const char *v, size_t v_len)
-{
-    tagging_set_t *s = b->s;
-    if (s->num_tags == b->cap) {
-        b->cap = b->cap != 0 ? 2 * b->cap : 16;
-        s->tags = xrealloc(s->tags, b->cap * sizeof(*s->tags));
-        b->offs = xrealloc(b->offs, 2 * b->cap * sizeof(*b->offs));
-    }
-    b->offs[2 * s->num_tags] = builder_copy(b, k, k_len);
-    b->offs[2 * s->num_tags + 1] = builder_copy(b, v, v_len);
-    s->tags[s->num_tags].key_len = k_len;
-    s->tags[s->num_tags].value_len = v_len;
-    s->num_tags++;
-}
-
-static void builder_finish(builder_t *b)
-{
-    tagging_set_t *s = b->s;
-    for (size_t i = 0; i < s->num_tags; i++) {
-        s->tags[i].key = s->buf + b->offs[2 * i];
-        s->tags[i].value = s->buf + b->offs[2 * i + 1];
-    }
-    free(b->offs);
-    b->offs = NULL;
-}
-
-static void builder_abandon(builder_t *b)
-{
-    free(b->offs);
-    tagging_set_free(b->s);
+    out->num_tags = 0;
+    out->tags = xmalloc(max_tags * sizeof(*out->tags));
+    out->buf = xmalloc(max_bytes);
 }
 
 /* ------------------------------------------------------------------ characters */
@@ -238,10 +190,10 @@ static int tag_parts(xmlNodePtr tag, xmlNodePtr *key, xmlNodePtr *value)
     return *key != NULL && *value != NULL ? 0 : -1;
 }
 
-/* The TagSet of a well-formed <Tagging> with every Tag well-formed, or NULL. */
+/* The only TagSet of a <Tagging> document, or NULL. */
 static xmlNodePtr find_tag_set(xmlDocPtr doc)
 {
-    xmlNodePtr root = xmlDocGetRootElement(doc), set = NULL, key, value;
+    xmlNodePtr root = xmlDocGetRootElement(doc), set = NULL;
     if (root == NULL || !xml_is_element(root, "Tagging"))
         return NULL;
     for (xmlNodePtr n = root->children; n != NULL; n = n->next) {
@@ -251,48 +203,76 @@ static xmlNodePtr find_tag_set(xmlDocPtr doc)
             return NULL;
         set = n;
     }
-    if (set == NULL)
-        return NULL;
-    for (xmlNodePtr n = set->children; n != NULL; n = n->next) {
-        if (n->type != XML_ELEMENT_NODE)
-            continue;
-        if (!xml_is_element(n, "Tag") || tag_parts(n, &key, &value) != 0)
-            return NULL;
-    }
     return set;
+}
+
+/* The length of a text-only element's text: its text and CDATA children, as xmlNodeGetContent would join them. */
+static size_t text_len(xmlNodePtr n)
+{
+    size_t len = 0;
+    for (xmlNodePtr c = n->children; c != NULL; c = c->next)
+        len += c->content != NULL ? strlen((const char *)c->content) : 0;
+    return len;
+}
+
+/* Copies a text-only element's text (text_len(n) bytes) and a NUL to out; returns the text's length. */
+static size_t text_copy(xmlNodePtr n, char *out)
+{
+    size_t len = 0;
+    for (xmlNodePtr c = n->children; c != NULL; c = c->next) {
+        if (c->content != NULL) {
+            size_t part = strlen((const char *)c->content);
+            memcpy(out + len, c->content, part);
+            len += part;
+        }
+    }
+    out[len] = '\0';
+    return len;
 }
 
 s3err_t tagging_parse_xml(const char *body, size_t len, tagging_kind_t kind, tagging_set_t *out, const char **message)
 {
-    builder_t b;
-    xmlDocPtr doc = NULL;
-    xmlNodePtr set;
+    xmlDocPtr doc;
+    xmlNodePtr set, (*parts)[2] = NULL; /* each Tag's Key and Value: the text is sized before it is copied */
+    size_t num_tags = 0, cap = 0, num_bytes = 0;
     s3err_t err = S3ERR_MALFORMED_XML;
 
     *message = NULL;
-    builder_init(&b, out);
+    memset(out, 0, sizeof(*out));
     doc = xml_read_doc(body, len, TAGGING_DOC_MAX, 0);
     if (doc == NULL || (set = find_tag_set(doc)) == NULL)
         goto Exit;
     for (xmlNodePtr n = set->children; n != NULL; n = n->next) {
-        xmlNodePtr key, value;
         if (n->type != XML_ELEMENT_NODE)
             continue;
-        tag_parts(n, &key, &value);
-        xmlChar *k = xmlNodeGetContent(key), *v = xmlNodeGetContent(value);
-        if (k == NULL || v == NULL)
-            abort(); /* an element always has content, if empty; NULL is libxml2 out of memory */
-        builder_add(&b, (const char *)k, strlen((const char *)k), (const char *)v, strlen((const char *)v));
-        xmlFree(k);
-        xmlFree(v);
+        if (num_tags == cap) {
+            cap = cap != 0 ? 2 * cap : 16;
+            if ((parts = realloc(parts, cap * sizeof(*parts))) == NULL)
+                abort();
+        }
+        if (!xml_is_element(n, "Tag") || tag_parts(n, &parts[num_tags][0], &parts[num_tags][1]) != 0)
+            goto Exit;
+        num_bytes += text_len(parts[num_tags][0]) + text_len(parts[num_tags][1]) + 2;
+        num_tags++;
     }
-    builder_finish(&b);
+    set_alloc(out, num_tags, num_bytes);
+    char *p = out->buf;
+    for (size_t i = 0; i < num_tags; i++) {
+        tagging_tag_t *t = &out->tags[out->num_tags++];
+        t->key = p;
+        t->key_len = text_copy(parts[i][0], p);
+        p += t->key_len + 1;
+        t->value = p;
+        t->value_len = text_copy(parts[i][1], p);
+        p += t->value_len + 1;
+    }
     err = validate(out, kind, message);
 Exit:
+    free(parts);
     if (doc != NULL)
         xmlFreeDoc(doc);
     if (err != S3ERR_NONE)
-        builder_abandon(&b);
+        tagging_set_free(out);
     return err;
 }
 
@@ -312,72 +292,63 @@ void tagging_write_xml(xmlw_t *w, const tagging_set_t *s)
 
 /* ------------------------------------------------------------------ the query form */
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Decodes a query component ('+' is a space) into out (len bytes suffice). Returns the decoded length, or -1. */
+/* Decodes a query component ('+' is a space, "%2B" a '+') into out (len bytes suffice). Returns the decoded length, or -1.
+ * Not sigv4_uri_decode, which keeps '+': mapping '+' after it would also turn "%2B" into a space, and mapping before it
+ * means decoding in place, which its contract does not promise. */
 static long query_unescape(const char *s, size_t len, char *out)
 {
     size_t n = 0;
     for (size_t i = 0; i < len; i++) {
-        if (s[i] == '%') {
-            int hi = i + 2 < len ? hex_value(s[i + 1]) : -1, lo = hi >= 0 ? hex_value(s[i + 2]) : -1;
-            if (lo < 0)
-                return -1;
-            out[n++] = (char)(hi << 4 | lo);
-            i += 2;
-        } else {
+        int hi, lo;
+        if (s[i] != '%') {
             out[n++] = s[i] == '+' ? ' ' : s[i];
+            continue;
         }
+        if (len - i < 3 || (hi = sigv4_hex_digit((unsigned char)s[i + 1])) < 0 ||
+            (lo = sigv4_hex_digit((unsigned char)s[i + 2])) < 0)
+            return -1;
+        out[n++] = (char)(hi << 4 | lo);
+        i += 2;
     }
     return (long)n;
 }
 
-/* Splits v into pairs; with strict, refuses what AWS refuses in the header (InvalidArgument). Returns 0 or -1. */
+/* Splits v into pairs; with strict, refuses what AWS refuses in the header (InvalidArgument). Returns 0 or -1.
+ * Sizes: a part of n bytes yields at most n + 2 bytes (decoding never grows, and a part without '=' gains an
+ * empty value), and there are at most tagging_count(v) parts. */
 static int split_query(const char *v, size_t len, int strict, tagging_set_t *out)
 {
-    builder_t b;
-    char *scratch = xrealloc(NULL, len + 1);
-    int ret = -1;
-
-    builder_init(&b, out);
+    size_t max_tags = tagging_count(v, len);
+    set_alloc(out, max_tags, len + 2 * max_tags);
+    char *p = out->buf;
     for (size_t i = 0; i < len;) {
         size_t end = i;
         while (end < len && v[end] != '&')
             end++;
         if (end > i) {
             const char *eq = memchr(v + i, '=', end - i);
-            size_t klen = (eq != NULL ? (size_t)(eq - v) : end) - i;
-            long k = query_unescape(v + i, klen, scratch);
+            long k = query_unescape(v + i, (size_t)((eq != NULL ? eq : v + end) - (v + i)), p);
             if (k < 0)
-                goto Exit;
-            size_t voff = (size_t)k;
-            long val = eq != NULL ? query_unescape(eq + 1, (size_t)(v + end - eq - 1), scratch + voff) : 0;
-            if (val < 0 || (strict && (k == 0 || !utf8_valid(scratch, (size_t)k) || !utf8_valid(scratch + voff, (size_t)val))))
-                goto Exit;
+                goto Fail;
+            p[k] = '\0';
+            char *value = p + k + 1;
+            long val = eq != NULL ? query_unescape(eq + 1, (size_t)(v + end - eq - 1), value) : 0;
+            if (val < 0 || (strict && (k == 0 || !utf8_valid(p, (size_t)k) || !utf8_valid(value, (size_t)val))))
+                goto Fail;
+            value[val] = '\0';
             for (size_t j = 0; strict && j < out->num_tags; j++) {
-                if (out->tags[j].key_len == (size_t)k && memcmp(out->buf + b.offs[2 * j], scratch, (size_t)k) == 0)
-                    goto Exit;
+                if (out->tags[j].key_len == (size_t)k && memcmp(out->tags[j].key, p, (size_t)k) == 0)
+                    goto Fail;
             }
-            builder_add(&b, scratch, (size_t)k, scratch + voff, (size_t)val);
+            out->tags[out->num_tags++] = (tagging_tag_t){p, (size_t)k, value, (size_t)val};
+            p = value + val + 1;
         }
         i = end + 1;
     }
-    builder_finish(&b);
-    ret = 0;
-Exit:
-    free(scratch);
-    if (ret != 0)
-        builder_abandon(&b);
-    return ret;
+    return 0;
+Fail:
+    tagging_set_free(out);
+    return -1;
 }
 
 s3err_t tagging_parse_query(const char *v, size_t len, tagging_kind_t kind, tagging_set_t *out, const char **message)
@@ -406,40 +377,24 @@ size_t tagging_count(const char *v, size_t len)
     return n;
 }
 
-/* Appends s percent-encoded (all but the unreserved characters) at out; returns the bytes written. */
-static size_t query_escape(const char *s, size_t len, char *out)
+size_t tagging_encoded_size(const tagging_set_t *s)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
-            c == '~') {
-            out[n++] = (char)c;
-        } else {
-            out[n++] = '%';
-            out[n++] = hex[c >> 4];
-            out[n++] = hex[c & 15];
-        }
-    }
-    return n;
+    size_t size = 1;
+    for (size_t i = 0; i < s->num_tags; i++)
+        size += 3 * (s->tags[i].key_len + s->tags[i].value_len) + 2;
+    return size;
 }
 
-char *tagging_encode(const tagging_set_t *s, size_t *len)
+size_t tagging_encode(const tagging_set_t *s, char *out)
 {
-    size_t cap = 1;
-    for (size_t i = 0; i < s->num_tags; i++)
-        cap += 3 * (s->tags[i].key_len + s->tags[i].value_len) + 2;
-    char *out = xrealloc(NULL, cap);
     size_t n = 0;
+    out[0] = '\0';
     for (size_t i = 0; i < s->num_tags; i++) {
         if (i != 0)
             out[n++] = '&';
-        n += query_escape(s->tags[i].key, s->tags[i].key_len, out + n);
+        n += sigv4_uri_encode(s->tags[i].key, s->tags[i].key_len, 0, out + n);
         out[n++] = '=';
-        n += query_escape(s->tags[i].value, s->tags[i].value_len, out + n);
+        n += sigv4_uri_encode(s->tags[i].value, s->tags[i].value_len, 0, out + n);
     }
-    out[n] = '\0';
-    *len = n;
-    return out;
+    return n;
 }

@@ -70,8 +70,11 @@ s3err_t tagging_parse_query(const char *v, size_t len, tagging_kind_t kind, tagg
 /** Decodes a stored (canonical) tag set without validating it. Returns 0, or -1 when it is not query-encoded. */
 int tagging_decode(const char *v, size_t len, tagging_set_t *out);
 
-/** The canonical form of s in a malloc'ed, NUL-terminated string (free()); *len is its length ("" for no tags). */
-char *tagging_encode(const tagging_set_t *s, size_t *len);
+/** The bytes tagging_encode may write for s, its terminating NUL included: a size for the caller's buffer. */
+size_t tagging_encoded_size(const tagging_set_t *s);
+
+/** Writes the canonical form of s, NUL-terminated, into out (tagging_encoded_size(s) bytes); returns its length (0 for no tags). */
+size_t tagging_encode(const tagging_set_t *s, char *out);
 
 /** The number of tags in a stored (canonical) set. */
 size_t tagging_count(const char *v, size_t len);
@@ -94,14 +97,5 @@ s3err_t s3_tagging_from_header(struct s3_req *r, store_kv_t *out, int *found, co
 
 /** As s3_tagging_from_header, for an object's <Tagging> document (the "tagging" field of a POST form). */
 s3err_t s3_tagging_from_document(struct s3_req *r, const char *doc, size_t len, store_kv_t *out, int *found, const char **message);
-
-/**
- * Checks a configuration document's body on the loop (PutObjectTagging, PutBucketTagging,
- * PutBucketOwnershipControls, PutPublicAccessBlock): present and not empty
- * (MissingRequestBodyError), at most max_len bytes (MalformedXML), matching Content-MD5
- * when sent (InvalidDigest, BadDigest) and an x-amz-checksum-* header when sent.
- * Returns S3ERR_NONE or the error with *message (NULL: AWS's default).
- */
-s3err_t s3_check_document_body(struct s3_req *r, size_t max_len, const char **message);
 
 #endif

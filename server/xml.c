@@ -141,22 +141,26 @@ void xmlw_elem_time(xmlw_t *w, const char *tag, int64_t unix_ns)
     xmlw_elem_str(w, tag, t);
 }
 
-void xmlw_elem_etag_parts(xmlw_t *w, const char *tag, const uint8_t md5[16], uint32_t num_parts)
+size_t s3_format_etag(const uint8_t md5[16], uint32_t num_parts, char out[S3_ETAG_MAX])
 {
     static const char hex[] = "0123456789abcdef";
-    char t[64]; /* &quot; + 32 hex + "-4294967295" + &quot; */
     size_t n = 0;
-    memcpy(t, "&quot;", 6), n += 6;
+    out[n++] = '"';
     for (int i = 0; i < 16; ++i) {
-        t[n++] = hex[md5[i] >> 4];
-        t[n++] = hex[md5[i] & 15];
+        out[n++] = hex[md5[i] >> 4];
+        out[n++] = hex[md5[i] & 15];
     }
-    if (num_parts > 0)
-        n += (size_t)snprintf(t + n, sizeof(t) - n, "-%u", (unsigned)num_parts);
-    memcpy(t + n, "&quot;", 6), n += 6;
-    xmlw_open(w, tag);
-    xmlw_raw(w, t, n);
-    xmlw_close(w, tag);
+    if (num_parts != 0)
+        n += (size_t)snprintf(out + n, S3_ETAG_MAX - n, "-%u", (unsigned)num_parts);
+    out[n++] = '"';
+    out[n] = '\0';
+    return n;
+}
+
+void xmlw_elem_etag_parts(xmlw_t *w, const char *tag, const uint8_t md5[16], uint32_t num_parts)
+{
+    char etag[S3_ETAG_MAX];
+    xmlw_elem(w, tag, etag, s3_format_etag(md5, num_parts, etag)); /* the quotes are written as &quot; */
 }
 
 void xmlw_elem_etag(xmlw_t *w, const char *tag, const uint8_t md5[16])

@@ -34,6 +34,10 @@ void xmlw_elem_u64(xmlw_t *w, const char *tag, uint64_t v);
 void xmlw_elem_time(xmlw_t *w, const char *tag, int64_t unix_ns);
 /** <tag>"md5hex"</tag> (quotes escaped as &quot;) */
 void xmlw_elem_etag(xmlw_t *w, const char *tag, const uint8_t md5[16]);
+
+#define S3_ETAG_MAX 48
+/** Formats an ETag: "\"<hex>\"", or "\"<hex>-<num_parts>\"" for a multipart object. Returns its length. */
+size_t s3_format_etag(const uint8_t md5[16], uint32_t num_parts, char out[S3_ETAG_MAX]);
 /** <tag>"md5hex-N"</tag>, the ETag of an object completed from num_parts parts; with 0 parts, as xmlw_elem_etag. */
 void xmlw_elem_etag_parts(xmlw_t *w, const char *tag, const uint8_t md5[16], uint32_t num_parts);
 

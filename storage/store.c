@@ -638,8 +638,8 @@ int store_stage(store_t *st, const store_source_t *src, const uint8_t *expected_
     if (ret == 0 && expected_md5 != NULL && CRYPTO_memcmp(expected_md5, out->md5, 16) != 0)
         ret = STORE_E_BAD_DIGEST; /* checked before any rename: only temp files to remove */
     /* data before names: every chunk is synced; now rename all, then fsync each fan-out directory once */
-    for (; ret == 0 && num_renamed < num_chunks; num_renamed++)
-        ret = blob_stage_rename(&stages[num_renamed]);
+    while (ret == 0 && num_renamed < num_chunks && (ret = blob_stage_rename(&stages[num_renamed])) == 0)
+        num_renamed++; /* a failed rename leaves its temp file, removed below with the stages not renamed */
     if (ret == 0)
         ret = sync_fanouts(st, chunks, num_chunks);
 
@@ -1103,10 +1103,32 @@ static int read_block(int fd, const store_chunk_ref_t *c, uint32_t b, void *dst,
     return 0;
 }
 
+/* The index of the last chunk starting at or before offset (obj has chunks). */
+static size_t chunk_at(const store_object_t *obj, uint64_t offset)
+{
+    size_t lo = 0, hi = obj->num_chunks;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (obj->chunks[mid].offset <= offset)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+uint64_t store_object_block_end(const store_object_t *obj, uint64_t offset)
+{
+    if (obj->num_chunks == 0 || offset >= obj->size)
+        return obj->size;
+    const store_chunk_ref_t *c = &obj->chunks[chunk_at(obj, offset)];
+    uint64_t end = c->offset + ((offset - c->offset) / STORE_READ_BLOCK + 1) * STORE_READ_BLOCK;
+    return end < c->offset + c->len ? end : c->offset + c->len;
+}
+
 int store_object_read(store_t *st, const store_object_t *obj, uint64_t offset, void *buf, size_t len)
 {
     uint8_t *out = buf, *scratch = NULL;
-    size_t lo = 0, hi;
     int ret = 0;
 
     if (offset > obj->size || len > obj->size - offset)
@@ -1119,16 +1141,7 @@ int store_object_read(store_t *st, const store_object_t *obj, uint64_t offset, v
     }
     if (obj->num_chunks == 0)
         return STORE_E_CORRUPT;
-    /* the last chunk starting at or before offset */
-    hi = obj->num_chunks;
-    while (hi - lo > 1) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (obj->chunks[mid].offset <= offset)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    for (size_t i = lo; len > 0 && i < obj->num_chunks; i++) {
+    for (size_t i = chunk_at(obj, offset); len > 0 && i < obj->num_chunks; i++) {
         const store_chunk_ref_t *c = &obj->chunks[i];
         if (c->dir >= st->num_dirs) {
             ret = STORE_E_CORRUPT;
@@ -1154,8 +1167,8 @@ int store_object_read(store_t *st, const store_object_t *obj, uint64_t offset, v
             if (in_block == 0 && take == blen) {
                 ret = read_block(fd, c, b, out, blen); /* fast path: straight into the caller's buffer */
             } else {
-                if (scratch == NULL)
-                    scratch = xcalloc(1, STORE_READ_BLOCK);
+                if (scratch == NULL && (scratch = malloc(STORE_READ_BLOCK)) == NULL)
+                    abort();
                 if ((ret = read_block(fd, c, b, scratch, blen)) == 0)
                     memcpy(out, scratch + in_block, take);
             }

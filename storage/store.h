@@ -227,6 +227,13 @@ int store_object_delete(store_t *st, const char *bucket, const char *key, size_t
 #define STORE_READ_BLOCK (1024 * 1024)
 int store_object_read(store_t *st, const store_object_t *obj, uint64_t offset, void *buf, size_t len);
 
+/**
+ * Where the checksum block holding offset ends, as an object offset (at most STORE_READ_BLOCK
+ * past offset; obj->size for inline objects). Reads from offset up to it take the fast path:
+ * blocks are aligned to each chunk, so after a part of odd size they are not to the object.
+ */
+uint64_t store_object_block_end(const store_object_t *obj, uint64_t offset);
+
 /* ------------------------------------------------------------------ listing */
 
 typedef struct store_list_params {

@@ -90,6 +90,9 @@ OPS = [
     ("put_zero", 4), ("put_small", 16), ("put_100k", 12), ("put_9m", 8),
     ("multipart", 8), ("copy", 16), ("delete", 10), ("delete_objects", 8),
 ]
+# the kinds of request the writers count (Result.acked, Result.inflight, Result.resolved)
+REQUEST_KINDS = ("put", "overwrite", "copy", "delete", "delete_objects",
+                 "create_upload", "upload_part", "complete_upload", "abort_upload")
 
 
 def gen_data(seed, size):
@@ -304,7 +307,7 @@ class Writer:
         ending = self.rng.random()
         if ending < 0.12:
             return  # abandoned on purpose: resolved after the next restart
-        if ending < 0.24:
+        if ending < 0.36:  # a quarter aborted: often enough that a short run acknowledges some
             up.status = "aborting"
             ok, _res = self.request("abort_upload", lambda: self.client.abort_multipart_upload(
                 Bucket=BUCKET, Key=key, UploadId=up.upload_id))
@@ -399,7 +402,7 @@ class Result:
 
 
 class CrashTest:
-    def __init__(self, workdir, rounds, seconds, seed, writers, out):
+    def __init__(self, workdir, rounds, seconds, seed, writers, out, require_no_orphans=False):
         self.rounds = rounds
         self.seconds = seconds
         self.rng = random.Random("%s-main" % seed)
@@ -408,6 +411,8 @@ class CrashTest:
         self.writers = [Writer(i, seed) for i in range(writers)]
         self.res = Result(seed, rounds, seconds, writers)
         self.res.workdir = workdir
+        # before run(): whether the result is ok (and so whether the log tail is kept) depends on it
+        self.res.require_no_orphans = require_no_orphans
 
     # -- helpers
 
@@ -766,8 +771,7 @@ def run(rounds=3, seconds_per_round=4.0, seed=None, writers=6, workdir=None, req
         workdir = tempfile.mkdtemp(prefix="coffer-crash-")
     out("crash test: %s, seed %s, %d rounds x %.1f s, %d writers"
         % (coffer_bin(), seed, rounds, seconds_per_round, writers))
-    res = CrashTest(workdir, rounds, seconds_per_round, seed, writers, out).run()
-    res.require_no_orphans = require_no_orphans
+    res = CrashTest(workdir, rounds, seconds_per_round, seed, writers, out, require_no_orphans).run()
     if own and res.ok:
         shutil.rmtree(workdir, ignore_errors=True)
     elif own:

@@ -561,6 +561,42 @@ static void test_chunk_reorder(void **state)
     free(b.data);
 }
 
+/* ---- min_chunk_size: only the last data chunk may be short ---- */
+
+static void test_min_chunk_size(void **state)
+{
+    (void)state;
+    static const struct {
+        uint32_t min;
+        unsigned sizes[4]; /* data chunk sizes, 0-terminated */
+        chunked_status_t expect;
+    } cases[] = {
+        {4, {4, 4, 1, 0}, CHUNKED_DONE},
+        {4, {3, 0}, CHUNKED_DONE},
+        {4, {0}, CHUNKED_DONE},
+        {4, {1, 4, 0}, CHUNKED_E_CHUNK_SIZE},
+        {4, {4, 2, 2, 0}, CHUNKED_E_CHUNK_SIZE},
+        {4, {9, 3, 4, 0}, CHUNKED_E_CHUNK_SIZE},
+        {0, {1, 1, 1, 0}, CHUNKED_DONE},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char body[256];
+        size_t len = 0;
+        for (size_t j = 0; cases[i].sizes[j] != 0; j++)
+            len += (size_t)snprintf(body + len, sizeof(body) - len, "%x\r\n%.*s\r\n", cases[i].sizes[j], (int)cases[i].sizes[j],
+                                    "xxxxxxxxxxxxxxxx");
+        len += (size_t)snprintf(body + len, sizeof(body) - len, "0\r\n\r\n");
+        chunked_config_t cfg = {.mode = CHUNKED_UNSIGNED_TRAILER, .min_chunk_size = cases[i].min};
+        chunked_decoder_t d;
+        sink_t s = {0};
+        chunked_status_t st = decode_str(&cfg, body, len, &d, &s);
+        if (st != cases[i].expect)
+            fail_msg("case %zu: status %d, want %d", i, st, cases[i].expect);
+        chunked_dispose(&d);
+        free(s.buf);
+    }
+}
+
 /* ---- hand-written bodies: framing rules and limits ---- */
 
 typedef struct body_case {
@@ -847,17 +883,12 @@ static void test_config(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_vectors_whole),
-        cmocka_unit_test(test_vectors_every_split),
-        cmocka_unit_test(test_vectors_byte_by_byte),
-        cmocka_unit_test(test_vectors_decode_all),
-        cmocka_unit_test(test_broken_vectors),
-        cmocka_unit_test(test_chunk_reorder),
-        cmocka_unit_test(test_body_cases),
-        cmocka_unit_test(test_header_line_limit),
-        cmocka_unit_test(test_trailer_limits),
-        cmocka_unit_test(test_max_slices),
-        cmocka_unit_test(test_config),
+        cmocka_unit_test(test_vectors_whole),        cmocka_unit_test(test_vectors_every_split),
+        cmocka_unit_test(test_vectors_byte_by_byte), cmocka_unit_test(test_vectors_decode_all),
+        cmocka_unit_test(test_broken_vectors),       cmocka_unit_test(test_chunk_reorder),
+        cmocka_unit_test(test_min_chunk_size),       cmocka_unit_test(test_body_cases),
+        cmocka_unit_test(test_header_line_limit),    cmocka_unit_test(test_trailer_limits),
+        cmocka_unit_test(test_max_slices),           cmocka_unit_test(test_config),
     };
 
     return cmocka_run_group_tests(tests, setup_layouts, teardown_layouts);

@@ -81,6 +81,7 @@ static void test_decode_content_md5(void **state)
     assert_int_equal(s3_decode_content_md5("1B2M2Y8AsgTpgAmY7PhCfg", 22, md5), -1);       /* padding missing */
     assert_int_equal(s3_decode_content_md5("1B2M2Y8AsgTpgAmY7PhCfg=x", 24, md5), -1);     /* bad padding */
     assert_int_equal(s3_decode_content_md5("2jmj7l5rSw0yVb/vlWAYkK/YBwk=", 28, md5), -1); /* a SHA1, not an MD5 */
+    assert_int_equal(s3_decode_content_md5("1B2M2Y8AsgTpgAmY7PhCfh==", 24, md5), -1);     /* pad bits set: not canonical */
     assert_int_equal(s3_decode_content_md5("", 0, md5), -1);
 }
 

@@ -812,6 +812,132 @@ static int collect_entry(void *ctx, const store_list_entry_t *e)
     return 0;
 }
 
+/* Lists bucket "b" into l; returns the truncation flag. */
+static int list_page(store_t *st, const char *prefix, const char *delimiter, const char *after, size_t after_len, size_t max,
+                     listed_t *l)
+{
+    int truncated = -1;
+    store_list_params_t p = {.bucket = "b",
+                             .prefix = prefix,
+                             .prefix_len = prefix ? strlen(prefix) : 0,
+                             .delimiter = delimiter,
+                             .delimiter_len = delimiter ? strlen(delimiter) : 0,
+                             .start_after = after,
+                             .start_after_len = after_len,
+                             .max_keys = max};
+    memset(l, 0, sizeof(*l));
+    assert_int_equal(store_object_list(st, &p, collect_entry, l, &truncated), 0);
+    return truncated;
+}
+
+/* Lists bucket "b" in pages of page_size, each starting after the last entry of the one before,
+ * into joined (entries joined by '|'); returns the number of pages. */
+static int list_paged(store_t *st, const char *prefix, const char *delimiter, size_t page_size, char joined[1024])
+{
+    char after[256];
+    size_t after_len = 0;
+    listed_t page;
+    int pages = 0, truncated;
+    joined[0] = '\0';
+    do {
+        truncated = list_page(st, prefix, delimiter, pages ? after : NULL, after_len, page_size, &page);
+        if (page.n) {
+            if (joined[0])
+                strcat(joined, "|");
+            strcat(joined, page.text);
+        }
+        memcpy(after, page.last, page.last_len);
+        after_len = page.last_len;
+        assert_true(++pages < 100);
+    } while (truncated);
+    return pages;
+}
+
+static void test_list_long_delimiters_and_cut_prefixes(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(store_bucket_create(f->st, "b", "o", ""), 0);
+    static const char *keys[] = {
+        "a",           "aaa", "aab", "ab", "b::c::d", "b::e", "b:f", "x::y", "\xe6\x97\xa5/1", "\xe6\x97\xa5x", "\xe6\x97\xa6",
+        "\xe6\x98\x8e"};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        assert_int_equal(put_str(f->st, "b", keys[i], "x"), 0);
+    static const struct {
+        const char *prefix, *delimiter;
+        const char *want;
+    } cases[] = {
+        {NULL, "aa", "a|+aa|ab|b::c::d|b::e|b:f|x::y|\xe6\x97\xa5/1|\xe6\x97\xa5x|\xe6\x97\xa6|\xe6\x98\x8e"},
+        {"a", "a", "a|+aa|ab"},  /* the search starts after the prefix: "aaa" rolls up at its second 'a' */
+        {"aa", "a", "+aaa|aab"}, /* ... and here at its third */
+        {NULL, "::", "a|aaa|aab|ab|+b::|b:f|+x::|\xe6\x97\xa5/1|\xe6\x97\xa5x|\xe6\x97\xa6|\xe6\x98\x8e"},
+        {"b::", "::", "+b::c::|b::e"},
+        {"b:", ":", "+b::|b:f"},                                         /* "b::e" rolls up at the ':' right after the prefix */
+        {"\xe6\x97", NULL, "\xe6\x97\xa5/1|\xe6\x97\xa5x|\xe6\x97\xa6"}, /* a prefix cut inside a character */
+        {"\xe6\x97", "/", "+\xe6\x97\xa5/|\xe6\x97\xa5x|\xe6\x97\xa6"},
+        {"\xe6", "\x97", "+\xe6\x97|\xe6\x98\x8e"},           /* a delimiter that is a continuation byte */
+        {"\xe6\x97\xa5", "", "\xe6\x97\xa5/1|\xe6\x97\xa5x"}, /* an empty delimiter is none */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        listed_t l;
+        int truncated = list_page(f->st, cases[i].prefix, cases[i].delimiter, NULL, 0, 1000, &l);
+        if (strcmp(l.text, cases[i].want) != 0 || truncated != 0)
+            fail_msg("case %zu: got \"%s\" truncated %d, want \"%s\"", i, l.text, truncated, cases[i].want);
+        /* one entry per page, each page starting after the last entry, gives the same listing */
+        char joined[1024];
+        list_paged(f->st, cases[i].prefix, cases[i].delimiter, 1, joined);
+        if (strcmp(joined, cases[i].want) != 0)
+            fail_msg("case %zu paged: got \"%s\", want \"%s\"", i, joined, cases[i].want);
+    }
+}
+
+static void test_list_start_point_survives_changes(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(store_bucket_create(f->st, "b", "o", ""), 0);
+    char key[32];
+    for (int i = 0; i < 40; i += 2) {
+        snprintf(key, sizeof(key), "k%02d", i);
+        assert_int_equal(put_str(f->st, "b", key, "x"), 0);
+    }
+    /* pages of 3, deleting the next key and adding keys on both sides of the start point in between */
+    char seen[256][8], after[8] = "";
+    size_t num_seen = 0;
+    listed_t page;
+    int truncated, pages = 0, deleted[40] = {0};
+    do {
+        truncated = list_page(f->st, NULL, NULL, pages ? after : NULL, strlen(after), 3, &page);
+        assert_true(page.n > 0 && page.last_len < sizeof(after));
+        memcpy(after, page.last, page.last_len);
+        after[page.last_len] = '\0';
+        for (char *tok = strtok(page.text, "|"); tok != NULL; tok = strtok(NULL, "|")) {
+            if (num_seen > 0)
+                assert_true(strcmp(seen[num_seen - 1], tok) < 0); /* ascending, so never twice */
+            snprintf(seen[num_seen++], sizeof(seen[0]), "%s", tok);
+        }
+        int at = atoi(after + 1);
+        snprintf(key, sizeof(key), "k%02d", at - 1); /* behind: not listed */
+        assert_int_equal(put_str(f->st, "b", key, "x"), 0);
+        if (at + 2 < 40) { /* the next original key goes away before it is reached */
+            snprintf(key, sizeof(key), "k%02d", at + 2);
+            assert_int_equal(store_object_delete(f->st, "b", key, strlen(key)), 0);
+            deleted[at + 2] = 1;
+        }
+        snprintf(key, sizeof(key), "k%02d", at + 1); /* ahead: listed */
+        assert_int_equal(put_str(f->st, "b", key, "x"), 0);
+        pages++;
+    } while (truncated && pages < 100);
+    for (int i = 0; i < 40; i += 2) { /* every original key not deleted was listed */
+        if (deleted[i])
+            continue;
+        snprintf(key, sizeof(key), "k%02d", i);
+        size_t j = 0;
+        while (j < num_seen && strcmp(seen[j], key) != 0)
+            j++;
+        if (j == num_seen)
+            fail_msg("%s was never listed", key);
+    }
+}
+
 static const char *list_keys[] = {"a", "a/b", "a/c", "a/d/e", "b", "b/", "c//d", "d--x--y", "d--z", "e"};
 
 typedef struct list_case {
@@ -857,44 +983,19 @@ static void test_list_table(void **state)
     }
     for (size_t i = 0; i < sizeof(list_cases) / sizeof(list_cases[0]); i++) {
         const list_case_t *c = &list_cases[i];
-        listed_t l = {0};
-        int truncated = -1;
-        store_list_params_t p = {.bucket = "b",
-                                 .prefix = c->prefix,
-                                 .prefix_len = c->prefix ? strlen(c->prefix) : 0,
-                                 .delimiter = c->delimiter,
-                                 .delimiter_len = c->delimiter ? strlen(c->delimiter) : 0,
-                                 .start_after = c->start_after,
-                                 .start_after_len = c->start_after ? strlen(c->start_after) : 0,
-                                 .max_keys = c->max_keys};
-        assert_int_equal(store_object_list(f->st, &p, collect_entry, &l, &truncated), 0);
+        listed_t l;
+        int truncated =
+            list_page(f->st, c->prefix, c->delimiter, c->start_after, c->start_after ? strlen(c->start_after) : 0, c->max_keys, &l);
         if (strcmp(l.text, c->want) != 0 || truncated != c->truncated)
             fail_msg("list case %zu: got \"%s\" truncated=%d, want \"%s\" truncated=%d", i, l.text, truncated, c->want,
                      c->truncated);
     }
 
     /* paging by start_after = last entry returned reproduces the full listing */
-    listed_t all = {0};
-    char joined[1024] = "";
-    int truncated = 1, pages = 0;
-    while (truncated) {
-        listed_t l = {0};
-        store_list_params_t p = {.bucket = "b", .delimiter = "/", .delimiter_len = 1, .max_keys = 3};
-        if (pages++) {
-            p.start_after = all.last;
-            p.start_after_len = all.last_len;
-        }
-        assert_int_equal(store_object_list(f->st, &p, collect_entry, &l, &truncated), 0);
-        if (l.n) {
-            if (joined[0])
-                strcat(joined, "|");
-            strcat(joined, l.text);
-        }
-        memcpy(all.last, l.last, l.last_len);
-        all.last_len = l.last_len;
-    }
+    char joined[1024];
+    int truncated;
+    assert_int_equal(list_paged(f->st, NULL, "/", 3, joined), 3);
     assert_string_equal(joined, list_cases[1].want);
-    assert_int_equal(pages, 3);
 
     /* a start_after longer than any key still orders correctly */
     char long_after[3000];
@@ -1136,6 +1237,12 @@ static void test_multipart_complete(void **state)
     assert_int_equal(store_object_read(st, &got, l1 - 10, mid, 20), 0);
     assert_memory_equal(mid, p1 + l1 - 10, 10);
     assert_memory_equal(mid + 10, p3, 10);
+    /* checksum blocks follow each chunk (1 MiB here), not the object: reads cut at their ends */
+    assert_int_equal(store_object_block_end(&got, 0), MIB);
+    assert_int_equal(store_object_block_end(&got, MIB - 1), MIB);
+    assert_int_equal(store_object_block_end(&got, 5 * MIB), 5 * MIB + 1); /* part 1's last, 1-byte chunk */
+    assert_int_equal(store_object_block_end(&got, l1), l1 + l3);          /* part 3's block */
+    assert_int_equal(store_object_block_end(&got, l1 + l3), l1 + l3);
     store_object_free(&got);
 
     /* the upload is gone */
@@ -1159,6 +1266,82 @@ static void test_multipart_complete(void **state)
     free(p2);
     free(p2b);
     free(p3);
+}
+
+static int refuse_hook(void *ctx, const store_object_t *upload, const store_object_t *const *parts, size_t num_parts,
+                       const store_kv_t **headers, size_t *num_headers, size_t *bad_part)
+{
+    (void)ctx, (void)upload, (void)parts, (void)num_parts, (void)headers, (void)num_headers;
+    *bad_part = 0;
+    return STORE_E_INVALID_PART;
+}
+
+/* A completion refused by its condition or its hook leaves the upload, its parts and the object as they were. */
+static void test_multipart_refused_completion(void **state)
+{
+    fixture_t *f = *state;
+    store_t *st = f->st;
+    char id[STORE_UPLOAD_ID_LEN + 1];
+    uint8_t m[16];
+    store_object_t obj;
+    size_t bad;
+    assert_int_equal(store_bucket_create(st, "bkt", "me", ""), 0);
+    assert_int_equal(store_upload_create(st, "bkt", S(MP_KEY), NULL, 0, id), 0);
+    store_upload_ref_t u = mp_ref(id);
+    assert_int_equal(mp_put(st, id, 1, (const uint8_t *)"part one", 8, m), 0);
+    store_complete_part_t one[] = {{1, {0}}};
+    memcpy(one[0].md5, m, 16);
+
+    store_precondition_t must_exist = {.if_match = 1, .if_match_any = 1};
+    assert_int_equal(store_upload_complete(st, &u, one, 1, NULL, &must_exist, &obj, &bad), -ENOENT);
+    assert_int_equal(put_str(st, "bkt", MP_KEY, "old"), 0);
+    store_precondition_t create_only = {.if_none_match = 1};
+    assert_int_equal(store_upload_complete(st, &u, one, 1, NULL, &create_only, &obj, &bad), STORE_E_PRECONDITION);
+    store_precondition_t other_etag = {.if_match = 1, .md5 = {1}};
+    assert_int_equal(store_upload_complete(st, &u, one, 1, NULL, &other_etag, &obj, &bad), STORE_E_PRECONDITION);
+    store_complete_hook_t hook = {refuse_hook, NULL};
+    assert_int_equal(store_upload_complete(st, &u, one, 1, &hook, NULL, &obj, &bad), STORE_E_INVALID_PART);
+    assert_object(st, "bkt", MP_KEY, strlen(MP_KEY), (const uint8_t *)"old", 3);
+
+    /* the upload is intact: a matching condition completes it from the same part */
+    store_object_t cur;
+    assert_int_equal(store_object_get(st, "bkt", S(MP_KEY), &cur), 0);
+    store_precondition_t this_etag = {.if_match = 1};
+    memcpy(this_etag.md5, cur.md5, 16);
+    store_object_free(&cur);
+    assert_int_equal(store_upload_complete(st, &u, one, 1, NULL, &this_etag, &obj, &bad), 0);
+    assert_data(st, S(MP_KEY), (const uint8_t *const[]){(const uint8_t *)"part one"}, (const size_t[]){8}, 1);
+    assert_int_equal(store_upload_abort(st, &u), STORE_E_NO_UPLOAD);
+}
+
+static void test_bucket_conf(void **state)
+{
+    fixture_t *f = *state;
+    void *v;
+    size_t len;
+    assert_int_equal(store_bucket_conf_put(f->st, "nob", "tagging", "x", 1), STORE_E_NO_BUCKET);
+    assert_int_equal(store_bucket_create(f->st, "b", "o", ""), 0);
+    assert_int_equal(store_bucket_create(f->st, "b2", "o", ""), 0);
+    assert_int_equal(store_bucket_conf_get(f->st, "b", "tagging", &v, &len), -ENOENT);
+    assert_int_equal(store_bucket_conf_put(f->st, "b", "tagging", "a=1", 3), 0);
+    assert_int_equal(store_bucket_conf_put(f->st, "b", "tagging", "a=2", 3), 0); /* replaces */
+    assert_int_equal(store_bucket_conf_put(f->st, "b", "ownership", "own", 3), 0);
+    assert_int_equal(store_bucket_conf_put(f->st, "b2", "tagging", "other", 5), 0);
+    assert_int_equal(store_bucket_conf_get(f->st, "b", "tagging", &v, &len), 0);
+    assert_int_equal(len, 3);
+    assert_memory_equal(v, "a=2", 3);
+    free(v);
+    assert_int_equal(store_bucket_conf_delete(f->st, "b", "ownership"), 0);
+    assert_int_equal(store_bucket_conf_get(f->st, "b", "ownership", &v, &len), -ENOENT);
+    assert_int_equal(store_bucket_conf_delete(f->st, "b", "ownership"), 0); /* deleting none is fine */
+
+    /* a bucket deleted and created again starts without configuration; its neighbour keeps its own */
+    assert_int_equal(store_bucket_delete(f->st, "b"), 0);
+    assert_int_equal(store_bucket_create(f->st, "b", "o", ""), 0);
+    assert_int_equal(store_bucket_conf_get(f->st, "b", "tagging", &v, &len), -ENOENT);
+    assert_int_equal(store_bucket_conf_get(f->st, "b2", "tagging", &v, &len), 0);
+    assert_memory_equal(v, "other", 5);
+    free(v);
 }
 
 static void test_multipart_small_and_empty(void **state)
@@ -1853,10 +2036,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_refuses_reordered_dirs, setup2, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_puts, setup2, teardown),
         cmocka_unit_test_setup_teardown(test_list_table, setup1, teardown),
+        cmocka_unit_test_setup_teardown(test_list_long_delimiters_and_cut_prefixes, setup1, teardown),
+        cmocka_unit_test_setup_teardown(test_list_start_point_survives_changes, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_list_odd_bytes, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_list_delimiter_seeks, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_multipart_complete, setup_small_chunks, teardown),
         cmocka_unit_test_setup_teardown(test_multipart_small_and_empty, setup1, teardown),
+        cmocka_unit_test_setup_teardown(test_multipart_refused_completion, setup1, teardown),
+        cmocka_unit_test_setup_teardown(test_bucket_conf, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_multipart_copy_part, setup_small_chunks, teardown),
         cmocka_unit_test_setup_teardown(test_multipart_listings, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_multipart_parallel_parts, setup_small_chunks, teardown),

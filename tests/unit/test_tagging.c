@@ -59,6 +59,14 @@ static const tag_case_t xml_cases[] = {
     {"empty value", DOC("<Tag><Key>k</Key><Value/></Tag>"), TAGGING_OBJECT, S3ERR_NONE, NULL, 1, {{"k", ""}}},
     {"value then key", DOC("<Tag><Value>v</Value><Key>k</Key></Tag>"), TAGGING_OBJECT, S3ERR_NONE, NULL, 1, {{"k", "v"}}},
     {"entities and CDATA", DOC(TAG("a&amp;b", "<![CDATA[x]]>")), TAGGING_OBJECT, S3ERR_INVALID_TAG, msg_bad_key, 0, {{0}}},
+    {"CDATA and character references in a value",
+     DOC(TAG("k&#x31;", "<![CDATA[x]]>&#x41;&#66;")),
+     TAGGING_OBJECT,
+     S3ERR_NONE,
+     NULL,
+     1,
+     {{"k1", "xAB"}}},
+    {"CDATA holding markup characters", DOC(TAG("k", "<![CDATA[a=b]]>")), TAGGING_OBJECT, S3ERR_NONE, NULL, 1, {{"k", "a=b"}}},
     {"spaces kept, allowed punctuation",
      DOC(TAG(" a b ", "+-=._:/@")),
      TAGGING_OBJECT,
@@ -147,6 +155,29 @@ static const tag_case_t xml_cases[] = {
      {{0}}},
     {"undefined entity", DOC(TAG("&e;", "v")), TAGGING_OBJECT, S3ERR_MALFORMED_XML, NULL, 0, {{0}}},
     {"not UTF-8", DOC(TAG("\xff", "v")), TAGGING_OBJECT, S3ERR_MALFORMED_XML, NULL, 0, {{0}}},
+    {"text split by CDATA and references",
+     DOC(TAG("a<![CDATA[b c]]>d&#x65;", "<![CDATA[]]>x<![CDATA[=]]>&#47;")),
+     TAGGING_OBJECT,
+     S3ERR_NONE,
+     NULL,
+     1,
+     {{"ab cde", "x=/"}}},
+    /* the text grows in UTF-8: the set is sized from the parsed text, not from the body */
+    {"Latin-1 document",
+     "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><Tagging><TagSet>" TAG("\xe9\xe9", "\xfc") TAG("k", "") "</TagSet></Tagging>",
+     TAGGING_OBJECT,
+     S3ERR_NONE,
+     NULL,
+     2,
+     {{"éé", "ü"}, {"k", ""}}},
+    {"malformed tag after good ones",
+     DOC(TAG("a", "1") TAG("b", "2") "<Tag><Key>c</Key></Tag>"),
+     TAGGING_OBJECT,
+     S3ERR_MALFORMED_XML,
+     NULL,
+     0,
+     {{0}}},
+    {"tag after a malformed one", DOC("<Tag/>" TAG("a", "1")), TAGGING_OBJECT, S3ERR_MALFORMED_XML, NULL, 0, {{0}}},
 };
 
 static const tag_case_t query_cases[] = {
@@ -175,6 +206,9 @@ static const tag_case_t query_cases[] = {
     {"invalid value character", "a=%3F", TAGGING_OBJECT, S3ERR_INVALID_TAG, msg_bad_value, 0, {{0}}},
     {"aws: key", "aws:cost=1", TAGGING_OBJECT, S3ERR_INVALID_TAG, msg_system_object, 0, {{0}}},
     {"129-character key", CHARS_128 "x=1", TAGGING_OBJECT, S3ERR_INVALID_TAG, msg_bad_key, 0, {{0}}},
+    {"'+' is a space, %2B a '+'", "+=%2B&%2b=+", TAGGING_OBJECT, S3ERR_NONE, NULL, 2, {{" ", "+"}, {"+", " "}}},
+    {"escape ending a part", "a=%41&b", TAGGING_OBJECT, S3ERR_NONE, NULL, 2, {{"a", "A"}, {"b", ""}}},
+    {"escape cut by '&'", "a=%4&1", TAGGING_OBJECT, S3ERR_INVALID_ARGUMENT, msg_bad_header, 0, {{0}}},
 };
 
 static void check_case(const tag_case_t *c, s3err_t err, const char *message, const tagging_set_t *set)
@@ -193,14 +227,27 @@ static void check_case(const tag_case_t *c, s3err_t err, const char *message, co
         assert_int_equal(set->tags[i].value_len, strlen(c->tags[i][1]));
         assert_memory_equal(set->tags[i].value, c->tags[i][1], set->tags[i].value_len);
         assert_int_equal(set->tags[i].key[set->tags[i].key_len], '\0');
+        assert_int_equal(set->tags[i].value[set->tags[i].value_len], '\0');
     }
+}
+
+/* The canonical form of set in a buffer of exactly tagging_encoded_size bytes (so ASan sees any overrun); free() it. */
+static char *encode(const tagging_set_t *set)
+{
+    size_t size = tagging_encoded_size(set);
+    char *enc = malloc(size);
+    assert_non_null(enc);
+    size_t len = tagging_encode(set, enc);
+    assert_true(len < size);
+    assert_int_equal(strlen(enc), len);
+    return enc;
 }
 
 /* The stored form decodes to the same set, and counts its tags. */
 static void check_round_trip(const tagging_set_t *set)
 {
-    size_t len;
-    char *enc = tagging_encode(set, &len);
+    char *enc = encode(set);
+    size_t len = strlen(enc);
     assert_int_equal(strlen(enc), len);
     assert_int_equal(tagging_count(enc, len), set->num_tags);
     tagging_set_t back;
@@ -305,17 +352,23 @@ static void test_encode(void **state)
                      S3ERR_INVALID_TAG); /* '&' and '~' are not tag characters */
     const char *header = "a+b=x%2Fy%2Bz&%C3%BC=&k-_.=%3D";
     assert_int_equal(tagging_parse_query(header, strlen(header), TAGGING_OBJECT, &set, &message), S3ERR_NONE);
-    size_t len;
-    char *enc = tagging_encode(&set, &len);
+    char *enc = encode(&set);
     assert_string_equal(enc, "a%20b=x%2Fy%2Bz&%C3%BC=&k-_.=%3D");
     free(enc);
     tagging_set_free(&set);
 
+    /* every byte escaped: the buffer's worst case */
+    header = "%3F%3F%3F=%3F%3F%3F%3F&%3F=";
+    assert_int_equal(tagging_decode(header, strlen(header), &set), 0);
+    enc = encode(&set);
+    assert_string_equal(enc, header);
+    free(enc);
+    tagging_set_free(&set);
+
     tagging_set_t none = {0};
-    enc = tagging_encode(&none, &len);
+    enc = encode(&none);
     assert_string_equal(enc, "");
-    assert_int_equal(len, 0);
-    assert_int_equal(tagging_count(enc, len), 0);
+    assert_int_equal(tagging_count(enc, 0), 0);
     free(enc);
     assert_int_equal(tagging_count("a=1&b=2&c=", 10), 3);
     assert_int_equal(tagging_decode("a=%z", 4, &set), -1);
