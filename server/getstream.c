@@ -73,7 +73,10 @@ static void read_done(iopool_job_t *job)
             log_error("GET %s: reading object data failed (%d); stream aborted", gs->r->request_id, rj->rc);
             gs->stopped = 1;
             if (!gs->started) {
-                s3_send_error(gs->r, S3ERR_INTERNAL_ERROR, "The object's stored data failed verification.");
+                if (rj->rc == STORE_E_CORRUPT)
+                    s3_send_error(gs->r, S3ERR_INTERNAL_ERROR, "The object's stored data failed verification.");
+                else
+                    s3_send_error(gs->r, s3err_from_store(rj->rc), NULL);
             } else {
                 h2o_send(gs->r->req, NULL, 0, H2O_SEND_STATE_ERROR); /* the client sees a short body, never wrong bytes */
             }

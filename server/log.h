@@ -20,7 +20,12 @@ void log_write(log_level_t level, const char *fmt, ...) __attribute__((format(pr
 /** Whether access-log lines are written (on by default; they go to stdout). */
 extern int log_access_enabled;
 
-/** Writes one access-log line (already formatted, no trailing newline) to stdout. */
+/**
+ * Queues one access-log line (already formatted, with its newline) in this thread's buffer,
+ * written to stdout by log_access_flush (or at once when the buffer is full).
+ */
 void log_access(const char *line, int len);
+/** Writes this thread's queued access-log lines to stdout. Event loops call it after every turn. */
+void log_access_flush(void);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "server/log.h"
 #include "server/serve.h"
+#include "storage/store.h"
 
 static const char usage_main[] = "Usage: coffer COMMAND [OPTIONS]\n"
                                  "\n"
@@ -32,6 +33,9 @@ static const char usage_serve[] =
     "  --listen HOST:PORT  address to listen on (default 127.0.0.1:9000; [::1]:9000 for IPv6)\n"
     "  --data DIR          a directory for object data; repeat for several disks: chunks are\n"
     "                      spread over all of them, weighted by capacity (default ./coffer-data/data)\n"
+    "  --copies N          keep N copies of each chunk, each in another --data directory\n"
+    "                      (default 1; at most 4 and at most the number of directories). A\n"
+    "                      read falls back to another copy and rewrites a damaged one\n"
     "  --meta DIR          the metadata directory (RocksDB; default ./coffer-data/meta)\n"
     "  --threads N         HTTP event loops (default: one per CPU core)\n"
     "  --io-threads N      workers for blocking disk work (default 32)\n"
@@ -91,6 +95,7 @@ static int cmd_serve(int argc, char **argv)
     enum {
         OPT_LISTEN = 256,
         OPT_DATA,
+        OPT_COPIES,
         OPT_META,
         OPT_THREADS,
         OPT_IO_THREADS,
@@ -102,6 +107,7 @@ static int cmd_serve(int argc, char **argv)
     static const struct option opts[] = {
         {"listen", required_argument, NULL, OPT_LISTEN},
         {"data", required_argument, NULL, OPT_DATA},
+        {"copies", required_argument, NULL, OPT_COPIES},
         {"meta", required_argument, NULL, OPT_META},
         {"threads", required_argument, NULL, OPT_THREADS},
         {"io-threads", required_argument, NULL, OPT_IO_THREADS},
@@ -130,6 +136,12 @@ static int cmd_serve(int argc, char **argv)
                 return 2;
             }
             cfg.data_dirs[cfg.num_data_dirs++] = optarg;
+            break;
+        case OPT_COPIES:
+            if (parse_count(optarg, 1, STORE_MAX_COPIES, &cfg.copies) != 0) {
+                fprintf(stderr, "coffer serve: --copies wants 1..%d\n", STORE_MAX_COPIES);
+                return 2;
+            }
             break;
         case OPT_META:
             cfg.meta_dir = optarg;
@@ -175,6 +187,10 @@ static int cmd_serve(int argc, char **argv)
     }
     if (cfg.num_data_dirs == 0)
         cfg.data_dirs[cfg.num_data_dirs++] = "coffer-data/data";
+    if ((size_t)cfg.copies > cfg.num_data_dirs) {
+        fprintf(stderr, "coffer serve: --copies %d needs at least %d --data directories\n", cfg.copies, cfg.copies);
+        return 2;
+    }
     if (cfg.meta_dir == NULL)
         cfg.meta_dir = "coffer-data/meta";
     return serve_run(&cfg);

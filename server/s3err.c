@@ -54,6 +54,8 @@ s3err_t s3err_from_store(int rc)
     case -ENOSPC:
     case -EDQUOT:
         return S3ERR_STORAGE_FULL;
+    case STORE_E_UNAVAILABLE:
+        return S3ERR_DATA_UNAVAILABLE;
     case -ENAMETOOLONG:
         return S3ERR_KEY_TOO_LONG;
     default:

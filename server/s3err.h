@@ -63,6 +63,8 @@
     X(REQUEST_TIME_TOO_SKEWED, 403, "RequestTimeTooSkewed",                                                                        \
       "The difference between the request time and the server's time is too large.")                                               \
     X(SERVICE_UNAVAILABLE, 503, "ServiceUnavailable", "Please reduce your request rate.")                                          \
+    X(DATA_UNAVAILABLE, 503, "ServiceUnavailable",                                                                                 \
+      "No data directory can store or serve this data right now; the server log says why.")                                        \
     X(SIGNATURE_DOES_NOT_MATCH, 403, "SignatureDoesNotMatch",                                                                      \
       "The request signature we calculated does not match the signature you provided. Check your key and signing method.")         \
     X(STORAGE_FULL, 507, "InsufficientStorage", "There is not enough space left on the storage to complete the request.")          \

@@ -45,6 +45,7 @@ void serve_config_defaults(serve_config_t *cfg)
     if (cfg->threads < 1)
         cfg->threads = 1;
     cfg->io_threads = 32;
+    cfg->copies = 1;
     cfg->region = "us-east-1";
 }
 
@@ -182,6 +183,7 @@ static void *thread_main(void *arg)
     int32_t max_wait = 200;
     for (;;) {
         h2o_evloop_run(loop, max_wait);
+        log_access_flush();
         uint64_t now = h2o_now(loop);
         if (now - last_trim >= BODY_TRIM_INTERVAL_MS) {
             /* while a spilled body exists (being received, or read by a worker), wake up often enough to trim it */
@@ -197,6 +199,7 @@ static void *thread_main(void *arg)
         if (t->jobs_in_flight == 0 && (t->active_requests == 0 || time(NULL) >= deadline))
             break;
     }
+    log_access_flush();
     return NULL;
 }
 
@@ -225,7 +228,10 @@ int serve_run(const serve_config_t *cfg)
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
-    store_config_t scfg = {.meta_dir = cfg->meta_dir, .data_dirs = cfg->data_dirs, .num_data_dirs = cfg->num_data_dirs};
+    store_config_t scfg = {.meta_dir = cfg->meta_dir,
+                           .data_dirs = cfg->data_dirs,
+                           .num_data_dirs = cfg->num_data_dirs,
+                           .copies = (unsigned)cfg->copies};
     int rc = store_open(&scfg, &s->store, err, sizeof(err));
     if (rc != 0) {
         log_error("cannot open storage: %s", err);
@@ -271,8 +277,9 @@ int serve_run(const serve_config_t *cfg)
         if (pthread_create(&s->threads[i].tid, NULL, thread_main, &s->threads[i]) != 0)
             abort();
     }
-    log_info("coffer listening on %s:%d (%d event loops, %d I/O workers, %zu data directories)", cfg->listen_host, cfg->listen_port,
-             cfg->threads, cfg->io_threads, cfg->num_data_dirs);
+    log_info("coffer listening on %s:%d (%d event loops, %d I/O workers, %zu data directories, %d %s of each chunk)",
+             cfg->listen_host, cfg->listen_port, cfg->threads, cfg->io_threads, cfg->num_data_dirs, cfg->copies,
+             cfg->copies == 1 ? "copy" : "copies");
 
     int sig = 0;
     sigwait(&sigs, &sig);

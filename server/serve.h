@@ -18,6 +18,7 @@ typedef struct serve_config {
     int listen_port;
     const char *data_dirs[SERVE_MAX_DATA_DIRS]; /* borrowed (argv) */
     size_t num_data_dirs;
+    int copies;           /* of each chunk, in different data directories */
     const char *meta_dir; /* borrowed */
     int threads;          /* event loops */
     int io_threads;       /* blocking-work workers */

@@ -27,12 +27,64 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
+
+static int64_t monotonic_secs(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec;
+}
 
 static void mark_failed(blob_dir_t *d, const char *op, const char *path, int err)
 {
-    fprintf(stderr, "coffer: storage: %s %s: %s; data directory %s marked failed\n", op, path, strerror(err), d->path);
-    atomic_store(&d->failed, 1);
+    if (atomic_exchange(&d->failed, 1) == 0)
+        fprintf(stderr, "coffer: storage: %s %s: %s; data directory %s marked failed\n", op, path, strerror(err), d->path);
+}
+
+int blob_note_error(blob_dir_t *d, const char *op, const char *path, int err)
+{
+    if (err < 0)
+        err = -err;
+    switch (err) {
+    case ENOSPC:
+    case EDQUOT: {
+        int64_t now = monotonic_secs();
+        if (atomic_exchange(&d->full_until, now + BLOB_FULL_RETRY_SECS) <= now)
+            fprintf(stderr, "coffer: storage: %s %s: %s; data directory %s is full, new chunks go elsewhere\n", op, path,
+                    strerror(err), d->path);
+        return 1;
+    }
+    case EIO:
+    case EROFS:
+    case ENOTDIR:
+    case ESTALE:
+    case ENODEV:
+    case ENXIO:
+        mark_failed(d, op, path, err);
+        return 1;
+    case ENOENT: /* a temp file or fan-out that cannot be made: the directory itself is gone */
+        if (blob_dir_present(d))
+            return 0;
+        mark_failed(d, op, path, err);
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int blob_dir_usable(const blob_dir_t *d)
+{
+    return !atomic_load(&d->failed) && atomic_load(&d->full_until) <= monotonic_secs();
+}
+
+int blob_dir_present(const blob_dir_t *d)
+{
+    char path[PATH_MAX];
+    struct stat sb;
+    snprintf(path, sizeof(path), "%s/chunks", d->path);
+    return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
 /* Fsyncs a directory so entries created or renamed in it survive a crash. Returns 0 or -errno. */
@@ -316,7 +368,7 @@ int blob_pread(int fd, void *buf, size_t len, uint64_t off)
             return -errno;
         }
         if (r == 0)
-            return -EIO; /* the file is shorter than the record says */
+            return -ENODATA; /* the file is shorter than the record says: damaged, not a failing disk */
         p += r;
         len -= (size_t)r;
         off += (uint64_t)r;

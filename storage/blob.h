@@ -4,9 +4,14 @@
  * <datadir>/chunks/<2 hex digits>/<16 hex digits>. It is written to
  * <datadir>/tmp/, fdatasync'ed, renamed into place and its directory fsync'ed;
  * only then may metadata point at it (the commit order lives in store.c). No
- * object key ever becomes a path. An fsync error marks the directory failed:
- * after a failed fsync the page cache cannot be trusted, and retrying fsync
- * would report success for data that never reached the disk.
+ * object key ever becomes a path.
+ *
+ * A directory that fails is left out of new placements (layout.c):
+ *  - failed, until restart: an I/O error (after a failed fsync the page cache
+ *    cannot be trusted, and retrying fsync would report success for data that
+ *    never reached the disk), a read-only filesystem, or a directory gone;
+ *  - full, for BLOB_FULL_RETRY_SECS, then tried again: no space or quota left.
+ * Reads still try a failed directory when no other copy serves.
  */
 #ifndef COFFER_BLOB_H
 #define COFFER_BLOB_H
@@ -16,10 +21,13 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#define BLOB_FULL_RETRY_SECS 10
+
 typedef struct blob_dir {
     char *path;                              /* owned: the data directory root */
     uint64_t capacity;                       /* bytes (statvfs total size); the placement weight */
-    atomic_int failed;                       /* set once on an fsync EIO; never cleared while open */
+    atomic_int failed;                       /* set once (blob_note_error); never cleared while open */
+    atomic_int_least64_t full_until;         /* CLOCK_MONOTONIC seconds until which it counts as full */
     atomic_uint_least64_t fanout_durable[4]; /* bit xx: chunks/ was fsynced after chunks/<xx> was seen to exist */
 } blob_dir_t;
 
@@ -86,9 +94,21 @@ void blob_stage_abort(blob_stage_t *st);
 
 /** Opens chunk id for reading. Returns an fd or -errno. */
 int blob_open_read(const blob_dir_t *d, uint64_t id);
-/** Reads exactly len bytes at off. Returns 0, -EIO (short file or read error) or -errno. */
+/** Reads exactly len bytes at off. Returns 0, -ENODATA (the file is shorter) or -errno (-EIO: a read error). */
 int blob_pread(int fd, void *buf, size_t len, uint64_t off);
 /** Removes chunk id's file. Returns 0 or -errno (-ENOENT when it was already gone). */
 int blob_unlink(const blob_dir_t *d, uint64_t id);
+
+/**
+ * Judges an error of an operation (op, on path) in d: no space or quota marks d full for a
+ * while, an I/O error, a read-only filesystem or a vanished directory marks it failed; the
+ * change is logged once. Returns 1 when the error is the directory's (another directory may
+ * do), 0 for any other error.
+ */
+int blob_note_error(blob_dir_t *d, const char *op, const char *path, int err);
+/** Whether d takes new chunks now: not failed, and not full. */
+int blob_dir_usable(const blob_dir_t *d);
+/** Whether d's root and chunks/ still exist (a missing chunk in a vanished directory fails it). */
+int blob_dir_present(const blob_dir_t *d);
 
 #endif

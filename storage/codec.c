@@ -233,6 +233,7 @@ int codec_object_encode(const codec_object_in_t *in, uint8_t **out, size_t *out_
 {
     size_t n = CODEC_OBJECT_HEAD_LEN + 2 + 8 * (size_t)in->num_parts + 1;
     uint64_t total = 0;
+    int copies = 0;
 
     if (in->num_headers > UINT16_MAX || (in->num_parts != 0 && in->part_sizes == NULL))
         return -EINVAL;
@@ -250,11 +251,15 @@ int codec_object_encode(const codec_object_in_t *in, uint8_t **out, size_t *out_
             return -EINVAL;
         n += 4;
         for (size_t i = 0; i < in->num_chunks; i++) {
-            if (in->chunks[i].len == 0)
+            const chunk_place_t *pl = &in->chunks[i].place;
+            if (in->chunks[i].len == 0 || pl->num == 0 || pl->num > CODEC_MAX_COPIES)
                 return -EINVAL;
-            n += 8 + 2 + 4 + 4 * (size_t)num_blocks_of(in->chunks[i].len);
+            copies |= pl->num != 1;
+            n += 8 + 2 * (size_t)pl->num + 4 + 4 * (size_t)num_blocks_of(in->chunks[i].len);
             total += in->chunks[i].len;
         }
+        if (copies)
+            n += in->num_chunks; /* layout 2: each chunk's copy count */
         if (total != in->size)
             return -EINVAL;
     }
@@ -279,12 +284,15 @@ int codec_object_encode(const codec_object_in_t *in, uint8_t **out, size_t *out_
         w_int(&w, 0, 1);
         w_bytes(&w, in->inline_data, in->size);
     } else {
-        w_int(&w, 1, 1);
+        w_int(&w, copies ? 2 : 1, 1);
         w_int(&w, in->num_chunks, 4);
         for (size_t i = 0; i < in->num_chunks; i++) {
             const codec_chunk_in_t *c = &in->chunks[i];
             w_int(&w, c->id, 8);
-            w_int(&w, c->dir, 2);
+            if (copies)
+                w_int(&w, c->place.num, 1);
+            for (uint8_t k = 0; k < c->place.num; k++)
+                w_int(&w, c->place.dirs[k], 2);
             w_int(&w, c->len, 4);
             for (uint32_t b = 0; b < num_blocks_of(c->len); b++)
                 w_int(&w, c->crcs[b], 4);
@@ -355,17 +363,28 @@ int codec_object_decode(const void *rec, size_t len, store_object_t *out)
         return 0;
     }
     uint64_t num_chunks, offset = 0;
-    if (layout != 1 || r_int(&r, &num_chunks, 4) != 0 || num_chunks == 0 || num_chunks * 18 > r.left)
+    if ((layout != 1 && layout != 2) || r_int(&r, &num_chunks, 4) != 0 || num_chunks == 0 || num_chunks * 18 > r.left)
         goto Fail;
     out->chunks = xcalloc(num_chunks, sizeof(*out->chunks));
     out->num_chunks = num_chunks;
     for (size_t i = 0; i < num_chunks; i++) {
         store_chunk_ref_t *c = &out->chunks[i];
-        uint64_t id, dir, clen;
-        if (r_int(&r, &id, 8) != 0 || r_int(&r, &dir, 2) != 0 || r_int(&r, &clen, 4) != 0 || clen == 0)
+        uint64_t id, num = 1, clen;
+        if (r_int(&r, &id, 8) != 0 || (layout == 2 && r_int(&r, &num, 1) != 0) || num == 0 || num > CODEC_MAX_COPIES)
+            goto Fail;
+        c->place.num = (uint8_t)num;
+        for (uint8_t k = 0; k < c->place.num; k++) {
+            uint64_t dir;
+            if (r_int(&r, &dir, 2) != 0)
+                goto Fail;
+            for (uint8_t j = 0; j < k; j++)
+                if (c->place.dirs[j] == dir)
+                    goto Fail; /* two copies in one directory would be one file */
+            c->place.dirs[k] = (uint16_t)dir;
+        }
+        if (r_int(&r, &clen, 4) != 0 || clen == 0)
             goto Fail;
         c->id = id;
-        c->dir = (uint16_t)dir;
         c->len = (uint32_t)clen;
         c->offset = offset;
         c->num_blocks = num_blocks_of(c->len);

@@ -27,6 +27,8 @@
  *   u64 part_size[num_parts]            (multipart objects: md5 is then the MD5 of the parts' MD5s)
  *   u8 layout: 0 = inline { size bytes }
  *              1 = chunks { u32 num_chunks { u64 id u16 dir u32 len u32 crc32c[ceil(len / 1 MiB)] } }
+ *              2 = chunks with copies { u32 num_chunks { u64 id u8 n u16 dir[n] u32 len u32 crc32c[...] } }
+ * Layout 1 is written when every chunk has one copy, so such records are as before copies existed.
  * Version 1 records (no num_parts, no part sizes) are still read.
  * The data layout comes last so the head decodes without touching it. Every
  * decoder bounds-checks: a corrupt record yields -EINVAL, never a crash.
@@ -64,12 +66,20 @@
 /* 'G' + length byte + bucket + configuration name */
 #define CODEC_CONF_KEY_MAX (2 + STORE_BUCKET_NAME_MAX + CODEC_CONF_NAME_MAX)
 
+#define CODEC_MAX_COPIES STORE_MAX_COPIES
+
+/** Where a chunk's copies are: indexes into the configured data directories, each at most once. */
+typedef struct chunk_place {
+    uint8_t num; /* 1..CODEC_MAX_COPIES */
+    uint16_t dirs[CODEC_MAX_COPIES];
+} chunk_place_t;
+
 /** A chunk of an object's data, as decoded from its record. */
 struct store_chunk_ref {
     uint64_t id;
     uint64_t offset; /* where the chunk starts in the object (derived from the lengths before it) */
     uint32_t len;
-    uint16_t dir;        /* index into the configured data directories */
+    chunk_place_t place;
     uint32_t num_blocks; /* ceil(len / STORE_READ_BLOCK) */
     const uint8_t *crcs; /* borrowed from the record: num_blocks CRC32C values, u32le each */
 };
@@ -78,7 +88,7 @@ struct store_chunk_ref {
 typedef struct codec_chunk_in {
     uint64_t id;
     uint32_t len;
-    uint16_t dir;
+    chunk_place_t place;
     const uint32_t *crcs; /* borrowed */
 } codec_chunk_in_t;
 

@@ -1,7 +1,7 @@
 /* storage/layout.c -- placement of new chunks over the data directories.
  *
  * DESIGN: see layout.h (weighted rendezvous hashing). Pure apart from reading
- * the failed flags; the capacity weights are measured once at open.
+ * the failed and full marks; the capacity weights are measured once at open.
  */
 #include "storage/layout.h"
 
@@ -48,7 +48,7 @@ size_t layout_rank(const blob_dir_t *dirs, size_t num_dirs, uint64_t chunk_id, u
     size_t n = 0;
 
     for (size_t i = 0; i < num_dirs; i++) {
-        if (atomic_load(&dirs[i].failed))
+        if (!blob_dir_usable(&dirs[i]))
             continue;
         double s = score(&dirs[i], i, chunk_id);
         size_t j = n++;

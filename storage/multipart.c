@@ -220,7 +220,7 @@ int store_part_put(store_t *st, const store_part_put_t *p, store_object_t *out_p
         ret = meta_get(st->meta, pkey, sizeof(pkey), &old, &old_len);
         if (ret == 0 && codec_object_decode(old, old_len, &prev) == 0) {
             for (size_t i = 0; i < prev.num_chunks; i++)
-                store_chunk_list_add(&drop, prev.chunks[i].id, prev.chunks[i].dir);
+                store_chunk_list_add(&drop, prev.chunks[i].id, &prev.chunks[i].place);
             store_object_free(&prev);
         }
         meta_free(old);
@@ -340,7 +340,7 @@ static void delete_upload_records(meta_batch_t *b, const upload_at_t *at, const 
 static void add_chunks(store_chunk_list_t *l, const store_object_t *o)
 {
     for (size_t i = 0; i < o->num_chunks; i++)
-        store_chunk_list_add(l, o->chunks[i].id, o->chunks[i].dir);
+        store_chunk_list_add(l, o->chunks[i].id, &o->chunks[i].place);
 }
 
 /* Binary search for part_number in ps. Returns its index or -1. */
@@ -431,7 +431,7 @@ static int encode_completed(const store_object_t *upload, const part_set_t *ps, 
         in.size += p->size;
         for (size_t c = 0; c < p->num_chunks; c++, ci++) {
             const store_chunk_ref_t *ref = &p->chunks[c];
-            chunks[ci] = (codec_chunk_in_t){.id = ref->id, .len = ref->len, .dir = ref->dir, .crcs = crcs + bi};
+            chunks[ci] = (codec_chunk_in_t){.id = ref->id, .len = ref->len, .place = ref->place, .crcs = crcs + bi};
             for (uint32_t b = 0; b < ref->num_blocks; b++)
                 crcs[bi++] = codec_chunk_crc(ref, b);
         }

@@ -173,6 +173,9 @@ int store_open(const store_config_t *cfg, store_t **out, char *errbuf, size_t er
     if (st->chunk_size > STORE_MAX_CHUNK_SIZE)
         st->chunk_size = STORE_MAX_CHUNK_SIZE;
     st->inline_max = cfg->inline_max ? cfg->inline_max : STORE_DEFAULT_INLINE_MAX;
+    st->copies = cfg->copies ? cfg->copies : 1;
+    if (st->copies > CODEC_MAX_COPIES)
+        st->copies = CODEC_MAX_COPIES;
     if (st->inline_max > STORE_MAX_INLINE)
         st->inline_max = STORE_MAX_INLINE;
 
@@ -494,32 +497,175 @@ static int take_block(body_cursor_t *cur, size_t len, EVP_MD_CTX *md, struct iov
     return n;
 }
 
-/* Writes one chunk of the body into a temp file and starts its writeback (not yet synced). Returns 0 or -errno. */
+/* The error for a chunk no data directory could take: -ENOSPC when one of them is full, else STORE_E_UNAVAILABLE. */
+static int no_directory_error(const store_t *st, int last_err)
+{
+    if (last_err == -ENOSPC || last_err == -EDQUOT)
+        return -ENOSPC;
+    for (size_t i = 0; i < st->num_dirs; i++)
+        if (!atomic_load(&st->dirs[i].failed) && !blob_dir_usable(&st->dirs[i]))
+            return -ENOSPC;
+    return STORE_E_UNAVAILABLE;
+}
+
+/* Says that a chunk got fewer copies than configured: once a minute at most, as every chunk may. */
+static void log_degraded(store_t *st, uint64_t id, unsigned num)
+{
+    static atomic_int_least64_t last;
+    int64_t now = store_now_ns() / 1000000000, prev = atomic_load(&last);
+    if (now - prev >= 60 && atomic_compare_exchange_strong(&last, &prev, now))
+        fprintf(stderr, "coffer: storage: chunk %016llx stored with %u of %u copies: not enough usable data directories\n",
+                (unsigned long long)id, num, st->copies);
+}
+
+/* Writes len bytes from cur (advanced) into a staged copy, without hashing. Returns 0 or -errno. */
+static int write_copy(body_cursor_t *cur, size_t len, struct iovec *pieces, blob_stage_t *stage)
+{
+    int ret = 0;
+    while (len > 0 && ret == 0) {
+        size_t blen = len < STORE_READ_BLOCK ? len : STORE_READ_BLOCK;
+        uint32_t crc;
+        int np = take_block(cur, blen, NULL, pieces, &crc);
+        ret = blob_stage_write(stage, pieces, np);
+        len -= blen;
+    }
+    return ret;
+}
+
+/* Opens a temp file for chunk id in the next directory of order[*next..n) that takes it. Returns 0 or -errno. */
+static int open_copy(store_t *st, uint64_t id, const uint16_t *order, size_t n, size_t *next, blob_stage_t *stage)
+{
+    int ret = -EIO;
+    while (*next < n) {
+        blob_dir_t *d = &st->dirs[order[(*next)++]];
+        if ((ret = blob_stage_open(d, id, stage)) == 0)
+            return 0;
+        blob_note_error(d, "create", stage->tmp_path, ret);
+    }
+    return ret;
+}
+
+/*
+ * Writes one chunk of the body into temp files, one per copy (st->copies, or as many directories
+ * as take it), and starts their writeback (not yet synced). A directory that fails the write is
+ * judged (blob_note_error) and the copy goes to the next directory in the chunk's ranking. Fewer
+ * copies than asked are logged, not refused: the data is still durable once. stages has room for
+ * CODEC_MAX_COPIES. Returns 0 or -errno (-ENOSPC when no directory had room).
+ */
 static int stage_chunk(store_t *st, body_cursor_t *cur, EVP_MD_CTX *md, struct iovec *pieces, codec_chunk_in_t *chunk,
-                       uint32_t *crcs, blob_stage_t *stage)
+                       uint32_t *crcs, blob_stage_t *stages)
 {
     uint16_t order[st->num_dirs];
-    int ret;
+    size_t n, next = 0, want;
+    int ret, last_err = 0;
+    chunk_place_t *pl = &chunk->place;
 
     if ((ret = alloc_chunk_id(st, &chunk->id)) != 0)
         return ret;
-    if (layout_rank(st->dirs, st->num_dirs, chunk->id, order) == 0)
-        return -EIO; /* every data directory has failed */
-    chunk->dir = order[0];
-    if ((ret = blob_stage_open(&st->dirs[chunk->dir], chunk->id, stage)) != 0)
-        return ret;
+    if ((n = layout_rank(st->dirs, st->num_dirs, chunk->id, order)) == 0)
+        return no_directory_error(st, 0);
+    want = st->copies < n ? st->copies : n;
+    pl->num = 0;
+    while (pl->num < want && next < n) {
+        if ((ret = open_copy(st, chunk->id, order, n, &next, &stages[pl->num])) != 0) {
+            last_err = ret;
+            break;
+        }
+        pl->dirs[pl->num] = (uint16_t)(stages[pl->num].dir - st->dirs);
+        pl->num++;
+    }
+    if (pl->num == 0)
+        return no_directory_error(st, last_err);
+
+    body_cursor_t start = *cur;
     for (uint32_t off = 0, b = 0; off < chunk->len; off += STORE_READ_BLOCK, b++) {
         size_t blen = chunk->len - off < STORE_READ_BLOCK ? chunk->len - off : STORE_READ_BLOCK;
         int np = take_block(cur, blen, md, pieces, &crcs[b]);
-        if ((ret = blob_stage_write(stage, pieces, np)) != 0)
-            goto Fail;
+        for (uint8_t k = 0; k < pl->num; k++) {
+            if (stages[k].fd < 0 || (ret = blob_stage_write(&stages[k], pieces, np)) == 0)
+                continue;
+            blob_note_error(stages[k].dir, "write", stages[k].tmp_path, ret);
+            blob_stage_abort(&stages[k]);
+            last_err = ret;
+        }
     }
-    blob_stage_start_writeback(stage); /* the disk works while the next chunk is hashed */
+    /* copies that failed: dropped, then written again to the next directories of the ranking */
+    uint8_t live = 0;
+    for (uint8_t k = 0; k < pl->num; k++) {
+        if (stages[k].fd < 0)
+            continue;
+        stages[live] = stages[k];
+        pl->dirs[live++] = pl->dirs[k];
+    }
+    pl->num = live;
+    while (pl->num < want && next < n) {
+        blob_stage_t *s = &stages[pl->num];
+        body_cursor_t again = start;
+        if ((ret = open_copy(st, chunk->id, order, n, &next, s)) != 0) {
+            last_err = ret;
+            break;
+        }
+        if ((ret = write_copy(&again, chunk->len, pieces, s)) != 0) {
+            blob_note_error(s->dir, "write", s->tmp_path, ret);
+            blob_stage_abort(s);
+            last_err = ret;
+            continue;
+        }
+        pl->dirs[pl->num++] = (uint16_t)(s->dir - st->dirs);
+    }
+    if (pl->num == 0)
+        return no_directory_error(st, last_err);
+    if (pl->num < st->copies)
+        log_degraded(st, chunk->id, pl->num);
+    for (uint8_t k = 0; k < pl->num; k++)
+        blob_stage_start_writeback(&stages[k]); /* the disk works while the next chunk is hashed */
     return 0;
+}
 
-Fail:
-    blob_stage_abort(stage);
-    return ret;
+/*
+ * Fdatasyncs and closes the copies of a staged chunk. A copy whose sync fails is removed and
+ * dropped from the chunk's place as long as another copy synced. Returns 0 or -errno.
+ */
+static int sync_chunk(codec_chunk_in_t *chunk, blob_stage_t *stages)
+{
+    int ret = 0;
+    uint8_t live = 0;
+    for (uint8_t k = 0; k < chunk->place.num; k++) {
+        int r = blob_stage_sync(&stages[k]);
+        if (r != 0) {
+            blob_stage_abort(&stages[k]);
+            ret = r;
+            continue;
+        }
+        stages[live] = stages[k];
+        chunk->place.dirs[live++] = chunk->place.dirs[k];
+    }
+    chunk->place.num = live;
+    return live > 0 ? 0 : ret;
+}
+
+/*
+ * Renames the synced copies of a chunk into place (the fan-out fsync comes later). A copy that
+ * cannot be renamed is removed and dropped as long as another one made it. Returns 0 or -errno
+ * (then no copy is left, renamed or not).
+ */
+static int rename_chunk(codec_chunk_in_t *chunk, blob_stage_t *stages)
+{
+    int ret = 0;
+    uint8_t live = 0;
+    for (uint8_t k = 0; k < chunk->place.num; k++) {
+        int r = blob_stage_rename(&stages[k]);
+        if (r != 0) {
+            blob_note_error(stages[k].dir, "rename", stages[k].tmp_path, r);
+            blob_stage_abort(&stages[k]);
+            ret = r;
+            continue;
+        }
+        stages[live] = stages[k];
+        chunk->place.dirs[live++] = chunk->place.dirs[k];
+    }
+    chunk->place.num = live;
+    return live > 0 ? 0 : ret;
 }
 
 /*
@@ -546,16 +692,20 @@ static void *md5_thread(void *arg)
     return NULL;
 }
 
-/* Fsyncs each distinct fan-out directory that received one of chunks. Returns 0 or -errno. */
+/* Fsyncs each distinct fan-out directory that received a copy of one of chunks. Returns 0 or -errno. */
 static int sync_fanouts(store_t *st, const codec_chunk_in_t *chunks, size_t num_chunks)
 {
     int ret = 0;
     for (size_t i = 0; i < num_chunks && ret == 0; i++) {
-        int seen = 0;
-        for (size_t j = 0; j < i && !seen; j++)
-            seen = chunks[j].dir == chunks[i].dir && (chunks[j].id & 0xFF) == (chunks[i].id & 0xFF);
-        if (!seen)
-            ret = blob_sync_fanout(&st->dirs[chunks[i].dir], chunks[i].id);
+        for (uint8_t k = 0; k < chunks[i].place.num && ret == 0; k++) {
+            uint16_t dir = chunks[i].place.dirs[k];
+            int seen = 0;
+            for (size_t j = 0; j <= i && !seen; j++)
+                for (uint8_t q = 0; q < (j < i ? chunks[j].place.num : k) && !seen; q++)
+                    seen = chunks[j].place.dirs[q] == dir && (chunks[j].id & 0xFF) == (chunks[i].id & 0xFF);
+            if (!seen)
+                ret = blob_sync_fanout(&st->dirs[dir], chunks[i].id);
+        }
     }
     return ret;
 }
@@ -572,7 +722,7 @@ static void unlink_chunk_files(store_t *st, const codec_chunk_in_t *chunks, size
 {
     store_chunk_list_t l = {0};
     for (size_t i = 0; i < n; i++)
-        store_chunk_list_add(&l, chunks[i].id, chunks[i].dir);
+        store_chunk_list_add(&l, chunks[i].id, &chunks[i].place);
     store_unlink_chunks(st, &l);
     store_chunk_list_free(&l);
 }
@@ -583,13 +733,15 @@ void store_staged_discard(store_t *st, store_staged_t *sb)
     store_staged_free(sb);
 }
 
+#define STAGES_OF(i) (&stages[(i)*CODEC_MAX_COPIES])
+
 int store_stage(store_t *st, const store_source_t *src, const uint8_t *expected_md5, store_staged_t *out)
 {
     size_t blocks_per_chunk = st->chunk_size / STORE_READ_BLOCK;
     size_t num_chunks = (size_t)((src->size + st->chunk_size - 1) / st->chunk_size);
-    size_t num_staged = 0, num_renamed = 0;
+    size_t num_staged = 0, num_renamed = 0, abort_from;
     codec_chunk_in_t *chunks = xcalloc(num_chunks, sizeof(*chunks));
-    blob_stage_t *stages = xcalloc(num_chunks, sizeof(*stages));
+    blob_stage_t *stages = xcalloc(num_chunks * CODEC_MAX_COPIES, sizeof(*stages)); /* chunk i: from i * CODEC_MAX_COPIES */
     uint32_t *crcs = xcalloc(num_chunks * blocks_per_chunk, sizeof(*crcs));
     struct iovec *pieces = xcalloc((src->object != NULL ? 1 : src->iovcnt) + 1, sizeof(*pieces));
     body_cursor_t cur = {src->iov, src->iovcnt, 0, 0};
@@ -619,16 +771,17 @@ int store_stage(store_t *st, const store_source_t *src, const uint8_t *expected_
             cur = (body_cursor_t){&copy_iov, 1, 0, 0};
         }
         if ((ret = stage_chunk(st, &cur, md5_threaded ? NULL : md, pieces, c, crcs + num_staged * blocks_per_chunk,
-                               &stages[num_staged])) != 0)
+                               STAGES_OF(num_staged))) != 0)
             break;
         /* fdatasync a few chunks behind: their writeback started long ago, and few fds stay open */
-        if (num_staged >= PUT_SYNC_LAG && (ret = blob_stage_sync(&stages[num_staged - PUT_SYNC_LAG])) != 0) {
+        size_t lag = num_staged - PUT_SYNC_LAG;
+        if (num_staged >= PUT_SYNC_LAG && (ret = sync_chunk(&chunks[lag], STAGES_OF(lag))) != 0) {
             num_staged++;
             break;
         }
     }
     for (size_t i = num_staged > PUT_SYNC_LAG ? num_staged - PUT_SYNC_LAG : 0; ret == 0 && i < num_staged; i++)
-        ret = blob_stage_sync(&stages[i]);
+        ret = sync_chunk(&chunks[i], STAGES_OF(i));
     if (md5_threaded) { /* the thread reads the caller's body: never return before it is done */
         pthread_join(md5_tid, NULL);
         memcpy(out->md5, md5_job.md5, 16);
@@ -638,15 +791,21 @@ int store_stage(store_t *st, const store_source_t *src, const uint8_t *expected_
     if (ret == 0 && expected_md5 != NULL && CRYPTO_memcmp(expected_md5, out->md5, 16) != 0)
         ret = STORE_E_BAD_DIGEST; /* checked before any rename: only temp files to remove */
     /* data before names: every chunk is synced; now rename all, then fsync each fan-out directory once */
-    while (ret == 0 && num_renamed < num_chunks && (ret = blob_stage_rename(&stages[num_renamed])) == 0)
-        num_renamed++; /* a failed rename leaves its temp file, removed below with the stages not renamed */
+    abort_from = num_renamed;
+    while (ret == 0 && num_renamed < num_chunks) {
+        if ((ret = rename_chunk(&chunks[num_renamed], STAGES_OF(num_renamed))) != 0)
+            abort_from = num_renamed + 1; /* rename_chunk left nothing of that one */
+        else
+            abort_from = ++num_renamed;
+    }
     if (ret == 0)
         ret = sync_fanouts(st, chunks, num_chunks);
 
     if (ret != 0) { /* nothing references these chunks: remove renamed ones, then temp files */
         unlink_chunk_files(st, chunks, num_renamed);
-        for (size_t i = num_renamed; i < num_staged; i++)
-            blob_stage_abort(&stages[i]);
+        for (size_t i = abort_from; i < num_staged; i++)
+            for (uint8_t k = 0; k < chunks[i].place.num; k++)
+                blob_stage_abort(&STAGES_OF(i)[k]);
         free(chunks);
         free(crcs);
     } else {
@@ -662,41 +821,44 @@ int store_stage(store_t *st, const store_source_t *src, const uint8_t *expected_
     return ret;
 }
 
-void store_chunk_list_add(store_chunk_list_t *l, uint64_t id, uint16_t dir)
+void store_chunk_list_add(store_chunk_list_t *l, uint64_t id, const chunk_place_t *place)
 {
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 16;
         if ((l->ids = realloc(l->ids, l->cap * sizeof(*l->ids))) == NULL ||
-            (l->dirs = realloc(l->dirs, l->cap * sizeof(*l->dirs))) == NULL)
+            (l->places = realloc(l->places, l->cap * sizeof(*l->places))) == NULL)
             abort();
     }
     l->ids[l->n] = id;
-    l->dirs[l->n] = dir;
+    l->places[l->n] = *place;
     l->n++;
 }
 
 void store_chunk_list_free(store_chunk_list_t *l)
 {
     free(l->ids);
-    free(l->dirs);
+    free(l->places);
     memset(l, 0, sizeof(*l));
 }
 
 void store_unlink_chunks(store_t *st, const store_chunk_list_t *l)
 {
     for (size_t i = 0; i < l->n; i++) {
-        if (l->dirs[i] >= st->num_dirs)
-            continue;
-        int ret = blob_unlink(&st->dirs[l->dirs[i]], l->ids[i]);
-        if (ret != 0 && ret != -ENOENT)
-            fprintf(stderr, "coffer: storage: unlink chunk %016llx: %s (left for GC)\n", (unsigned long long)l->ids[i],
-                    strerror(-ret));
+        for (uint8_t k = 0; k < l->places[i].num; k++) {
+            uint16_t dir = l->places[i].dirs[k];
+            if (dir >= st->num_dirs)
+                continue;
+            int ret = blob_unlink(&st->dirs[dir], l->ids[i]);
+            if (ret != 0 && ret != -ENOENT)
+                fprintf(stderr, "coffer: storage: unlink chunk %016llx in %s: %s (left for GC)\n", (unsigned long long)l->ids[i],
+                        st->dirs[dir].path, strerror(-ret));
+        }
     }
 }
 
 typedef struct ref_delta {
     uint64_t id;
-    uint16_t dir;
+    chunk_place_t place;
     int64_t delta;
 } ref_delta_t;
 
@@ -718,7 +880,7 @@ static int apply_refs(store_t *st, meta_batch_t *b, const store_chunk_list_t *ad
     for (size_t i = 0; i < n; i++) {
         const store_chunk_list_t *l = i < n_add ? add : drop;
         size_t j = i < n_add ? i : i - n_add;
-        d[i] = (ref_delta_t){.id = l->ids[j], .dir = l->dirs[j], .delta = i < n_add ? 1 : -1};
+        d[i] = (ref_delta_t){.id = l->ids[j], .place = l->places[j], .delta = i < n_add ? 1 : -1};
     }
     qsort(d, n, sizeof(*d), ref_delta_cmp);
     for (size_t i = 0; i < n; i++) { /* merge equal ids */
@@ -754,7 +916,7 @@ static int apply_refs(store_t *st, meta_batch_t *b, const store_chunk_list_t *ad
         int64_t left = (int64_t)refs + d[i].delta;
         if (left <= 0) {
             meta_batch_delete(b, rkey, sizeof(rkey));
-            store_chunk_list_add(freed, d[i].id, d[i].dir);
+            store_chunk_list_add(freed, d[i].id, &d[i].place);
         } else {
             codec_put_u64(cnt, (uint64_t)left);
             meta_batch_put(b, rkey, sizeof(rkey), cnt, sizeof(cnt));
@@ -812,7 +974,7 @@ int store_commit(store_t *st, const store_commit_t *c, meta_batch_t *b, store_ch
         if (ret == 0) {
             if (codec_object_decode(old_rec, old_len, &old) == 0) {
                 for (size_t i = 0; i < old.num_chunks; i++)
-                    store_chunk_list_add(&drop, old.chunks[i].id, old.chunks[i].dir);
+                    store_chunk_list_add(&drop, old.chunks[i].id, &old.chunks[i].place);
             } else { /* its chunks stay referenced; a GC pass can reclaim them */
                 fprintf(stderr, "coffer: storage: replacing a corrupt object record\n");
             }
@@ -836,7 +998,7 @@ int store_commit(store_t *st, const store_commit_t *c, meta_batch_t *b, store_ch
     }
     if (c->drop != NULL)
         for (size_t i = 0; i < c->drop->n; i++)
-            store_chunk_list_add(&drop, c->drop->ids[i], c->drop->dirs[i]);
+            store_chunk_list_add(&drop, c->drop->ids[i], &c->drop->places[i]);
     for (size_t i = 0; i < drop.n; i++)
         stripes_add(&stripes, drop.ids[i]);
     for (size_t i = 0; c->add != NULL && i < c->add->n; i++)
@@ -970,7 +1132,7 @@ int store_object_delete(store_t *st, const char *bucket, const char *key, size_t
 }
 
 /* Whether a chunk still has a reference count record (a missing one means its file is gone for good: ids are never reused). */
-static int chunk_referenced(store_t *st, uint64_t id)
+int store_chunk_referenced(store_t *st, uint64_t id)
 {
     uint8_t rkey[CODEC_REF_KEY_LEN];
     void *v = NULL;
@@ -992,7 +1154,7 @@ static void object_in_from(const store_object_t *o, codec_object_in_t *in, codec
     *crcs = xcalloc(num_blocks, sizeof(**crcs));
     for (size_t c = 0, bi = 0; c < o->num_chunks; c++) {
         const store_chunk_ref_t *ref = &o->chunks[c];
-        (*chunks)[c] = (codec_chunk_in_t){.id = ref->id, .len = ref->len, .dir = ref->dir, .crcs = *crcs + bi};
+        (*chunks)[c] = (codec_chunk_in_t){.id = ref->id, .len = ref->len, .place = ref->place, .crcs = *crcs + bi};
         for (uint32_t b = 0; b < ref->num_blocks; b++)
             (*crcs)[bi++] = codec_chunk_crc(ref, b);
     }
@@ -1033,7 +1195,7 @@ int store_object_copy(store_t *st, const store_copy_t *c, store_object_t *out_ob
     in.headers = c->headers;
     in.num_headers = c->num_headers;
     for (size_t i = 0; i < c->src->num_chunks; i++)
-        store_chunk_list_add(&add, c->src->chunks[i].id, c->src->chunks[i].dir);
+        store_chunk_list_add(&add, c->src->chunks[i].id, &c->src->chunks[i].place);
     if ((ret = codec_object_encode(&in, &rec, &rec_len)) == 0) {
         store_commit_t commit = {
             .bucket = c->bucket, .okey = okey, .okey_len = (size_t)n, .rec = rec, .rec_len = rec_len, .add = &add, .cond = c->cond};
@@ -1096,11 +1258,91 @@ static int read_block(int fd, const store_chunk_ref_t *c, uint32_t b, void *dst,
     int ret = blob_pread(fd, dst, blen, (uint64_t)b * STORE_READ_BLOCK);
     if (ret != 0)
         return ret;
-    if (crc32c(dst, blen) != codec_chunk_crc(c, b)) {
-        fprintf(stderr, "coffer: storage: chunk %016llx block %u: CRC32C mismatch\n", (unsigned long long)c->id, b);
+    if (crc32c(dst, blen) != codec_chunk_crc(c, b))
         return STORE_E_CORRUPT;
-    }
     return 0;
+}
+
+/* Reads n bytes at coff of chunk c from fd (one copy), block by block, each block's CRC checked. */
+static int read_copy_range(int fd, const store_chunk_ref_t *c, uint64_t coff, uint8_t *out, size_t n, uint8_t **scratch)
+{
+    int ret = 0;
+    while (n > 0 && ret == 0) {
+        uint32_t b = (uint32_t)(coff / STORE_READ_BLOCK);
+        size_t bstart = (size_t)b * STORE_READ_BLOCK;
+        size_t blen = c->len - bstart < STORE_READ_BLOCK ? c->len - bstart : STORE_READ_BLOCK;
+        size_t in_block = (size_t)coff - bstart;
+        size_t take = blen - in_block < n ? blen - in_block : n;
+        if (in_block == 0 && take == blen) {
+            ret = read_block(fd, c, b, out, blen); /* fast path: straight into the caller's buffer */
+        } else {
+            if (*scratch == NULL && (*scratch = malloc(STORE_READ_BLOCK)) == NULL)
+                abort();
+            if ((ret = read_block(fd, c, b, *scratch, blen)) == 0)
+                memcpy(out, *scratch + in_block, take);
+        }
+        out += take;
+        coff += take;
+        n -= take;
+    }
+    return ret;
+}
+
+int store_chunk_read_copy(store_t *st, const store_chunk_ref_t *c, unsigned k, uint64_t coff, uint8_t *out, size_t n,
+                          uint8_t **scratch)
+{
+    if (k >= c->place.num || c->place.dirs[k] >= st->num_dirs)
+        return STORE_E_CORRUPT;
+    blob_dir_t *d = &st->dirs[c->place.dirs[k]];
+    int fd = blob_open_read(d, c->id), ret;
+    if (fd < 0) {
+        ret = fd;
+    } else {
+        ret = read_copy_range(fd, c, coff, out, n, scratch);
+        close(fd);
+        if (ret == -ENODATA)
+            ret = STORE_E_CORRUPT; /* a short file: damaged like a flipped byte */
+    }
+    if (ret != 0 && ret != STORE_E_CORRUPT) {
+        char path[4096];
+        blob_chunk_path(d, c->id, path, sizeof(path));
+        blob_note_error(d, "read", path, ret);
+    }
+    return ret;
+}
+
+/*
+ * Reads n bytes at coff of chunk c from the first copy that serves them: copies in usable
+ * directories first, in the record's order. Copies found missing or damaged on the way are
+ * rewritten from the one that served (store_chunk_repair). Returns 0, -EAGAIN (every copy is
+ * gone and the chunk is no longer referenced: its object changed after the lookup),
+ * STORE_E_CORRUPT (a copy failed its checksum and none served) or STORE_E_UNAVAILABLE.
+ */
+static int read_chunk_range(store_t *st, const store_chunk_ref_t *c, uint64_t coff, uint8_t *out, size_t n, uint8_t **scratch)
+{
+    unsigned order[CODEC_MAX_COPIES], num = 0, bad = 0, missing = 0;
+    int ret = -EIO, corrupt = 0;
+    for (int pass = 0; pass < 2; pass++) /* usable directories first, failed ones as a last resort */
+        for (unsigned k = 0; k < c->place.num; k++)
+            if ((c->place.dirs[k] < st->num_dirs && blob_dir_usable(&st->dirs[c->place.dirs[k]])) == (pass == 0))
+                order[num++] = k;
+    for (unsigned i = 0; i < num; i++) {
+        unsigned k = order[i];
+        if ((ret = store_chunk_read_copy(st, c, k, coff, out, n, scratch)) == 0) {
+            if (bad != 0)
+                store_chunk_repair(st, c, k, bad, NULL);
+            return 0;
+        }
+        bad |= 1u << k;
+        missing += ret == -ENOENT;
+        corrupt |= ret == STORE_E_CORRUPT;
+        fprintf(stderr, "coffer: storage: chunk %016llx copy in %s: %s\n", (unsigned long long)c->id,
+                c->place.dirs[k] < st->num_dirs ? st->dirs[c->place.dirs[k]].path : "(unknown directory)",
+                ret == STORE_E_CORRUPT ? "checksum mismatch" : strerror(-ret));
+    }
+    if (missing == num && !store_chunk_referenced(st, c->id))
+        return -EAGAIN; /* the object was replaced or deleted after its lookup, and its data freed */
+    return corrupt ? STORE_E_CORRUPT : STORE_E_UNAVAILABLE;
 }
 
 /* The index of the last chunk starting at or before offset (obj has chunks). */
@@ -1143,44 +1385,13 @@ int store_object_read(store_t *st, const store_object_t *obj, uint64_t offset, v
         return STORE_E_CORRUPT;
     for (size_t i = chunk_at(obj, offset); len > 0 && i < obj->num_chunks; i++) {
         const store_chunk_ref_t *c = &obj->chunks[i];
-        if (c->dir >= st->num_dirs) {
-            ret = STORE_E_CORRUPT;
+        uint64_t coff = offset - c->offset;
+        size_t take = c->len - coff < len ? (size_t)(c->len - coff) : len;
+        if ((ret = read_chunk_range(st, c, coff, out, take, &scratch)) != 0)
             break;
-        }
-        int fd = blob_open_read(&st->dirs[c->dir], c->id);
-        if (fd < 0) {
-            if (fd == -ENOENT && !chunk_referenced(st, c->id)) {
-                ret = -EAGAIN; /* the object was replaced or deleted after its lookup, and its data freed */
-                break;
-            }
-            fprintf(stderr, "coffer: storage: open chunk %016llx: %s\n", (unsigned long long)c->id, strerror(-fd));
-            ret = -EIO;
-            break;
-        }
-        while (len > 0 && offset < c->offset + c->len) {
-            uint64_t coff = offset - c->offset;
-            uint32_t b = (uint32_t)(coff / STORE_READ_BLOCK);
-            size_t bstart = (size_t)b * STORE_READ_BLOCK;
-            size_t blen = c->len - bstart < STORE_READ_BLOCK ? c->len - bstart : STORE_READ_BLOCK;
-            size_t in_block = (size_t)coff - bstart;
-            size_t take = blen - in_block < len ? blen - in_block : len;
-            if (in_block == 0 && take == blen) {
-                ret = read_block(fd, c, b, out, blen); /* fast path: straight into the caller's buffer */
-            } else {
-                if (scratch == NULL && (scratch = malloc(STORE_READ_BLOCK)) == NULL)
-                    abort();
-                if ((ret = read_block(fd, c, b, scratch, blen)) == 0)
-                    memcpy(out, scratch + in_block, take);
-            }
-            if (ret != 0)
-                break;
-            out += take;
-            offset += take;
-            len -= take;
-        }
-        close(fd);
-        if (ret != 0)
-            break;
+        out += take;
+        offset += take;
+        len -= take;
     }
     if (ret == 0 && len > 0)
         ret = STORE_E_CORRUPT; /* the chunk lengths do not cover the object */

@@ -37,6 +37,7 @@
 #define STORE_E_INVALID_PART_ORDER (-20006) /* a completion's part numbers are not strictly ascending */
 #define STORE_E_ENTITY_TOO_SMALL (-20007)   /* a completion's part other than the last is under 5 MiB */
 #define STORE_E_PRECONDITION (-20008)       /* a conditional write's condition on the current object failed */
+#define STORE_E_UNAVAILABLE (-20009)        /* no data directory can take new data, or no copy of the data is readable */
 
 #define STORE_BUCKET_NAME_MAX 63
 #define STORE_KEY_MAX 1024
@@ -51,12 +52,15 @@ typedef struct store_kv {
     size_t value_len;
 } store_kv_t;
 
+#define STORE_MAX_COPIES 4
+
 typedef struct store_config {
     const char *meta_dir;         /* RocksDB directory; created if missing */
     const char *const *data_dirs; /* chunk directories; created if missing */
     size_t num_data_dirs;         /* at least 1 */
     size_t chunk_size;            /* bytes per chunk; 0 = default (8 MiB) */
     size_t inline_max;            /* objects up to this size live in the metadata record; 0 = default (4 KiB) */
+    unsigned copies;              /* copies of each chunk, in different data directories; 0 = 1, at most STORE_MAX_COPIES */
 } store_config_t;
 
 /**

@@ -31,6 +31,7 @@ struct store {
     size_t num_dirs;
     size_t chunk_size;
     size_t inline_max;
+    unsigned copies; /* of each new chunk, in as many data directories */
     pthread_rwlock_t bucket_lock;
     pthread_mutex_t key_locks[STORE_STRIPES];
     pthread_mutex_t ref_locks[STORE_STRIPES];
@@ -60,10 +61,10 @@ typedef struct store_staged {
     uint32_t *crcs;           /* owned: the chunks' block CRCs */
 } store_staged_t;
 
-/** A list of chunks (ids and data directories). */
+/** A list of chunks (ids and the data directories of their copies). */
 typedef struct store_chunk_list {
     uint64_t *ids;
-    uint16_t *dirs;
+    chunk_place_t *places;
     size_t n, cap;
 } store_chunk_list_t;
 
@@ -77,7 +78,7 @@ int store_stage(store_t *st, const store_source_t *src, const uint8_t *expected_
 void store_staged_discard(store_t *st, store_staged_t *sb);
 void store_staged_free(store_staged_t *sb);
 
-void store_chunk_list_add(store_chunk_list_t *l, uint64_t id, uint16_t dir);
+void store_chunk_list_add(store_chunk_list_t *l, uint64_t id, const chunk_place_t *place);
 void store_chunk_list_free(store_chunk_list_t *l);
 /** Unlinks the chunk files of l (errors are logged: GC takes what is left). */
 void store_unlink_chunks(store_t *st, const store_chunk_list_t *l);
@@ -115,6 +116,27 @@ int store_commit(store_t *st, const store_commit_t *c, meta_batch_t *b, store_ch
  * the chunk-id counter (stale or foreign metadata): the store must not open then.
  */
 int gc_collect_at_open(store_t *st, char *errbuf, size_t errbuf_len);
+
+/** Whether chunk id still has a reference-count record (ids are never reused: without one its files are gone for good). */
+int store_chunk_referenced(store_t *st, uint64_t id);
+
+/**
+ * Reads n bytes at coff of copy k of chunk c (in c->place.dirs[k]) into out, checking the CRC of
+ * every block it touches; *scratch is a block buffer allocated on first need (free() it). An I/O
+ * error is judged against the directory (blob_note_error). Returns 0, STORE_E_CORRUPT (checksum
+ * mismatch, or no such copy), -ENOENT (the file is missing) or -errno.
+ */
+int store_chunk_read_copy(store_t *st, const store_chunk_ref_t *c, unsigned k, uint64_t coff, uint8_t *out, size_t n,
+                          uint8_t **scratch);
+
+/**
+ * Rewrites the copies of chunk c flagged in bad (bit k for c->place.dirs[k]) from copy good,
+ * which is read whole and checked first: temp file, fdatasync, rename over the damaged file,
+ * fsync of its fan-out. Copies in failed or full directories are left alone. When the chunk
+ * lost its last reference meanwhile, the rewritten files are removed again. *repaired (may be
+ * NULL) gets the bits of the copies rewritten. Returns 0, or the error reading the good copy.
+ */
+int store_chunk_repair(store_t *st, const store_chunk_ref_t *c, unsigned good, unsigned bad, unsigned *repaired);
 
 /** Returns 0 when the bucket exists, STORE_E_NO_BUCKET, -EINVAL (bad name) or -EIO. */
 int store_bucket_check(store_t *st, const char *name);

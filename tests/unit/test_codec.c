@@ -242,8 +242,8 @@ static void test_object_record_chunks(void **state)
     (void)state;
     uint32_t crcs_a[8] = {1, 2, 3, 4, 5, 6, 7, 8}, crcs_b[2] = {0xDEADBEEF, 0xFFFFFFFF};
     codec_chunk_in_t chunks[] = {
-        {.id = 0x0102030405060708ull, .len = 8u * 1024 * 1024, .dir = 1, .crcs = crcs_a},
-        {.id = 42, .len = 1024 * 1024 + 1, .dir = 0, .crcs = crcs_b},
+        {.id = 0x0102030405060708ull, .len = 8u * 1024 * 1024, .place = {1, {1}}, .crcs = crcs_a},
+        {.id = 42, .len = 1024 * 1024 + 1, .place = {1, {0}}, .crcs = crcs_b},
     };
     codec_object_in_t in = {
         .size = 9u * 1024 * 1024 + 1, .mtime_ns = 123, .headers = hdrs, .num_headers = 1, .chunks = chunks, .num_chunks = 2};
@@ -255,7 +255,8 @@ static void test_object_record_chunks(void **state)
     assert_null(o.inline_data);
     assert_int_equal(o.num_chunks, 2);
     assert_true(o.chunks[0].id == chunks[0].id);
-    assert_int_equal(o.chunks[0].dir, 1);
+    assert_int_equal(o.chunks[0].place.num, 1);
+    assert_int_equal(o.chunks[0].place.dirs[0], 1);
     assert_int_equal(o.chunks[0].len, chunks[0].len);
     assert_int_equal(o.chunks[0].offset, 0);
     assert_int_equal(o.chunks[0].num_blocks, 8);
@@ -317,12 +318,65 @@ static void test_u64_values(void **state)
     assert_int_equal(codec_get_u64(b, 7, &v), -EINVAL);
 }
 
+/* Chunks with several copies use layout 2; a record whose copies are malformed is refused. */
+static void test_object_record_copies(void **state)
+{
+    (void)state;
+    static const uint32_t crcs[2] = {7, 9};
+    static const struct {
+        chunk_place_t a, b;
+        int rc;     /* of encode */
+        int layout; /* written: 1 or 2 */
+    } cases[] = {
+        {{1, {0}}, {1, {1}}, 0, 1},       {{2, {0, 1}}, {1, {1}}, 0, 2},
+        {{1, {3}}, {3, {2, 0, 1}}, 0, 2}, {{4, {3, 2, 1, 0}}, {4, {0, 1, 2, 3}}, 0, 2},
+        {{0, {0}}, {1, {1}}, -EINVAL, 0}, {{CODEC_MAX_COPIES + 1, {0}}, {1, {1}}, -EINVAL, 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const codec_chunk_in_t chunks[2] = {{11, 1024 * 1024, cases[i].a, crcs}, {12, 5, cases[i].b, crcs + 1}};
+        codec_object_in_t in = {.size = 1024 * 1024 + 5, .mtime_ns = 1, .chunks = chunks, .num_chunks = 2};
+        uint8_t *rec = NULL;
+        size_t len;
+        store_object_t o;
+        assert_int_equal(codec_object_encode(&in, &rec, &len), cases[i].rc);
+        if (cases[i].rc != 0)
+            continue;
+        assert_int_equal(rec[CODEC_OBJECT_HEAD_LEN + 2], cases[i].layout);
+        assert_int_equal(codec_object_decode(rec, len, &o), 0);
+        for (size_t c = 0; c < 2; c++) {
+            const chunk_place_t *want = c == 0 ? &cases[i].a : &cases[i].b;
+            assert_int_equal(o.chunks[c].place.num, want->num);
+            for (unsigned k = 0; k < want->num; k++)
+                assert_int_equal(o.chunks[c].place.dirs[k], want->dirs[k]);
+        }
+        assert_int_equal(codec_chunk_crc(&o.chunks[1], 0), 9);
+        free(o.headers);
+        free(o.chunks);
+        for (size_t cut = 0; cut < len; cut++)
+            assert_int_equal(codec_object_decode(rec, cut, &o), -EINVAL);
+        if (cases[i].layout == 2) { /* the first chunk's copy count: 0, too many, or a directory twice */
+            size_t count_at = CODEC_OBJECT_HEAD_LEN + 2 + 1 + 4 + 8;
+            uint8_t saved = rec[count_at];
+            rec[count_at] = 0;
+            assert_int_equal(codec_object_decode(rec, len, &o), -EINVAL);
+            rec[count_at] = CODEC_MAX_COPIES + 1;
+            assert_int_equal(codec_object_decode(rec, len, &o), -EINVAL);
+            rec[count_at] = saved;
+            if (saved >= 2) {
+                memcpy(rec + count_at + 3, rec + count_at + 1, 2); /* second directory = first */
+                assert_int_equal(codec_object_decode(rec, len, &o), -EINVAL);
+            }
+        }
+        free(rec);
+    }
+}
+
 /* Multipart objects keep their part sizes; version 1 records (no parts) still decode. */
 static void test_object_record_parts(void **state)
 {
     (void)state;
     static const uint32_t crcs[5] = {1, 2, 3, 4, 5}; /* one per 1 MiB block of the larger chunk */
-    const codec_chunk_in_t chunks[2] = {{7, 5 * 1024 * 1024, 0, crcs}, {8, 10, 1, crcs}};
+    const codec_chunk_in_t chunks[2] = {{7, 5 * 1024 * 1024, {1, {0}}, crcs}, {8, 10, {1, {1}}, crcs}};
     const uint64_t part_sizes[2] = {5 * 1024 * 1024, 10};
     codec_object_in_t in = {
         .size = 5 * 1024 * 1024 + 10, .mtime_ns = 42, .chunks = chunks, .num_chunks = 2, .num_parts = 2, .part_sizes = part_sizes};
@@ -419,6 +473,7 @@ int main(void)
         cmocka_unit_test(test_bucket_record),
         cmocka_unit_test(test_object_record_inline),
         cmocka_unit_test(test_object_record_chunks),
+        cmocka_unit_test(test_object_record_copies),
         cmocka_unit_test(test_u64_values),
         cmocka_unit_test(test_object_record_parts),
         cmocka_unit_test(test_upload_keys),

@@ -44,16 +44,22 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
     return remove(path);
 }
 
-static store_t *open_store(fixture_t *f, size_t num_dirs, size_t chunk_size)
+static store_t *open_store_copies(fixture_t *f, size_t num_dirs, size_t chunk_size, unsigned copies)
 {
     const char *dirs[2] = {f->data[0], f->data[1]};
-    store_config_t cfg = {.meta_dir = f->meta, .data_dirs = dirs, .num_data_dirs = num_dirs, .chunk_size = chunk_size};
+    store_config_t cfg = {
+        .meta_dir = f->meta, .data_dirs = dirs, .num_data_dirs = num_dirs, .chunk_size = chunk_size, .copies = copies};
     char err[512] = "";
     store_t *st = NULL;
     int ret = store_open(&cfg, &st, err, sizeof(err));
     if (ret != 0)
         fail_msg("store_open: %d %s", ret, err);
     return st;
+}
+
+static store_t *open_store(fixture_t *f, size_t num_dirs, size_t chunk_size)
+{
+    return open_store_copies(f, num_dirs, chunk_size, 0);
 }
 
 static int setup_dirs(fixture_t *f)
@@ -656,6 +662,175 @@ static void test_flipped_byte_is_corrupt(void **state)
     store_object_free(&o);
     free(data);
     free(buf);
+}
+
+/* ------------------------------------------------------------------ copies and failing directories */
+
+static int setup_copies(void **state)
+{
+    fixture_t *f = calloc(1, sizeof(*f));
+    if (setup_dirs(f) != 0)
+        return -1;
+    f->st = open_store_copies(f, 2, MIB, 2);
+    *state = f;
+    return 0;
+}
+
+static int setup_two_small_chunks(void **state)
+{
+    fixture_t *f = calloc(1, sizeof(*f));
+    if (setup_dirs(f) != 0)
+        return -1;
+    f->st = open_store_copies(f, 2, MIB, 1);
+    *state = f;
+    return 0;
+}
+
+static void chunk_file(const fixture_t *f, int dir, uint64_t id, char *out, size_t out_len)
+{
+    snprintf(out, out_len, "%s/chunks/%02x/%016llx", f->data[dir], (unsigned)(id & 0xFF), (unsigned long long)id);
+}
+
+static void flip_byte(const char *path, off_t at)
+{
+    int fd = open(path, O_RDWR);
+    uint8_t byte;
+    assert_true(fd >= 0);
+    assert_int_equal(pread(fd, &byte, 1, at), 1);
+    byte ^= 0x40;
+    assert_int_equal(pwrite(fd, &byte, 1, at), 1);
+    close(fd);
+}
+
+/* Whether two files hold the same bytes. */
+static int same_file(const char *a, const char *b)
+{
+    FILE *x = fopen(a, "rb"), *y = fopen(b, "rb");
+    int same = x != NULL && y != NULL, cx, cy;
+    while (same && ((cx = fgetc(x)) != EOF) | ((cy = fgetc(y)) != EOF))
+        same = cx == cy;
+    if (x)
+        fclose(x);
+    if (y)
+        fclose(y);
+    return same;
+}
+
+/* Removes a data directory with everything in it, as a failed or unmounted disk would vanish. */
+static void remove_tree(const char *path)
+{
+    assert_int_equal(nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+}
+
+/* --copies 2: every chunk in both directories; a damaged or missing copy is served from the other and rewritten. */
+static void test_copies_fall_back_and_repair(void **state)
+{
+    fixture_t *f = *state;
+    size_t len = 3 * MIB + MIB / 2;
+    uint8_t *data = malloc(len), *buf = malloc(len);
+    char a[1000], b[1000];
+    fill_pattern(data, len, 21);
+    assert_int_equal(store_bucket_create(f->st, "b", "o", ""), 0);
+    assert_int_equal(put_pieces(f->st, "b", "k", 1, data, len, 0, NULL), 0);
+    assert_int_equal(count_chunks(f, 0), 4);
+    assert_int_equal(count_chunks(f, 1), 4);
+    store_object_t o;
+    assert_int_equal(store_object_get(f->st, "b", "k", 1, &o), 0);
+    assert_int_equal(o.num_chunks, 4);
+    for (size_t i = 0; i < o.num_chunks; i++) {
+        assert_int_equal(o.chunks[i].place.num, 2);
+        assert_int_not_equal(o.chunks[i].place.dirs[0], o.chunks[i].place.dirs[1]);
+        chunk_file(f, 0, o.chunks[i].id, a, sizeof(a));
+        chunk_file(f, 1, o.chunks[i].id, b, sizeof(b));
+        assert_true(same_file(a, b));
+    }
+
+    /* chunk 1: a flipped byte in the copy read first; chunk 2: the copy read first is gone */
+    int first1 = o.chunks[1].place.dirs[0], first2 = o.chunks[2].place.dirs[0];
+    chunk_file(f, first1, o.chunks[1].id, a, sizeof(a));
+    chunk_file(f, !first1, o.chunks[1].id, b, sizeof(b));
+    flip_byte(a, 12345);
+    assert_false(same_file(a, b));
+    char gone[1000];
+    chunk_file(f, first2, o.chunks[2].id, gone, sizeof(gone));
+    assert_int_equal(unlink(gone), 0);
+
+    memset(buf, 0, len);
+    assert_int_equal(store_object_read(f->st, &o, 0, buf, len), 0);
+    assert_memory_equal(buf, data, len);
+    assert_true(same_file(a, b)); /* rewritten from the good copy */
+    assert_int_equal(access(gone, F_OK), 0);
+    assert_int_equal(count_files(f->data[0], "tmp", NULL, 0) + count_files(f->data[1], "tmp", NULL, 0), 0);
+
+    /* both copies damaged: an error, never wrong bytes */
+    for (int d = 0; d < 2; d++) {
+        chunk_file(f, d, o.chunks[3].id, a, sizeof(a));
+        flip_byte(a, 7);
+    }
+    assert_int_equal(store_object_read(f->st, &o, 3 * MIB, buf, MIB / 2), STORE_E_CORRUPT);
+    assert_int_equal(store_object_read(f->st, &o, 0, buf, 3 * MIB), 0);
+    store_object_free(&o);
+
+    /* deleting the object removes every copy */
+    assert_int_equal(store_object_delete(f->st, "b", "k", 1), 0);
+    assert_int_equal(count_chunks(f, 0), 0);
+    assert_int_equal(count_chunks(f, 1), 0);
+    free(data);
+    free(buf);
+}
+
+/* A data directory that vanishes is marked failed; writes go to the other one, and with none left they fail cleanly. */
+static void test_vanished_dir(void **state)
+{
+    fixture_t *f = *state;
+    size_t len = 6 * MIB;
+    uint8_t *data = malloc(len);
+    fill_pattern(data, len, 22);
+    assert_int_equal(store_bucket_create(f->st, "b", "o", ""), 0);
+    assert_int_equal(put_pieces(f->st, "b", "before", 6, data, len, 0, NULL), 0);
+    size_t in_d1 = count_chunks(f, 1);
+    assert_true(in_d1 > 0 && in_d1 < 6); /* spread over both */
+
+    remove_tree(f->data[1]);
+    assert_int_equal(put_pieces(f->st, "b", "after", 5, data, len, 0, NULL), 0);
+    assert_true(atomic_load(&f->st->dirs[1].failed));
+    assert_int_equal(count_chunks(f, 0), 6 - in_d1 + 6);
+    assert_object(f->st, "b", "after", 5, data, len);
+    store_object_t o;
+    assert_int_equal(store_object_get(f->st, "b", "before", 6, &o), 0);
+    assert_int_equal(store_object_read(f->st, &o, 0, data, len), STORE_E_UNAVAILABLE); /* its only copies were there */
+    store_object_free(&o);
+
+    remove_tree(f->data[0]);
+    fill_pattern(data, len, 22);
+    assert_int_equal(put_pieces(f->st, "b", "none", 4, data, len, 0, NULL), STORE_E_UNAVAILABLE);
+    assert_int_equal(store_object_get(f->st, "b", "none", 4, &o), -ENOENT);
+    assert_int_equal(put_str(f->st, "b", "small", "inline data still fits in the metadata"), 0);
+    free(data);
+}
+
+/* With two copies asked and one directory gone, writes keep one copy each and reads are served. */
+static void test_copies_degraded(void **state)
+{
+    fixture_t *f = *state;
+    size_t len = 2 * MIB + 3;
+    uint8_t *data = malloc(len);
+    fill_pattern(data, len, 23);
+    assert_int_equal(store_bucket_create(f->st, "b", "o", ""), 0);
+    assert_int_equal(put_pieces(f->st, "b", "k", 1, data, len, 0, NULL), 0);
+    remove_tree(f->data[0]);
+    assert_object(f->st, "b", "k", 1, data, len); /* every chunk has its other copy */
+    assert_int_equal(put_pieces(f->st, "b", "k2", 2, data, len, 0, NULL), 0);
+    assert_true(atomic_load(&f->st->dirs[0].failed));
+    store_object_t o;
+    assert_int_equal(store_object_get(f->st, "b", "k2", 2, &o), 0);
+    for (size_t i = 0; i < o.num_chunks; i++) {
+        assert_int_equal(o.chunks[i].place.num, 1);
+        assert_int_equal(o.chunks[i].place.dirs[0], 1);
+    }
+    store_object_free(&o);
+    assert_object(f->st, "b", "k2", 2, data, len);
+    free(data);
 }
 
 static void test_reopen(void **state)
@@ -1740,7 +1915,7 @@ static size_t gc_object_chunks(const fixture_t *f, const char *bucket, const cha
     store_object_t o;
     assert_int_equal(store_object_get(f->st, bucket, key, strlen(key), &o), 0);
     for (size_t i = 0; i < o.num_chunks; i++) {
-        gc_chunk_path(f, o.chunks[i].dir, o.chunks[i].id, paths[n], sizeof(paths[n]));
+        gc_chunk_path(f, o.chunks[i].place.dirs[0], o.chunks[i].id, paths[n], sizeof(paths[n]));
         assert_true(gc_exists(paths[n]));
         n++;
     }
@@ -1806,7 +1981,7 @@ static void test_gc_collects_orphans_keeps_referenced(void **state)
     assert_int_equal(store_stage(f->st, &src, NULL, &staged), 0);
     assert_int_equal(staged.num_chunks, 3);
     for (size_t i = 0; i < staged.num_chunks; i++)
-        gc_chunk_path(f, staged.chunks[i].dir, staged.chunks[i].id, orphans[num_orphans++], sizeof(orphans[0]));
+        gc_chunk_path(f, staged.chunks[i].place.dirs[0], staged.chunks[i].id, orphans[num_orphans++], sizeof(orphans[0]));
     store_staged_free(&staged); /* "crash": never committed, never discarded */
     /* ... chunks whose last reference went durably but whose unlink never ran ... */
     assert_int_equal(put_pieces(f->st, "b", "victim", 6, body, 2 * MIB + 5, 0, NULL), 0);
@@ -2031,6 +2206,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_copy_shares_chunks, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_update_headers, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_flipped_byte_is_corrupt, setup1, teardown),
+        cmocka_unit_test_setup_teardown(test_copies_fall_back_and_repair, setup_copies, teardown),
+        cmocka_unit_test_setup_teardown(test_vanished_dir, setup_two_small_chunks, teardown),
+        cmocka_unit_test_setup_teardown(test_copies_degraded, setup_copies, teardown),
         cmocka_unit_test_setup_teardown(test_reopen, setup2, teardown),
         cmocka_unit_test_setup_teardown(test_open_refuses_wrong_dirs, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_open_refuses_reordered_dirs, setup2, teardown),
