@@ -146,35 +146,33 @@ static int find_ref_beyond(store_t *st, uint64_t counter, uint64_t *id)
     return ret;
 }
 
+typedef struct mark_ctx {
+    orphan_t *orphans; /* sorted by id */
+    size_t n;
+} mark_ctx_t;
+
+static int mark_record(void *ctx, const uint8_t *key, size_t key_len, const store_object_t *o)
+{
+    mark_ctx_t *m = ctx;
+    (void)key;
+    (void)key_len;
+    if (o == NULL)
+        return -EINVAL; /* a record that does not decode might list any of them */
+    for (size_t i = 0; i < o->num_chunks; i++) {
+        orphan_t want = {.id = o->chunks[i].id};
+        orphan_t *hit = bsearch(&want, m->orphans, m->n, sizeof(*m->orphans), orphan_cmp);
+        if (hit != NULL)
+            hit->named = 1;
+    }
+    return 0;
+}
+
 /* Marks the candidates (sorted) that a record of kind prefix lists. Returns 0, -EINVAL (a record
  * does not decode: it might list any of them) or -EIO. */
 static int mark_named(store_t *st, uint8_t prefix, orphan_t *orphans, size_t n)
 {
-    uint8_t lo[1] = {prefix}, hi[1] = {(uint8_t)(prefix + 1)};
-    int ret = 0;
-
-    meta_iter_t *it = meta_iter_new(st->meta, hi, sizeof(hi));
-    for (meta_iter_seek(it, lo, sizeof(lo)); ret == 0 && meta_iter_valid(it); meta_iter_next(it)) {
-        store_object_t o;
-        size_t len;
-        const void *rec = meta_iter_value(it, &len);
-        if (codec_object_decode(rec, len, &o) != 0) {
-            ret = -EINVAL;
-            break;
-        }
-        for (size_t i = 0; i < o.num_chunks; i++) {
-            orphan_t key = {.id = o.chunks[i].id};
-            orphan_t *hit = bsearch(&key, orphans, n, sizeof(*orphans), orphan_cmp);
-            if (hit != NULL)
-                hit->named = 1;
-        }
-        o.rec = NULL; /* points into the iterator's value */
-        store_object_free(&o);
-    }
-    if (ret == 0)
-        ret = meta_iter_status(it);
-    meta_iter_free(it);
-    return ret;
+    mark_ctx_t m = {orphans, n};
+    return store_walk_records(st, prefix, mark_record, &m);
 }
 
 /* Empties every data directory's tmp/. Returns how many files went. */

@@ -1399,6 +1399,34 @@ int store_object_read(store_t *st, const store_object_t *obj, uint64_t offset, v
     return ret;
 }
 
+/* ------------------------------------------------------------------ record walks */
+
+int store_walk_records(store_t *st, uint8_t prefix,
+                       int (*fn)(void *ctx, const uint8_t *key, size_t key_len, const store_object_t *o), void *ctx)
+{
+    uint8_t lo[1] = {prefix}, hi[1] = {(uint8_t)(prefix + 1)};
+    int ret = 0;
+
+    meta_iter_t *it = meta_iter_new(st->meta, hi, sizeof(hi));
+    for (meta_iter_seek(it, lo, sizeof(lo)); ret == 0 && meta_iter_valid(it); meta_iter_next(it)) {
+        store_object_t o;
+        size_t len, key_len;
+        const void *rec = meta_iter_value(it, &len);
+        const uint8_t *key = meta_iter_key(it, &key_len);
+        if (codec_object_decode(rec, len, &o) != 0) {
+            ret = fn(ctx, key, key_len, NULL);
+            continue;
+        }
+        ret = fn(ctx, key, key_len, &o);
+        o.rec = NULL; /* points into the iterator's value */
+        store_object_free(&o);
+    }
+    if (ret == 0)
+        ret = meta_iter_status(it);
+    meta_iter_free(it);
+    return ret;
+}
+
 /* ------------------------------------------------------------------ listing */
 
 int store_bytes_cmp(const void *a, size_t a_len, const void *b, size_t b_len)

@@ -25,6 +25,7 @@
 #ifndef COFFER_STORE_H
 #define COFFER_STORE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -417,5 +418,46 @@ typedef struct store_upload_entry {
  */
 int store_upload_list(store_t *st, const store_upload_list_params_t *p, int (*cb)(void *ctx, const store_upload_entry_t *e),
                       void *ctx, int *is_truncated);
+
+/* ------------------------------------------------------------------ scrub */
+
+/** A copy of a chunk found missing, unreadable or damaged. Every pointer is borrowed for the call. */
+typedef struct store_scrub_damage {
+    const char *bucket; /* the object's bucket; NULL for a part of an unfinished multipart upload */
+    const char *key;    /* the object's key (key_len bytes), or the upload id in hex */
+    size_t key_len;
+    uint32_t part_number; /* for a part of an unfinished upload; else 0 */
+    uint64_t chunk_id;
+    uint64_t chunk_offset; /* where the chunk starts in the object or part */
+    const char *dir;       /* the data directory of the copy */
+    const char *problem;   /* "missing", "checksum mismatch", or "unreadable: <reason>" */
+    const char *outcome;   /* "repaired", "not repaired: no good copy", "not repaired: ..." */
+} store_scrub_damage_t;
+
+typedef struct store_scrub_stats {
+    uint64_t total_objects, total_bytes; /* from a first pass over the records (objects and parts) */
+    uint64_t objects, bytes;             /* checked so far (each copy's bytes once per chunk) */
+    uint64_t chunks, copies;             /* chunks and chunk copies read */
+    uint64_t damaged;                    /* copies found missing, unreadable or damaged */
+    uint64_t repaired;                   /* of those, rewritten from a good copy */
+    uint64_t unrecoverable;              /* chunks with no good copy left */
+    uint64_t bad_records;                /* object or part records that do not decode */
+} store_scrub_stats_t;
+
+typedef struct store_scrub_cb {
+    void (*progress)(void *ctx, const store_scrub_stats_t *s); /* after every chunk and object; may be NULL */
+    void (*damage)(void *ctx, const store_scrub_damage_t *d);  /* for every damaged copy; may be NULL */
+    const atomic_int *stop;                                    /* non-zero: stop early; may be NULL */
+    void *ctx;
+} store_scrub_cb_t;
+
+/**
+ * Reads every copy of every chunk of every object and multipart part and checks it against
+ * its CRC32C values; a missing, unreadable or damaged copy is reported and, when another
+ * copy is good, rewritten from it (store_chunk_repair). Safe while the store serves: records
+ * are read from one snapshot, and a chunk freed meanwhile is skipped. *stats is filled as it
+ * goes. Returns 0 (also when damage was found: see stats), -ECANCELED when stopped, or -errno.
+ */
+int store_scrub(store_t *st, const store_scrub_cb_t *cb, store_scrub_stats_t *stats);
 
 #endif

@@ -138,6 +138,15 @@ int store_chunk_read_copy(store_t *st, const store_chunk_ref_t *c, unsigned k, u
  */
 int store_chunk_repair(store_t *st, const store_chunk_ref_t *c, unsigned good, unsigned bad, unsigned *repaired);
 
+/**
+ * Calls fn for every record under prefix (CODEC_PREFIX_OBJECT or CODEC_PREFIX_PART), in key
+ * order, from one snapshot: o is the decoded record (borrowed for the call), or NULL when the
+ * record does not decode. Stops at fn's first non-zero value and returns it. Returns 0, fn's
+ * value, or -EIO.
+ */
+int store_walk_records(store_t *st, uint8_t prefix,
+                       int (*fn)(void *ctx, const uint8_t *key, size_t key_len, const store_object_t *o), void *ctx);
+
 /** Returns 0 when the bucket exists, STORE_E_NO_BUCKET, -EINVAL (bad name) or -EIO. */
 int store_bucket_check(store_t *st, const char *name);
 

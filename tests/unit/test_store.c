@@ -2193,6 +2193,122 @@ static void test_gc_refuses_ids_beyond_counter(void **state)
     free(data);
 }
 
+/* ------------------------------------------------------------------ scrub */
+
+typedef struct scrub_seen {
+    char reports[8][200];
+    size_t num_reports;
+    size_t progress_calls;
+    uint64_t last_objects;
+} scrub_seen_t;
+
+static void scrub_progress(void *ctx, const store_scrub_stats_t *s)
+{
+    scrub_seen_t *seen = ctx;
+    assert_true(s->objects >= seen->last_objects && s->objects <= s->total_objects);
+    seen->last_objects = s->objects;
+    seen->progress_calls++;
+}
+
+static void scrub_damage(void *ctx, const store_scrub_damage_t *d)
+{
+    scrub_seen_t *seen = ctx;
+    assert_true(seen->num_reports < 8);
+    snprintf(seen->reports[seen->num_reports++], sizeof(seen->reports[0]), "%s/%.*s#%u@%llu %s: %s", d->bucket ? d->bucket : "-",
+             (int)d->key_len, d->key, d->part_number, (unsigned long long)d->chunk_offset, d->problem, d->outcome);
+}
+
+static int seen_report(const scrub_seen_t *seen, const char *want)
+{
+    for (size_t i = 0; i < seen->num_reports; i++)
+        if (strcmp(seen->reports[i], want) == 0)
+            return 1;
+    return 0;
+}
+
+static int first_chunk_of(void *ctx, const uint8_t *key, size_t key_len, const store_object_t *o)
+{
+    (void)key;
+    (void)key_len;
+    assert_non_null(o);
+    *(uint64_t *)ctx = o->num_chunks ? o->chunks[0].id : 0;
+    return 1;
+}
+
+/* A scrub reads every copy of objects and parts, repairs what a good copy can mend, and names the rest. */
+static void test_scrub(void **state)
+{
+    fixture_t *f = *state;
+    size_t len = 3 * MIB;
+    uint8_t *data = malloc(len);
+    char a[1000], b[1000], upload_id[STORE_UPLOAD_ID_LEN + 1];
+    fill_pattern(data, len, 31);
+    assert_int_equal(store_bucket_create(f->st, "bkt", "o", ""), 0);
+    assert_int_equal(put_pieces(f->st, "bkt", "A", 1, data, len, 0, NULL), 0);
+    assert_int_equal(put_pieces(f->st, "bkt", "B", 1, data, len, 0, NULL), 0);
+    assert_int_equal(put_str(f->st, "bkt", "small", "inline: no chunk"), 0);
+    assert_int_equal(store_upload_create(f->st, "bkt", S(MP_KEY), NULL, 0, upload_id), 0);
+    assert_int_equal(mp_put(f->st, upload_id, 7, data, 2 * MIB, NULL), 0);
+
+    store_object_t oa, ob;
+    assert_int_equal(store_object_get(f->st, "bkt", "A", 1, &oa), 0);
+    assert_int_equal(store_object_get(f->st, "bkt", "B", 1, &ob), 0);
+    chunk_file(f, 0, oa.chunks[0].id, a, sizeof(a)); /* A, chunk 0: a flipped byte in one copy */
+    flip_byte(a, 99);
+    chunk_file(f, 1, ob.chunks[1].id, b, sizeof(b)); /* B, chunk 1: one copy gone */
+    assert_int_equal(unlink(b), 0);
+    for (int d = 0; d < 2; d++) { /* A, chunk 2: both copies damaged */
+        char p[1000];
+        chunk_file(f, d, oa.chunks[2].id, p, sizeof(p));
+        flip_byte(p, 5);
+    }
+
+    scrub_seen_t seen = {0};
+    store_scrub_stats_t stats;
+    store_scrub_cb_t cb = {.progress = scrub_progress, .damage = scrub_damage, .ctx = &seen};
+    assert_int_equal(store_scrub(f->st, &cb, &stats), 0);
+    assert_int_equal(stats.total_objects, 4); /* A, B, small, and the part */
+    assert_int_equal(stats.objects, 4);
+    assert_int_equal(stats.total_bytes, 2 * len + strlen("inline: no chunk") + 2 * MIB);
+    assert_int_equal(stats.chunks, 3 + 3 + 2);
+    assert_int_equal(stats.copies, 2 * 8);
+    assert_int_equal(stats.damaged, 4);
+    assert_int_equal(stats.repaired, 2);
+    assert_int_equal(stats.unrecoverable, 1);
+    assert_int_equal(stats.bad_records, 0);
+    assert_true(seen.progress_calls >= 8);
+    assert_int_equal(seen.num_reports, 4);
+    assert_true(seen_report(&seen, "bkt/A#0@0 checksum mismatch: repaired"));
+    assert_true(seen_report(&seen, "bkt/B#0@1048576 missing: repaired"));
+    assert_true(seen_report(&seen, "bkt/A#0@2097152 checksum mismatch: not repaired: no good copy"));
+    chunk_file(f, 1, oa.chunks[0].id, b, sizeof(b));
+    assert_true(same_file(a, b));
+    assert_object(f->st, "bkt", "B", 1, data, len);
+
+    /* damage in the part of an unfinished upload is found too; what was mended stays mended */
+    uint64_t part_chunk = 0;
+    assert_int_equal(store_walk_records(f->st, CODEC_PREFIX_PART, first_chunk_of, &part_chunk), 1);
+    assert_true(part_chunk != 0);
+    chunk_file(f, 0, part_chunk, a, sizeof(a));
+    assert_int_equal(truncate(a, 1000), 0);
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_scrub(f->st, &cb, &stats), 0);
+    assert_int_equal(stats.damaged, 3);
+    assert_int_equal(stats.repaired, 1);
+    assert_int_equal(stats.unrecoverable, 1);
+    char want[200];
+    snprintf(want, sizeof(want), "-/%s#7@0 checksum mismatch: repaired", upload_id);
+    assert_true(seen_report(&seen, want));
+
+    /* a stop request ends it early */
+    atomic_int stop = 1;
+    cb.stop = &stop;
+    assert_int_equal(store_scrub(f->st, &cb, &stats), -ECANCELED);
+    store_object_free(&oa);
+    store_object_free(&ob);
+    free(data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2209,6 +2325,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_copies_fall_back_and_repair, setup_copies, teardown),
         cmocka_unit_test_setup_teardown(test_vanished_dir, setup_two_small_chunks, teardown),
         cmocka_unit_test_setup_teardown(test_copies_degraded, setup_copies, teardown),
+        cmocka_unit_test_setup_teardown(test_scrub, setup_copies, teardown),
         cmocka_unit_test_setup_teardown(test_reopen, setup2, teardown),
         cmocka_unit_test_setup_teardown(test_open_refuses_wrong_dirs, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_open_refuses_reordered_dirs, setup2, teardown),
