@@ -8,6 +8,7 @@
  * every failure is S3 XML carrying the request id. The access-log line is
  * written when h2o disposes the request, when status and bytes are final. */
 #include "server/handler.h"
+#include "server/admin.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -603,6 +604,12 @@ static void dispatch(s3_req_t *r)
         break;
     case S3OP_GET_OBJECT_ATTRIBUTES:
         ops_get_object_attributes(r);
+        break;
+    case S3OP_ADMIN_SCRUB_START:
+        admin_scrub_start(r);
+        break;
+    case S3OP_ADMIN_SCRUB_STATUS:
+        admin_scrub_status(r);
         break;
     case S3OP_METHOD_NOT_ALLOWED:
         s3_send_error(r, S3ERR_METHOD_NOT_ALLOWED, NULL);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/cli.h"
 #include "server/log.h"
 #include "server/serve.h"
 #include "storage/store.h"
@@ -18,6 +19,8 @@ static const char usage_main[] = "Usage: coffer COMMAND [OPTIONS]\n"
                                  "\n"
                                  "Commands:\n"
                                  "  serve     run the server (see `coffer serve --help`)\n"
+                                 "  scrub     check every stored chunk and repair damaged copies\n"
+                                 "            (see `coffer scrub --help`)\n"
                                  "  help      show this text\n"
                                  "\n"
                                  "Options:\n"
@@ -206,6 +209,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "serve") == 0)
         return cmd_serve(argc - 1, argv + 1);
+    if (strcmp(cmd, "scrub") == 0)
+        return cli_scrub(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0) {
         fputs(usage_main, stdout);
         return 0;

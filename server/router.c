@@ -55,6 +55,8 @@ static const char *const op_names[S3OP_COUNT] = {
     [S3OP_DELETE_PUBLIC_ACCESS_BLOCK] = "DeletePublicAccessBlock",
     [S3OP_LIST_OBJECT_VERSIONS] = "ListObjectVersions",
     [S3OP_GET_OBJECT_ATTRIBUTES] = "GetObjectAttributes",
+    [S3OP_ADMIN_SCRUB_START] = "AdminScrubStart",
+    [S3OP_ADMIN_SCRUB_STATUS] = "AdminScrubStatus",
     [S3OP_NOT_IMPLEMENTED] = "NotImplemented",
     [S3OP_METHOD_NOT_ALLOWED] = "MethodNotAllowed",
 };
@@ -299,6 +301,8 @@ s3err_t router_route(const router_input_t *in, route_t *out, char *scratch, size
 
     const char *p = out->raw_path + 1, *end = out->raw_path + out->raw_path_len;
     size_t vh_len = virtual_host_bucket(in);
+    if (vh_len > STORE_BUCKET_NAME_MAX)
+        return S3ERR_INVALID_BUCKET_NAME; /* no bucket has that name, and scratch is sized for the path, not the Host */
     if (vh_len != 0) {
         out->virtual_host = 1;
         memcpy(cursor, in->host, vh_len);
@@ -309,6 +313,14 @@ s3err_t router_route(const router_input_t *in, route_t *out, char *scratch, size
     } else {
         const char *slash = memchr(p, '/', (size_t)(end - p));
         const char *seg_end = slash != NULL ? slash : end;
+        if (out->raw_path_len == sizeof(ROUTER_ADMIN_SCRUB) - 1 &&
+            memcmp(out->raw_path, ROUTER_ADMIN_SCRUB, out->raw_path_len) == 0) {
+            /* Coffer's own admin endpoint: no bucket can be named "_coffer" */
+            out->op = method_is(in, "POST")  ? S3OP_ADMIN_SCRUB_START
+                      : method_is(in, "GET") ? S3OP_ADMIN_SCRUB_STATUS
+                                             : S3OP_METHOD_NOT_ALLOWED;
+            return S3ERR_NONE;
+        }
         if (seg_end == p) { /* "/" : the service itself */
             out->op = method_is(in, "GET") ? S3OP_LIST_BUCKETS : S3OP_METHOD_NOT_ALLOWED;
             return S3ERR_NONE;

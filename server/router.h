@@ -46,6 +46,8 @@ typedef enum s3_op {
     S3OP_DELETE_PUBLIC_ACCESS_BLOCK,
     S3OP_LIST_OBJECT_VERSIONS,
     S3OP_GET_OBJECT_ATTRIBUTES,
+    S3OP_ADMIN_SCRUB_START,  /* POST /_coffer/scrub (server/admin.h) */
+    S3OP_ADMIN_SCRUB_STATUS, /* GET /_coffer/scrub */
     S3OP_NOT_IMPLEMENTED,    /* a sub-resource or form S3 has and Coffer does not serve yet */
     S3OP_METHOD_NOT_ALLOWED, /* a method S3 does not accept on this resource */
     S3OP_COUNT
@@ -75,6 +77,9 @@ typedef struct router_input {
     int has_copy_source; /* the request has an x-amz-copy-source header (a PUT is then a copy) */
 } router_input_t;
 
+/** The path of the admin scrub endpoint (server/admin.h). */
+#define ROUTER_ADMIN_SCRUB "/_coffer/scrub"
+
 typedef struct route {
     s3_op_t op;
     const char *subresource; /* the sub-resource that chose op ("location", "uploads"), or NULL */
@@ -98,7 +103,8 @@ typedef struct route {
  * Routes a request. Decoded names point into scratch (ROUTER_SCRATCH_LEN bytes).
  * Returns S3ERR_NONE, or the error to answer with: S3ERR_INVALID_URI (bad escape,
  * path not starting with '/'), S3ERR_KEY_TOO_LONG, S3ERR_INVALID_ARGUMENT (too many
- * query parameters, bad list-type).
+ * query parameters, bad list-type), S3ERR_INVALID_BUCKET_NAME (a Host naming a bucket
+ * longer than STORE_BUCKET_NAME_MAX).
  */
 s3err_t router_route(const router_input_t *in, route_t *out, char *scratch, size_t scratch_len);
 

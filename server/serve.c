@@ -28,6 +28,7 @@
 
 #include "server/bodymap.h"
 #include "server/handler.h"
+#include "server/admin.h"
 #include "server/log.h"
 
 #define MAX_REQUEST_BODY ((size_t)5 * 1024 * 1024 * 1024 + 1024 * 1024) /* 5 GiB, S3's single-PUT limit, + slack */
@@ -294,6 +295,7 @@ int serve_run(const serve_config_t *cfg)
     for (int i = 0; i < cfg->threads; ++i)
         pthread_join(s->threads[i].tid, NULL);
     iopool_destroy(s->iopool);
+    admin_shutdown(); /* a scrub reads the store: stop it before the store closes */
     log_info("stopped");
     exit_status = 0;
 

@@ -26,6 +26,12 @@ typedef struct route_case {
 static const route_case_t cases[] = {
     /* path style */
     {"GET", "/", "127.0.0.1:9000", NULL, S3ERR_NONE, S3OP_LIST_BUCKETS, "", "", 0, 0},
+    /* Coffer's admin endpoint, path-style only; anything else under /_coffer is an (invalid) bucket */
+    {"POST", "/_coffer/scrub", "h", NULL, S3ERR_NONE, S3OP_ADMIN_SCRUB_START, "", "", 0, 0},
+    {"GET", "/_coffer/scrub?from=3", "h", NULL, S3ERR_NONE, S3OP_ADMIN_SCRUB_STATUS, "", "", 0, 0},
+    {"PUT", "/_coffer/scrub", "h", NULL, S3ERR_NONE, S3OP_METHOD_NOT_ALLOWED, "", "", 0, 0},
+    {"GET", "/_coffer/scrub/x", "h", NULL, S3ERR_NONE, S3OP_GET_OBJECT, "_coffer", "scrub/x", 0, 0},
+    {"GET", "/_coffer/scrub", "_coffer.example.com", "example.com", S3ERR_NONE, S3OP_GET_OBJECT, "_coffer", "_coffer/scrub", 0, 1},
     {"PUT", "/", "127.0.0.1:9000", NULL, S3ERR_NONE, S3OP_METHOD_NOT_ALLOWED, "", "", 0, 0},
     {"PUT", "/bkt", "h", NULL, S3ERR_NONE, S3OP_CREATE_BUCKET, "bkt", "", 0, 0},
     {"PUT", "/bkt/", "h", NULL, S3ERR_NONE, S3OP_CREATE_BUCKET, "bkt", "", 0, 0},
