@@ -94,8 +94,9 @@ def server_factory(tmp_path):
     """Starts private servers (own dirs and port) for tests that crash or count files."""
     started = []
 
-    def make(threads=2):
-        server = register_server(CofferServer(str(tmp_path / ("srv%d" % len(started))), threads=threads))
+    def make(threads=2, **kw):
+        """kw goes to CofferServer (data_dirs, copies)."""
+        server = register_server(CofferServer(str(tmp_path / ("srv%d" % len(started))), threads=threads, **kw))
         started.append(server)
         server.start()
         return server

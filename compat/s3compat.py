@@ -121,12 +121,14 @@ def count_files(root):
 class CofferServer:
     """One coffer process on fixed dirs and port; can be stopped, killed and restarted."""
 
-    def __init__(self, workdir, port=None, threads=2, domain=DOMAIN):
+    def __init__(self, workdir, port=None, threads=2, domain=DOMAIN, data_dirs=None, copies=None):
         self.workdir = workdir
         self.port = port or free_port()
         self.threads = threads
         self.domain = domain
-        self.data_dirs = [os.path.join(workdir, "data1"), os.path.join(workdir, "data2")]
+        # data_dirs: the --data directories (default data1 and data2 in workdir); copies: --copies when given
+        self.data_dirs = list(data_dirs or [os.path.join(workdir, "data1"), os.path.join(workdir, "data2")])
+        self.copies = copies
         self.meta_dir = os.path.join(workdir, "meta")
         self.log_path = os.path.join(workdir, "server.log")
         self.proc = None
@@ -140,6 +142,8 @@ class CofferServer:
         argv = [coffer_bin(), "serve", "--listen", "127.0.0.1:%d" % self.port]
         for d in self.data_dirs:
             argv += ["--data", d]
+        if self.copies is not None:
+            argv += ["--copies", str(self.copies)]
         argv += ["--meta", self.meta_dir, "--threads", str(self.threads), "--log-level", "info"]
         if self.domain:
             argv += ["--domain", self.domain]

@@ -40,11 +40,14 @@ static void on_progress(void *ctx, const store_scrub_stats_t *s)
 static void on_damage(void *ctx, const store_scrub_damage_t *d)
 {
     (void)ctx;
-    char chunk[17];
+    char chunk[17], key[1024];
     snprintf(chunk, sizeof(chunk), "%016" PRIx64, d->chunk_id);
-    log_warn("scrub: %s %.*s%s chunk %s, copy in %s: %s; %s", d->bucket ? d->bucket : "(multipart upload)",
-             (int)(d->key_len > 1024 ? 1024 : d->key_len), d->key, d->bucket ? "" : " (upload id)", chunk, d->dir, d->problem,
-             d->outcome);
+    log_escape(key, sizeof(key), d->key, d->key_len);
+    if (d->bucket != NULL)
+        log_warn("scrub: s3://%s/%s chunk %s, copy in %s: %s; %s", d->bucket, key, chunk, d->dir, d->problem, d->outcome);
+    else
+        log_warn("scrub: multipart upload %s part %u chunk %s, copy in %s: %s; %s", key, d->part_number, chunk, d->dir, d->problem,
+                 d->outcome);
     json_t *o = json_pack("{s:s?, s:s%, s:i, s:s, s:I, s:s, s:s, s:s}", "bucket", d->bucket, "key", d->key, d->key_len,
                           "part_number", (json_int_t)d->part_number, "chunk", chunk, "offset", (json_int_t)d->chunk_offset, "dir",
                           d->dir, "problem", d->problem, "outcome", d->outcome);
@@ -91,14 +94,14 @@ static void send_status(s3_req_t *r, int status, uint64_t from, int started_now)
     for (size_t i = (size_t)from; i < json_array_size(scrub.reports); i++)
         json_array_append(reports, json_array_get(scrub.reports, i));
     const store_scrub_stats_t *s = &scrub.stats;
-    json_t *o =
-        json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "state",
-                  state_names[scrub.state], "started_now", started_now, "started", (json_int_t)scrub.started, "finished",
-                  (json_int_t)scrub.finished, "total_objects", (json_int_t)s->total_objects, "total_bytes",
-                  (json_int_t)s->total_bytes, "objects", (json_int_t)s->objects, "bytes", (json_int_t)s->bytes, "chunks",
-                  (json_int_t)s->chunks, "copies", (json_int_t)s->copies, "damaged", (json_int_t)s->damaged, "repaired",
-                  (json_int_t)s->repaired, "unrecoverable", (json_int_t)s->unrecoverable, "bad_records", (json_int_t)s->bad_records,
-                  "reports_total", (json_int_t)scrub.num_reports, "reports_from", (json_int_t)from, "reports", reports);
+    json_t *o = json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "state",
+                          state_names[scrub.state], "started_now", started_now, "started", (json_int_t)scrub.started, "finished",
+                          (json_int_t)scrub.finished, "total_objects", (json_int_t)s->total_objects, "total_bytes",
+                          (json_int_t)s->total_bytes, "objects", (json_int_t)s->objects, "bytes", (json_int_t)s->bytes, "chunks",
+                          (json_int_t)s->chunks, "copies", (json_int_t)s->copies, "damaged", (json_int_t)s->damaged, "repaired",
+                          (json_int_t)s->repaired, "unrecoverable", (json_int_t)s->unrecoverable, "bad_records",
+                          (json_int_t)s->bad_records, "unchecked", (json_int_t)s->unchecked, "reports_total",
+                          (json_int_t)scrub.num_reports, "reports_from", (json_int_t)from, "reports", reports);
     char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     pthread_mutex_unlock(&scrub.lock);

@@ -8,7 +8,8 @@
  * Both print the same lines: damage to stdout as found, progress to stderr
  * (redrawn in place on a terminal, a line every few seconds otherwise), and a
  * summary. Exit status: 0 when every chunk has a good copy (damage found was
- * repaired), 1 when data is lost or a record is unreadable, 2 on other errors.
+ * repaired), 1 when data is lost or a record is unreadable, 2 on other errors
+ * (copies in data directories that were not given included).
  */
 #include "server/cli.h"
 
@@ -23,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "server/log.h"
 #include "server/serve.h"
 #include "storage/store.h"
 
@@ -43,7 +45,8 @@ static const char usage_scrub[] = "Usage: coffer scrub --data DIR... [--meta DIR
                                   "  -h, --help       show this text\n"
                                   "\n"
                                   "Exit status: 0 when every chunk has a good copy (all damage found was repaired), 1 when\n"
-                                  "some data has no good copy left or a record is unreadable, 2 on other errors.\n";
+                                  "some data has no good copy left or a record is unreadable, 2 on other errors (also when\n"
+                                  "copies are in data directories that were not given).\n";
 
 /* ------------------------------------------------------------------ printing */
 
@@ -97,12 +100,18 @@ static void print_progress(printer_t *p, const store_scrub_stats_t *s, int force
 static void print_damage(printer_t *p, const char *bucket, const char *key, size_t key_len, uint64_t part, const char *chunk,
                          uint64_t offset, const char *dir, const char *problem, const char *outcome)
 {
+    char k[4 * 1024 + 1], d[4 * 1024 + 1];
+    log_escape(k, sizeof(k), key, key_len);
+    log_escape(d, sizeof(d), dir ? dir : "?", dir ? strlen(dir) : 1);
+    /* a copy in a directory not given is not damage: it could not be read */
+    const char *lead = outcome != NULL && strcmp(outcome, "not checked") == 0 ? "not checked" : "damaged";
     clear_progress(p);
     if (bucket != NULL)
-        printf("damaged: s3://%s/%.*s", bucket, (int)key_len, key);
+        printf("%s: s3://%s/%s", lead, bucket, k);
     else
-        printf("damaged: multipart upload %.*s part %" PRIu64, (int)key_len, key, part);
-    printf(" (chunk %s at byte %" PRIu64 "), copy in %s: %s; %s\n", chunk, offset, dir, problem, outcome);
+        printf("%s: multipart upload %s part %" PRIu64, lead, k, part);
+    printf(" (chunk %s at byte %" PRIu64 "), copy in %s: %s; %s\n", chunk ? chunk : "?", offset, d, problem ? problem : "?",
+           outcome ? outcome : "?");
     fflush(stdout);
 }
 
@@ -113,7 +122,15 @@ static int print_summary(const store_scrub_stats_t *s)
     printf("scrub: checked %" PRIu64 " objects and parts, %" PRIu64 " chunks (%" PRIu64 " copies, %s): %" PRIu64
            " damaged copies, %" PRIu64 " repaired, %" PRIu64 " chunks with no good copy, %" PRIu64 " unreadable records\n",
            s->objects, s->chunks, s->copies, bytes, s->damaged, s->repaired, s->unrecoverable, s->bad_records);
-    return s->unrecoverable != 0 || s->bad_records != 0 ? 1 : 0;
+    if (s->unrecoverable != 0 || s->bad_records != 0)
+        return 1;
+    if (s->unchecked != 0) {
+        printf("scrub: %" PRIu64 " copies are in data directories that were not given: pass every --data directory, in the "
+               "order coffer serve is given them\n",
+               s->unchecked);
+        return 2;
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------ offline */
@@ -136,7 +153,9 @@ static int scrub_offline(const char *meta, const char *const *data, size_t num_d
     store_t *st = NULL;
     char err[1024] = "";
     if (store_open(&cfg, &st, err, sizeof(err)) != 0) {
-        fprintf(stderr, "coffer scrub: %s\n(is the server running? Then use --endpoint.)\n", err);
+        fprintf(stderr, "coffer scrub: %s\n", err);
+        if (strstr(err, "lock") != NULL)
+            fprintf(stderr, "(the server is running: scrub it with --endpoint instead)\n");
         return 2;
     }
     store_scrub_stats_t stats;
@@ -228,6 +247,7 @@ static void stats_from(const json_t *o, store_scrub_stats_t *s)
     s->repaired = jnum(o, "repaired");
     s->unrecoverable = jnum(o, "unrecoverable");
     s->bad_records = jnum(o, "bad_records");
+    s->unchecked = jnum(o, "unchecked");
 }
 
 /* Prints the reports of a status reply; returns how many it held. */
@@ -287,7 +307,8 @@ static int scrub_online(const char *endpoint, const char *region, printer_t *p)
             }
             break;
         }
-        print_progress(p, &stats, 0);
+        if (stats.total_objects != 0) /* the count is not in yet when the scrub has just started */
+            print_progress(p, &stats, 0);
         json_decref(o);
         usleep(500 * 1000);
         snprintf(url, sizeof(url), "%.*s/_coffer/scrub?from=%" PRIu64, (int)elen, endpoint, seen);

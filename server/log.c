@@ -42,6 +42,33 @@ static void write_all(int fd, const char *buf, size_t len)
     }
 }
 
+char *log_escape(char *out, size_t out_len, const char *s, size_t len)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len && out_len > 0; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[5];
+        size_t n;
+        if (c == '\\' || c == '\n') {
+            esc[0] = '\\';
+            esc[1] = c == '\n' ? 'n' : '\\';
+            n = 2;
+        } else if (c < 0x20 || c == 0x7f) {
+            n = (size_t)snprintf(esc, sizeof(esc), "\\x%02x", c);
+        } else {
+            esc[0] = (char)c;
+            n = 1;
+        }
+        if (o + n >= out_len)
+            break;
+        memcpy(out + o, esc, n);
+        o += n;
+    }
+    if (out_len > 0)
+        out[o] = '\0';
+    return out;
+}
+
 void log_write(log_level_t level, const char *fmt, ...)
 {
     if (level < log_threshold)

@@ -2,6 +2,8 @@
 #ifndef COFFER_LOG_H
 #define COFFER_LOG_H
 
+#include <stddef.h>
+
 typedef enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_NONE } log_level_t;
 
 extern log_level_t log_threshold;
@@ -16,6 +18,13 @@ void log_write(log_level_t level, const char *fmt, ...) __attribute__((format(pr
 #define log_info(...) log_write(LOG_INFO, __VA_ARGS__)
 #define log_warn(...) log_write(LOG_WARN, __VA_ARGS__)
 #define log_error(...) log_write(LOG_ERROR, __VA_ARGS__)
+
+/**
+ * Copies len bytes of s into out (out_len bytes, NUL-terminated, cut to fit) with control
+ * characters and backslashes escaped (\n, \xNN, \\), so a key cannot split or forge a line.
+ * Returns out.
+ */
+char *log_escape(char *out, size_t out_len, const char *s, size_t len);
 
 /** Whether access-log lines are written (on by default; they go to stdout). */
 extern int log_access_enabled;

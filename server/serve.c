@@ -11,6 +11,7 @@
 #include "server/serve.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
@@ -23,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -164,6 +167,85 @@ static void on_control(h2o_multithread_receiver_t *receiver, h2o_linklist_t *mes
     h2o_context_request_shutdown(&t->ctx);
 }
 
+/* ------------------------------------------------------------------ where request bodies spill */
+
+/*
+ * h2o keeps a request body over its mmap threshold in a temp file it reserves in full
+ * (posix_fallocate), and closes the connection without an answer when it cannot. Each loop
+ * therefore points its own (thread-local) buffer prototype at the roomiest data directory that
+ * takes data (not failed, not full, writable, present), rechecked every SPILL_CHECK_MS; when
+ * none has SPILL_MIN_FREE left, the metadata directory's coffer-spill/ competes too, so a body
+ * bound for a full disk still arrives whole and gets its 507 from storage.
+ */
+#define SPILL_CHECK_MS 100
+#define SPILL_MIN_FREE (1ull << 30)
+#define SPILL_SUBDIR "coffer-spill"
+
+static void spill_init(server_t *s)
+{
+    const serve_config_t *cfg = &s->cfg;
+    s->num_spill = cfg->num_data_dirs + 1;
+    s->spill = calloc(s->num_spill, sizeof(*s->spill));
+    s->spill_dirs = calloc(s->num_spill, sizeof(*s->spill_dirs));
+    if (s->spill == NULL || s->spill_dirs == NULL)
+        abort();
+    for (size_t i = 0; i < s->num_spill; i++) {
+        char dir[FILENAME_MAX - 32];
+        if (i < cfg->num_data_dirs)
+            snprintf(dir, sizeof(dir), "%s/tmp", cfg->data_dirs[i]);
+        else
+            snprintf(dir, sizeof(dir), "%s/" SPILL_SUBDIR, cfg->meta_dir);
+        s->spill[i].threshold = h2o_socket_buffer_mmap_settings.threshold;
+        snprintf(s->spill[i].fn_template, sizeof(s->spill[i].fn_template), "%s/h2o-body.XXXXXX", dir);
+        if ((s->spill_dirs[i] = strdup(dir)) == NULL)
+            abort();
+    }
+    /* the metadata fallback: made here, and emptied of what a crash left (data dirs' tmp/ are emptied by storage) */
+    const char *meta_spill = s->spill_dirs[s->num_spill - 1];
+    if (mkdir(meta_spill, 0700) != 0 && errno != EEXIST)
+        log_warn("cannot create %s: %s", meta_spill, strerror(errno));
+    DIR *d = opendir(meta_spill);
+    for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;) {
+        char path[FILENAME_MAX];
+        if (strncmp(e->d_name, "h2o-body.", 9) == 0 && snprintf(path, sizeof(path), "%s/%s", meta_spill, e->d_name) > 0)
+            unlink(path);
+    }
+    if (d != NULL)
+        closedir(d);
+}
+
+/* Bytes free for this process in dir, or 0 when it is missing or read-only. */
+static uint64_t spill_room(const char *dir)
+{
+    struct statvfs sv;
+    if (statvfs(dir, &sv) != 0 || (sv.f_flag & ST_RDONLY))
+        return 0;
+    return (uint64_t)sv.f_bavail * sv.f_frsize;
+}
+
+static void choose_spill_dir(server_t *s)
+{
+    size_t best = SIZE_MAX;
+    uint64_t best_room = 0;
+    for (size_t i = 0; i < s->num_spill; i++) {
+        int meta = i + 1 == s->num_spill;
+        if (meta && best != SIZE_MAX && best_room >= SPILL_MIN_FREE)
+            break; /* a data directory has room enough */
+        if (!meta && !store_data_dir_usable(s->store, i))
+            continue;
+        uint64_t room = spill_room(s->spill_dirs[i]);
+        if (room > best_room) {
+            best = i;
+            best_room = room;
+        }
+    }
+    if (best != SIZE_MAX && h2o_socket_buffer_prototype.mmap_settings != &s->spill[best]) {
+        if (h2o_socket_buffer_prototype.mmap_settings != &h2o_socket_buffer_mmap_settings)
+            log_info("request bodies now spill to %s", s->spill_dirs[best]);
+        h2o_socket_buffer_prototype.mmap_settings = &s->spill[best];
+    }
+}
+
 static void *thread_main(void *arg)
 {
     server_thread_t *t = arg;
@@ -180,12 +262,17 @@ static void *thread_main(void *arg)
     h2o_socket_read_start(t->listener, on_accept);
 
     time_t deadline = 0;
-    uint64_t last_trim = 0;
+    uint64_t last_trim = 0, last_spill_check = 0;
+    choose_spill_dir(s);
     int32_t max_wait = 200;
     for (;;) {
         h2o_evloop_run(loop, max_wait);
         log_access_flush();
         uint64_t now = h2o_now(loop);
+        if (now - last_spill_check >= SPILL_CHECK_MS) {
+            choose_spill_dir(s);
+            last_spill_check = now;
+        }
         if (now - last_trim >= BODY_TRIM_INTERVAL_MS) {
             /* while a spilled body exists (being received, or read by a worker), wake up often enough to trim it */
             max_wait = bodymap_trim(&t->ctx) != 0 ? BODY_TRIM_INTERVAL_MS : 200;
@@ -253,9 +340,8 @@ int serve_run(const serve_config_t *cfg)
     h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
     h2o_handler_t *handler = h2o_create_handler(path, sizeof(*handler));
     handler->on_req = handler_on_req;
-    /* Large request bodies spill into an mmap'd file: on the data volume, not a small /tmp. */
-    snprintf(h2o_socket_buffer_mmap_settings.fn_template, sizeof(h2o_socket_buffer_mmap_settings.fn_template),
-             "%s/tmp/h2o-body.XXXXXX", cfg->data_dirs[0]);
+    /* Large request bodies spill into an mmap'd file: on a data volume, not a small /tmp (see choose_spill_dir). */
+    spill_init(s);
 
     s->iopool = iopool_create(cfg->io_threads);
     s->num_threads = cfg->threads;
@@ -302,5 +388,9 @@ int serve_run(const serve_config_t *cfg)
 Exit:
     store_close(s->store);
     keys_destroy(s->keys);
+    for (size_t i = 0; i < s->num_spill; i++)
+        free(s->spill_dirs[i]);
+    free(s->spill_dirs);
+    free(s->spill);
     return exit_status;
 }

@@ -56,7 +56,10 @@ struct server {
     uint32_t request_id_salt;
     volatile int shutting_down;
     int num_threads;
-    server_thread_t *threads; /* owned */
+    server_thread_t *threads;          /* owned */
+    h2o_buffer_mmap_settings_t *spill; /* owned: where request bodies spill, one per data directory + the meta fallback */
+    char **spill_dirs;                 /* owned: the directories of spill */
+    size_t num_spill;
 };
 
 /** Fills defaults (127.0.0.1:9000, ./coffer-data, one loop per core). */

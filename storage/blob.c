@@ -281,8 +281,7 @@ int blob_stage_sync(blob_stage_t *st)
     /* data before name: see the DESIGN note */
     if (fdatasync(st->fd) != 0) {
         ret = -errno;
-        if (ret == -EIO)
-            mark_failed(st->dir, "fdatasync", st->tmp_path, EIO);
+        blob_note_error(st->dir, "fdatasync", st->tmp_path, ret); /* EIO: failed for good; ENOSPC (delayed allocation): full */
     }
     if (close(st->fd) != 0 && ret == 0)
         ret = -errno;

@@ -93,7 +93,7 @@ static void free_parts(meta_t *m)
     free(m);
 }
 
-int meta_open(const char *dir, meta_t **out, int *created, char *errbuf, size_t errbuf_len)
+int meta_open(const char *dir, int may_create, meta_t **out, int *created, char *errbuf, size_t errbuf_len)
 {
     meta_t *m = calloc(1, sizeof(*m));
     char *err = NULL, path[4096];
@@ -118,6 +118,11 @@ int meta_open(const char *dir, meta_t **out, int *created, char *errbuf, size_t 
                      "refusing to create a store there",
                      dir);
             ret = -EINVAL;
+            goto Fail;
+        }
+        if (!may_create) {
+            snprintf(errbuf, errbuf_len, "metadata directory %s holds no database", dir);
+            ret = -ENOENT;
             goto Fail;
         }
         fresh = 1;

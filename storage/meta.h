@@ -16,11 +16,12 @@ typedef struct meta_iter meta_iter_t;
 
 /**
  * Opens the RocksDB database in dir, creating it (and dir) when dir is missing or
- * empty. Refuses a non-empty dir that holds no RocksDB database, and a database
- * without the Coffer marker. *created is set to 1 when a fresh store was made.
+ * empty and may_create is set (else -ENOENT, nothing created but dir itself).
+ * Refuses a non-empty dir that holds no RocksDB database, and a database without
+ * the Coffer marker. *created is set to 1 when a fresh store was made.
  * Returns 0, or a negative errno with a reason in errbuf.
  */
-int meta_open(const char *dir, meta_t **out, int *created, char *errbuf, size_t errbuf_len);
+int meta_open(const char *dir, int may_create, meta_t **out, int *created, char *errbuf, size_t errbuf_len);
 /** Closes the database (flushing memtables is RocksDB's business: the WAL is synced already). */
 void meta_close(meta_t *m);
 

@@ -1,4 +1,4 @@
-/* storage/repair.c -- rewriting damaged or missing copies of a chunk from a good one.
+/* storage/repair.c -- rewriting damaged or missing copies of a chunk from its good blocks.
  *
  * DESIGN: a chunk file is immutable, so a repair is a new write of the same
  * bytes under the same name, with the durability order of any chunk write
@@ -37,15 +37,22 @@ static int rewrite_copy(blob_dir_t *d, uint64_t id, const uint8_t *data, size_t 
     return ret;
 }
 
-int store_chunk_repair(store_t *st, const store_chunk_ref_t *c, unsigned good, unsigned bad, unsigned *repaired)
+int store_chunk_repair(store_t *st, const store_chunk_ref_t *c, unsigned bad, unsigned *repaired)
 {
     unsigned done = 0;
-    uint8_t *data = malloc(c->len ? c->len : 1), *scratch = NULL;
+    uint8_t *data = malloc(c->len ? c->len : 1);
+    store_copies_t cp;
+    int ret = 0;
     if (data == NULL)
         abort();
-    int ret = store_chunk_read_copy(st, c, good, 0, data, c->len, &scratch);
+    store_copies_init(st, c, &cp);
+    for (uint32_t b = 0; b < c->num_blocks && ret == 0; b++) {
+        size_t off = (size_t)b * STORE_READ_BLOCK, blen = c->len - off < STORE_READ_BLOCK ? c->len - off : STORE_READ_BLOCK;
+        ret = store_copies_read_block(st, c, &cp, b, data + off, blen);
+    }
+    store_copies_close(&cp);
     for (unsigned k = 0; ret == 0 && k < c->place.num; k++) {
-        if (k == good || !(bad & (1u << k)) || c->place.dirs[k] >= st->num_dirs)
+        if (!(bad & (1u << k)) || c->place.dirs[k] >= st->num_dirs)
             continue;
         blob_dir_t *d = &st->dirs[c->place.dirs[k]];
         if (!blob_dir_usable(d))
@@ -53,8 +60,7 @@ int store_chunk_repair(store_t *st, const store_chunk_ref_t *c, unsigned good, u
         int r = rewrite_copy(d, c->id, data, c->len);
         if (r == 0) {
             done |= 1u << k;
-            fprintf(stderr, "coffer: storage: chunk %016" PRIx64 ": copy in %s rewritten from the copy in %s\n", c->id, d->path,
-                    st->dirs[c->place.dirs[good]].path);
+            fprintf(stderr, "coffer: storage: chunk %016" PRIx64 ": copy in %s rewritten from the good copies\n", c->id, d->path);
         } else if (r != -EEXIST) {
             fprintf(stderr, "coffer: storage: chunk %016" PRIx64 ": rewriting the copy in %s: %s\n", c->id, d->path, strerror(-r));
         }
@@ -67,7 +73,6 @@ int store_chunk_repair(store_t *st, const store_chunk_ref_t *c, unsigned good, u
     }
     if (repaired != NULL)
         *repaired = done;
-    free(scratch);
     free(data);
     return ret;
 }

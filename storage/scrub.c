@@ -2,9 +2,11 @@
  *
  * DESIGN: two passes over the object ('O') and part ('P') records. The first
  * only sums sizes, so progress can be shown as a share of the whole; the
- * second reads each chunk's copies whole through store_chunk_read_copy (the
- * read path's CRC32C check) and repairs through store_chunk_repair (the read
- * path's rewrite), so a scrub judges and mends copies exactly as a GET does.
+ * second reads each chunk's copies whole, one at a time, through
+ * store_copies_read_block (the read path's CRC32C check), and repairs through
+ * store_chunk_repair (the read path's rewrite, which takes each block from
+ * any copy that has it intact), so a scrub judges and mends copies exactly as
+ * a GET does: a chunk is lost only when some block is bad in every copy.
  * Records come from a snapshot taken by the walk; when every copy of a chunk
  * is missing and the chunk has no reference left, its object changed after
  * the snapshot and the chunk is skipped, not reported. A chunk shared by
@@ -98,11 +100,27 @@ static void report(scrub_run_t *r, const owner_t *ow, const store_chunk_ref_t *c
         r->cb->damage(r->cb->ctx, &d);
 }
 
-/* Checks every copy of chunk c; repairs the bad ones from a good one. */
+/* Reads copy k of chunk c whole, checking every block. Returns 0 or the first error (as store_copies_read_block). */
+static int check_copy(scrub_run_t *r, const store_chunk_ref_t *c, unsigned k)
+{
+    store_copies_t cp;
+    int ret = 0;
+    store_copies_init(r->st, c, &cp);
+    cp.order[0] = k; /* this copy only */
+    cp.num = 1;
+    for (uint32_t b = 0; b < c->num_blocks && ret == 0; b++) {
+        size_t off = (size_t)b * STORE_READ_BLOCK, blen = c->len - off < STORE_READ_BLOCK ? c->len - off : STORE_READ_BLOCK;
+        ret = store_copies_read_block(r->st, c, &cp, b, r->buf + off, blen);
+    }
+    store_copies_close(&cp);
+    return ret;
+}
+
+/* Checks every copy of chunk c; rewrites the bad ones from the good blocks of the others. */
 static void scrub_chunk(scrub_run_t *r, const owner_t *ow, const store_chunk_ref_t *c)
 {
     int results[CODEC_MAX_COPIES];
-    unsigned bad = 0, missing = 0, good = CODEC_MAX_COPIES;
+    unsigned bad = 0, missing = 0;
     if (c->len > r->buf_cap) {
         free(r->buf);
         if ((r->buf = malloc(c->len)) == NULL)
@@ -110,15 +128,20 @@ static void scrub_chunk(scrub_run_t *r, const owner_t *ow, const store_chunk_ref
         r->buf_cap = c->len;
     }
     for (unsigned k = 0; k < c->place.num; k++) {
-        results[k] = store_chunk_read_copy(r->st, c, k, 0, r->buf, c->len, &r->scratch);
-        r->stats->copies++;
-        if (results[k] == 0) {
-            if (good == CODEC_MAX_COPIES)
-                good = k;
+        if (c->place.dirs[k] >= r->st->num_dirs) { /* an operator's mistake, not damage: say so */
+            char problem[96];
+            snprintf(problem, sizeof(problem), "in data directory #%u, which was not given", (unsigned)c->place.dirs[k] + 1);
+            r->stats->unchecked++;
+            report(r, ow, c, k, problem, "not checked");
+            results[k] = 0;
             continue;
         }
-        bad |= 1u << k;
-        missing += results[k] == -ENOENT;
+        results[k] = check_copy(r, c, k);
+        r->stats->copies++;
+        if (results[k] != 0) {
+            bad |= 1u << k;
+            missing += results[k] == -ENOENT;
+        }
     }
     r->stats->chunks++;
     r->stats->bytes += c->len;
@@ -127,10 +150,8 @@ static void scrub_chunk(scrub_run_t *r, const owner_t *ow, const store_chunk_ref
     if (missing == c->place.num && !store_chunk_referenced(r->st, c->id))
         return; /* freed after the snapshot: its object was replaced or deleted */
     unsigned repaired = 0;
-    if (good != CODEC_MAX_COPIES)
-        store_chunk_repair(r->st, c, good, bad, &repaired);
-    else
-        r->stats->unrecoverable++;
+    int lost = store_chunk_repair(r->st, c, bad, &repaired) != 0;
+    r->stats->unrecoverable += lost;
     for (unsigned k = 0; k < c->place.num; k++) {
         if (!(bad & (1u << k)))
             continue;
@@ -141,11 +162,10 @@ static void scrub_chunk(scrub_run_t *r, const owner_t *ow, const store_chunk_ref
             snprintf(problem, sizeof(problem), "checksum mismatch");
         else
             snprintf(problem, sizeof(problem), "unreadable: %s", strerror(-results[k]));
-        const char *outcome = repaired & (1u << k)       ? "repaired"
-                              : good == CODEC_MAX_COPIES ? "not repaired: no good copy"
-                              : c->place.dirs[k] >= r->st->num_dirs || !blob_dir_usable(&r->st->dirs[c->place.dirs[k]])
-                                  ? "not repaired: the directory is failed or full"
-                                  : "not repaired: rewriting failed (see the log)";
+        const char *outcome = repaired & (1u << k)                               ? "repaired"
+                              : lost                                             ? "not repaired: no good copy"
+                              : !blob_dir_usable(&r->st->dirs[c->place.dirs[k]]) ? "not repaired: the directory is failed or full"
+                                                                                 : "not repaired: rewriting failed (see the log)";
         r->stats->damaged++;
         r->stats->repaired += (repaired & (1u << k)) != 0;
         report(r, ow, c, k, problem, outcome);

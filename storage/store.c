@@ -179,23 +179,23 @@ int store_open(const store_config_t *cfg, store_t **out, char *errbuf, size_t er
     if (st->inline_max > STORE_MAX_INLINE)
         st->inline_max = STORE_MAX_INLINE;
 
-    if ((ret = meta_open(cfg->meta_dir, &st->meta, &created, errbuf, errbuf_len)) != 0)
-        goto Fail;
     st->dirs = xcalloc(cfg->num_data_dirs, sizeof(*st->dirs));
+    const char *with_chunks = NULL; /* a data directory that holds chunks */
     for (; st->num_dirs < cfg->num_data_dirs; st->num_dirs++) {
         if ((ret = blob_dir_open(&st->dirs[st->num_dirs], cfg->data_dirs[st->num_dirs], (unsigned)st->num_dirs, errbuf,
                                  errbuf_len)) != 0)
             goto Fail;
-        /* a fresh metadata store next to existing chunks means the metadata was lost or the path is wrong */
-        if (created && blob_dir_has_chunks(&st->dirs[st->num_dirs]) != 0) {
+        if (with_chunks == NULL && blob_dir_has_chunks(&st->dirs[st->num_dirs]) != 0)
+            with_chunks = cfg->data_dirs[st->num_dirs];
+    }
+    /* a fresh metadata store next to existing chunks means the metadata was lost or the path is wrong: create nothing */
+    if ((ret = meta_open(cfg->meta_dir, with_chunks == NULL, &st->meta, &created, errbuf, errbuf_len)) != 0) {
+        if (ret == -ENOENT && with_chunks != NULL)
             snprintf(errbuf, errbuf_len,
-                     "metadata directory %s is new but data directory %s already holds chunks; "
+                     "metadata directory %s is missing or empty but data directory %s already holds chunks; "
                      "refusing to start (is the metadata directory missing or misconfigured?)",
-                     cfg->meta_dir, cfg->data_dirs[st->num_dirs]);
-            st->num_dirs++;
-            ret = -EINVAL;
-            goto Fail;
-        }
+                     cfg->meta_dir, with_chunks);
+        goto Fail;
     }
     /* what a crash left behind, before the counter moves and before anything is served (storage/gc.c) */
     if ((ret = gc_collect_at_open(st, errbuf, errbuf_len)) != 0)
@@ -1263,10 +1263,108 @@ static int read_block(int fd, const store_chunk_ref_t *c, uint32_t b, void *dst,
     return 0;
 }
 
-/* Reads n bytes at coff of chunk c from fd (one copy), block by block, each block's CRC checked. */
-static int read_copy_range(int fd, const store_chunk_ref_t *c, uint64_t coff, uint8_t *out, size_t n, uint8_t **scratch)
+/* Opens copy k of chunk c: an fd, or -errno (judged against its directory). */
+static int open_copy_read(store_t *st, const store_chunk_ref_t *c, unsigned k)
 {
+    if (c->place.dirs[k] >= st->num_dirs)
+        return STORE_E_CORRUPT;
+    blob_dir_t *d = &st->dirs[c->place.dirs[k]];
+    int fd = blob_open_read(d, c->id);
+    if (fd < 0) {
+        char path[4096];
+        blob_chunk_path(d, c->id, path, sizeof(path));
+        blob_note_error(d, "open", path, fd);
+    }
+    return fd;
+}
+
+void store_copies_init(store_t *st, const store_chunk_ref_t *c, store_copies_t *cp)
+{
+    memset(cp, 0, sizeof(*cp));
+    for (int pass = 0; pass < 2; pass++) /* usable directories first, failed or full ones as a last resort */
+        for (unsigned k = 0; k < c->place.num; k++)
+            if ((c->place.dirs[k] < st->num_dirs && blob_dir_usable(&st->dirs[c->place.dirs[k]])) == (pass == 0))
+                cp->order[cp->num++] = k;
+    for (unsigned k = 0; k < CODEC_MAX_COPIES; k++)
+        cp->fd[k] = -1;
+}
+
+void store_copies_close(store_copies_t *cp)
+{
+    for (unsigned k = 0; k < CODEC_MAX_COPIES; k++)
+        if (cp->fd[k] >= 0)
+            close(cp->fd[k]);
+}
+
+int store_copies_read_block(store_t *st, const store_chunk_ref_t *c, store_copies_t *cp, uint32_t b, void *dst, size_t blen)
+{
+    int ret = STORE_E_UNAVAILABLE;
+    for (unsigned i = 0; i < cp->num; i++) {
+        unsigned k = cp->order[i];
+        if (cp->err[k] != 0 && cp->fd[k] < 0) {
+            ret = cp->err[k]; /* could not be opened */
+            continue;
+        }
+        if (cp->fd[k] < 0 && (cp->fd[k] = open_copy_read(st, c, k)) < 0) {
+            ret = cp->err[k] = cp->fd[k];
+            cp->fd[k] = -1;
+            cp->bad |= 1u << k;
+            continue;
+        }
+        int r = read_block(cp->fd[k], c, b, dst, blen);
+        if (r == -ENODATA)
+            r = STORE_E_CORRUPT; /* a short file: damaged like a flipped byte */
+        if (r == 0)
+            return 0;
+        if (r != STORE_E_CORRUPT) {
+            char path[4096];
+            blob_chunk_path(&st->dirs[c->place.dirs[k]], c->id, path, sizeof(path));
+            blob_note_error(&st->dirs[c->place.dirs[k]], "read", path, r);
+        }
+        if (cp->err[k] == 0)
+            cp->err[k] = r;
+        cp->bad |= 1u << k;
+        ret = r;
+    }
+    return ret;
+}
+
+/* The error for a block no copy served: -EAGAIN when the chunk is gone for good (freed after the object's lookup). */
+static int copies_error(store_t *st, const store_chunk_ref_t *c, const store_copies_t *cp)
+{
+    unsigned missing = 0, corrupt = 0;
+    for (unsigned i = 0; i < cp->num; i++) {
+        missing += cp->err[cp->order[i]] == -ENOENT;
+        corrupt += cp->err[cp->order[i]] == STORE_E_CORRUPT;
+    }
+    if (missing == c->place.num && !store_chunk_referenced(st, c->id))
+        return -EAGAIN;
+    return corrupt ? STORE_E_CORRUPT : STORE_E_UNAVAILABLE;
+}
+
+/* Logs what was wrong with the copies of c that failed a read. */
+static void log_bad_copies(store_t *st, const store_chunk_ref_t *c, const store_copies_t *cp)
+{
+    for (unsigned k = 0; k < c->place.num; k++)
+        if (cp->bad & (1u << k))
+            fprintf(stderr, "coffer: storage: chunk %016llx copy in %s: %s\n", (unsigned long long)c->id,
+                    c->place.dirs[k] < st->num_dirs ? st->dirs[c->place.dirs[k]].path : "(unconfigured directory)",
+                    cp->err[k] == STORE_E_CORRUPT ? "checksum mismatch" : strerror(-cp->err[k]));
+}
+
+/*
+ * Reads n bytes at coff of chunk c, each block from the first copy that has it intact (copies in
+ * usable directories first, in the record's order), so copies damaged in different blocks still
+ * serve the whole chunk. Copies found missing or damaged on the way are rewritten from the
+ * blocks that are good (store_chunk_repair). Returns 0, -EAGAIN (every copy is gone and the
+ * chunk is no longer referenced: its object changed after the lookup), STORE_E_CORRUPT (a
+ * block failed its checksum in every copy) or STORE_E_UNAVAILABLE.
+ */
+static int read_chunk_range(store_t *st, const store_chunk_ref_t *c, uint64_t coff, uint8_t *out, size_t n, uint8_t **scratch)
+{
+    store_copies_t cp;
     int ret = 0;
+    store_copies_init(st, c, &cp);
     while (n > 0 && ret == 0) {
         uint32_t b = (uint32_t)(coff / STORE_READ_BLOCK);
         size_t bstart = (size_t)b * STORE_READ_BLOCK;
@@ -1274,75 +1372,29 @@ static int read_copy_range(int fd, const store_chunk_ref_t *c, uint64_t coff, ui
         size_t in_block = (size_t)coff - bstart;
         size_t take = blen - in_block < n ? blen - in_block : n;
         if (in_block == 0 && take == blen) {
-            ret = read_block(fd, c, b, out, blen); /* fast path: straight into the caller's buffer */
+            ret = store_copies_read_block(st, c, &cp, b, out, blen); /* fast path: straight into the caller's buffer */
         } else {
             if (*scratch == NULL && (*scratch = malloc(STORE_READ_BLOCK)) == NULL)
                 abort();
-            if ((ret = read_block(fd, c, b, *scratch, blen)) == 0)
+            if ((ret = store_copies_read_block(st, c, &cp, b, *scratch, blen)) == 0)
                 memcpy(out, *scratch + in_block, take);
         }
         out += take;
         coff += take;
         n -= take;
     }
-    return ret;
-}
-
-int store_chunk_read_copy(store_t *st, const store_chunk_ref_t *c, unsigned k, uint64_t coff, uint8_t *out, size_t n,
-                          uint8_t **scratch)
-{
-    if (k >= c->place.num || c->place.dirs[k] >= st->num_dirs)
-        return STORE_E_CORRUPT;
-    blob_dir_t *d = &st->dirs[c->place.dirs[k]];
-    int fd = blob_open_read(d, c->id), ret;
-    if (fd < 0) {
-        ret = fd;
-    } else {
-        ret = read_copy_range(fd, c, coff, out, n, scratch);
-        close(fd);
-        if (ret == -ENODATA)
-            ret = STORE_E_CORRUPT; /* a short file: damaged like a flipped byte */
+    store_copies_close(&cp);
+    if (ret != 0) {
+        ret = copies_error(st, c, &cp);
+        if (ret != -EAGAIN)
+            log_bad_copies(st, c, &cp);
+        return ret;
     }
-    if (ret != 0 && ret != STORE_E_CORRUPT) {
-        char path[4096];
-        blob_chunk_path(d, c->id, path, sizeof(path));
-        blob_note_error(d, "read", path, ret);
+    if (cp.bad != 0) {
+        log_bad_copies(st, c, &cp);
+        store_chunk_repair(st, c, cp.bad, NULL);
     }
-    return ret;
-}
-
-/*
- * Reads n bytes at coff of chunk c from the first copy that serves them: copies in usable
- * directories first, in the record's order. Copies found missing or damaged on the way are
- * rewritten from the one that served (store_chunk_repair). Returns 0, -EAGAIN (every copy is
- * gone and the chunk is no longer referenced: its object changed after the lookup),
- * STORE_E_CORRUPT (a copy failed its checksum and none served) or STORE_E_UNAVAILABLE.
- */
-static int read_chunk_range(store_t *st, const store_chunk_ref_t *c, uint64_t coff, uint8_t *out, size_t n, uint8_t **scratch)
-{
-    unsigned order[CODEC_MAX_COPIES], num = 0, bad = 0, missing = 0;
-    int ret = -EIO, corrupt = 0;
-    for (int pass = 0; pass < 2; pass++) /* usable directories first, failed ones as a last resort */
-        for (unsigned k = 0; k < c->place.num; k++)
-            if ((c->place.dirs[k] < st->num_dirs && blob_dir_usable(&st->dirs[c->place.dirs[k]])) == (pass == 0))
-                order[num++] = k;
-    for (unsigned i = 0; i < num; i++) {
-        unsigned k = order[i];
-        if ((ret = store_chunk_read_copy(st, c, k, coff, out, n, scratch)) == 0) {
-            if (bad != 0)
-                store_chunk_repair(st, c, k, bad, NULL);
-            return 0;
-        }
-        bad |= 1u << k;
-        missing += ret == -ENOENT;
-        corrupt |= ret == STORE_E_CORRUPT;
-        fprintf(stderr, "coffer: storage: chunk %016llx copy in %s: %s\n", (unsigned long long)c->id,
-                c->place.dirs[k] < st->num_dirs ? st->dirs[c->place.dirs[k]].path : "(unknown directory)",
-                ret == STORE_E_CORRUPT ? "checksum mismatch" : strerror(-ret));
-    }
-    if (missing == num && !store_chunk_referenced(st, c->id))
-        return -EAGAIN; /* the object was replaced or deleted after its lookup, and its data freed */
-    return corrupt ? STORE_E_CORRUPT : STORE_E_UNAVAILABLE;
+    return 0;
 }
 
 /* The index of the last chunk starting at or before offset (obj has chunks). */
@@ -1397,6 +1449,11 @@ int store_object_read(store_t *st, const store_object_t *obj, uint64_t offset, v
         ret = STORE_E_CORRUPT; /* the chunk lengths do not cover the object */
     free(scratch);
     return ret;
+}
+
+int store_data_dir_usable(store_t *st, size_t i)
+{
+    return i < st->num_dirs && blob_dir_usable(&st->dirs[i]);
 }
 
 /* ------------------------------------------------------------------ record walks */

@@ -419,6 +419,9 @@ typedef struct store_upload_entry {
 int store_upload_list(store_t *st, const store_upload_list_params_t *p, int (*cb)(void *ctx, const store_upload_entry_t *e),
                       void *ctx, int *is_truncated);
 
+/** Whether data directory i (in the configured order) takes new data: not failed, not full. */
+int store_data_dir_usable(store_t *st, size_t i);
+
 /* ------------------------------------------------------------------ scrub */
 
 /** A copy of a chunk found missing, unreadable or damaged. Every pointer is borrowed for the call. */
@@ -442,6 +445,7 @@ typedef struct store_scrub_stats {
     uint64_t repaired;                   /* of those, rewritten from a good copy */
     uint64_t unrecoverable;              /* chunks with no good copy left */
     uint64_t bad_records;                /* object or part records that do not decode */
+    uint64_t unchecked;                  /* copies in data directories not configured (not read) */
 } store_scrub_stats_t;
 
 typedef struct store_scrub_cb {
@@ -453,8 +457,9 @@ typedef struct store_scrub_cb {
 
 /**
  * Reads every copy of every chunk of every object and multipart part and checks it against
- * its CRC32C values; a missing, unreadable or damaged copy is reported and, when another
- * copy is good, rewritten from it (store_chunk_repair). Safe while the store serves: records
+ * its CRC32C values; a missing, unreadable or damaged copy is reported and, when every block
+ * is intact in some copy, rewritten (store_chunk_repair). A copy in a directory the store was
+ * not opened with is reported as not checked (stats->unchecked). Safe while the store serves: records
  * are read from one snapshot, and a chunk freed meanwhile is skipped. *stats is filled as it
  * goes. Returns 0 (also when damage was found: see stats), -ECANCELED when stopped, or -errno.
  */

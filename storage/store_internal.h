@@ -120,23 +120,34 @@ int gc_collect_at_open(store_t *st, char *errbuf, size_t errbuf_len);
 /** Whether chunk id still has a reference-count record (ids are never reused: without one its files are gone for good). */
 int store_chunk_referenced(store_t *st, uint64_t id);
 
+/** The copies of one chunk being read: fds opened on first use, and what went wrong with each. */
+typedef struct store_copies {
+    unsigned order[CODEC_MAX_COPIES]; /* copy indexes to try, usable directories first */
+    unsigned num;
+    int fd[CODEC_MAX_COPIES];  /* by copy index; -1 = not opened */
+    int err[CODEC_MAX_COPIES]; /* by copy index: its first error (STORE_E_CORRUPT, -ENOENT, -errno), or 0 */
+    unsigned bad;              /* bit k: copy k failed a read */
+} store_copies_t;
+
+void store_copies_init(store_t *st, const store_chunk_ref_t *c, store_copies_t *cp);
+void store_copies_close(store_copies_t *cp);
 /**
- * Reads n bytes at coff of copy k of chunk c (in c->place.dirs[k]) into out, checking the CRC of
- * every block it touches; *scratch is a block buffer allocated on first need (free() it). An I/O
- * error is judged against the directory (blob_note_error). Returns 0, STORE_E_CORRUPT (checksum
- * mismatch, or no such copy), -ENOENT (the file is missing) or -errno.
+ * Reads block b of chunk c (blen bytes) into dst from the first copy that has it intact. A
+ * missing, unreadable or damaged copy gets its bit in cp->bad and its error in cp->err (a copy
+ * in a directory that is not configured: STORE_E_CORRUPT); an I/O error is judged against its
+ * directory (blob_note_error). Returns 0, or the last copy's error.
  */
-int store_chunk_read_copy(store_t *st, const store_chunk_ref_t *c, unsigned k, uint64_t coff, uint8_t *out, size_t n,
-                          uint8_t **scratch);
+int store_copies_read_block(store_t *st, const store_chunk_ref_t *c, store_copies_t *cp, uint32_t b, void *dst, size_t blen);
 
 /**
- * Rewrites the copies of chunk c flagged in bad (bit k for c->place.dirs[k]) from copy good,
- * which is read whole and checked first: temp file, fdatasync, rename over the damaged file,
- * fsync of its fan-out. Copies in failed or full directories are left alone. When the chunk
- * lost its last reference meanwhile, the rewritten files are removed again. *repaired (may be
- * NULL) gets the bits of the copies rewritten. Returns 0, or the error reading the good copy.
+ * Rewrites the copies of chunk c flagged in bad (bit k for c->place.dirs[k]) from the chunk's
+ * good blocks, each taken from any copy that has it intact (store_copies_read_block): temp
+ * file, fdatasync, rename over the damaged file, fsync of its fan-out. Copies in failed or full
+ * directories are left alone. When the chunk lost its last reference meanwhile, the rewritten
+ * files are removed again. *repaired (may be NULL) gets the bits of the copies rewritten.
+ * Returns 0, or the error of a block that no copy has intact (then nothing is rewritten).
  */
-int store_chunk_repair(store_t *st, const store_chunk_ref_t *c, unsigned good, unsigned bad, unsigned *repaired);
+int store_chunk_repair(store_t *st, const store_chunk_ref_t *c, unsigned bad, unsigned *repaired);
 
 /**
  * Calls fn for every record under prefix (CODEC_PREFIX_OBJECT or CODEC_PREFIX_PART), in key

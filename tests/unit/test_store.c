@@ -898,6 +898,13 @@ static void test_open_refuses_wrong_dirs(void **state)
     err[0] = '\0';
     assert_true(store_open(&cfg, &st, err, sizeof(err)) < 0);
     assert_non_null(strstr(err, "already holds chunks"));
+    /* nothing was created there: the next attempt is refused for the same reason */
+    char current[700];
+    snprintf(current, sizeof(current), "%s/CURRENT", bogus);
+    assert_int_equal(access(current, F_OK), -1);
+    err[0] = '\0';
+    assert_true(store_open(&cfg, &st, err, sizeof(err)) < 0);
+    assert_non_null(strstr(err, "already holds chunks"));
 }
 
 static void test_open_refuses_reordered_dirs(void **state)
@@ -2144,11 +2151,11 @@ static void test_gc_refuses_ids_beyond_counter(void **state)
     uint8_t rkey[CODEC_REF_KEY_LEN], one[8];
     codec_ref_key(rkey, 0x7000000000000001ull);
     codec_put_u64(one, 1);
-    assert_int_equal(meta_open(f->meta, &m, &created, err, sizeof(err)), 0);
+    assert_int_equal(meta_open(f->meta, 1, &m, &created, err, sizeof(err)), 0);
     assert_int_equal(meta_put_sync(m, rkey, sizeof(rkey), one, sizeof(one)), 0);
     meta_close(m);
     gc_open_refused(f, "reference count");
-    assert_int_equal(meta_open(f->meta, &m, &created, err, sizeof(err)), 0);
+    assert_int_equal(meta_open(f->meta, 1, &m, &created, err, sizeof(err)), 0);
     meta_batch_t *b = meta_batch_new();
     meta_batch_delete(b, rkey, sizeof(rkey));
     assert_int_equal(meta_batch_write(m, b), 0);
@@ -2168,7 +2175,7 @@ static void test_gc_refuses_ids_beyond_counter(void **state)
     meta_close(m);
     gc_open_refused(f, "never handed out");
     assert_true(gc_exists(live[0]) && gc_exists(live[1]));
-    assert_int_equal(meta_open(f->meta, &m, &created, err, sizeof(err)), 0);
+    assert_int_equal(meta_open(f->meta, 1, &m, &created, err, sizeof(err)), 0);
     assert_int_equal(meta_put_sync(m, CODEC_KEY_CHUNK_COUNTER, 1, counter, sizeof(counter)), 0);
     meta_close(m);
     f->st = open_store(f, 1, 0);
@@ -2181,7 +2188,7 @@ static void test_gc_refuses_ids_beyond_counter(void **state)
     store_object_free(&o);
     store_close(f->st);
     f->st = NULL;
-    assert_int_equal(meta_open(f->meta, &m, &created, err, sizeof(err)), 0);
+    assert_int_equal(meta_open(f->meta, 1, &m, &created, err, sizeof(err)), 0);
     b = meta_batch_new();
     meta_batch_delete(b, rkey, sizeof(rkey));
     assert_int_equal(meta_batch_write(m, b), 0);
@@ -2233,6 +2240,77 @@ static int first_chunk_of(void *ctx, const uint8_t *key, size_t key_len, const s
     assert_non_null(o);
     *(uint64_t *)ctx = o->num_chunks ? o->chunks[0].id : 0;
     return 1;
+}
+
+static int setup_copies_big_chunks(void **state)
+{
+    fixture_t *f = calloc(1, sizeof(*f));
+    if (setup_dirs(f) != 0)
+        return -1;
+    f->st = open_store_copies(f, 2, 4 * MIB, 2);
+    *state = f;
+    return 0;
+}
+
+/* Whether the file at path holds exactly len bytes of data. */
+static int file_holds(const char *path, const uint8_t *data, size_t len)
+{
+    FILE *fp = fopen(path, "rb");
+    uint8_t *buf = malloc(len + 1);
+    size_t n = fp != NULL ? fread(buf, 1, len + 1, fp) : 0;
+    int same = fp != NULL && n == len && memcmp(buf, data, len) == 0;
+    if (fp)
+        fclose(fp);
+    free(buf);
+    return same;
+}
+
+/* Both copies damaged, in different blocks: reads and scrub take each block from the copy that has it intact. */
+static void test_copies_damaged_in_different_blocks(void **state)
+{
+    fixture_t *f = *state;
+    size_t len = 4 * MIB;
+    uint8_t *data = malloc(len), *buf = malloc(len);
+    char a[1000], b[1000];
+    fill_pattern(data, len, 41);
+    assert_int_equal(store_bucket_create(f->st, "bkt", "o", ""), 0);
+    assert_int_equal(put_pieces(f->st, "bkt", "k", 1, data, len, 0, NULL), 0);
+    store_object_t o;
+    assert_int_equal(store_object_get(f->st, "bkt", "k", 1, &o), 0);
+    assert_int_equal(o.num_chunks, 1);
+    assert_int_equal(o.chunks[0].num_blocks, 4);
+    chunk_file(f, 0, o.chunks[0].id, a, sizeof(a));
+    chunk_file(f, 1, o.chunks[0].id, b, sizeof(b));
+    flip_byte(a, 10);          /* block 0 of one copy */
+    flip_byte(b, 2 * MIB + 3); /* block 2 of the other */
+    assert_int_equal(store_object_read(f->st, &o, 0, buf, len), 0);
+    assert_memory_equal(buf, data, len);
+    /* the read saw the damage of the copy it read first and rewrote it; the other one's waits for a scrub */
+    unsigned first = o.chunks[0].place.dirs[0];
+    assert_true(file_holds(first == 0 ? a : b, data, len));
+    assert_false(file_holds(first == 0 ? b : a, data, len));
+
+    flip_byte(first == 0 ? a : b, MIB + 1);
+    store_scrub_stats_t stats;
+    store_scrub_cb_t cb = {0};
+    assert_int_equal(store_scrub(f->st, &cb, &stats), 0);
+    assert_int_equal(stats.damaged, 2);
+    assert_int_equal(stats.repaired, 2);
+    assert_int_equal(stats.unrecoverable, 0);
+    assert_true(same_file(a, b));
+    assert_object(f->st, "bkt", "k", 1, data, len);
+
+    flip_byte(a, MIB + 1); /* the same block in both: that block is lost */
+    flip_byte(b, MIB + 1);
+    assert_int_equal(store_scrub(f->st, &cb, &stats), 0);
+    assert_int_equal(stats.damaged, 2);
+    assert_int_equal(stats.repaired, 0);
+    assert_int_equal(stats.unrecoverable, 1);
+    assert_int_equal(store_object_read(f->st, &o, 0, buf, MIB), 0);
+    assert_int_equal(store_object_read(f->st, &o, MIB, buf, MIB), STORE_E_CORRUPT);
+    store_object_free(&o);
+    free(data);
+    free(buf);
 }
 
 /* A scrub reads every copy of objects and parts, repairs what a good copy can mend, and names the rest. */
@@ -2326,6 +2404,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_vanished_dir, setup_two_small_chunks, teardown),
         cmocka_unit_test_setup_teardown(test_copies_degraded, setup_copies, teardown),
         cmocka_unit_test_setup_teardown(test_scrub, setup_copies, teardown),
+        cmocka_unit_test_setup_teardown(test_copies_damaged_in_different_blocks, setup_copies_big_chunks, teardown),
         cmocka_unit_test_setup_teardown(test_reopen, setup2, teardown),
         cmocka_unit_test_setup_teardown(test_open_refuses_wrong_dirs, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_open_refuses_reordered_dirs, setup2, teardown),
