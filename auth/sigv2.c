@@ -161,39 +161,38 @@ static int is_ws(char c)
 }
 
 /*
- * Normalizes the header value just written at o->buf[start..o->len) in place: trimmed of
- * whitespace at both ends, and each inner run of whitespace holding a line break (an
- * obsolete line fold) replaced by one space. Other inner whitespace is kept.
+ * Appends a (valid) header value decoded, trimmed of whitespace at both ends, and each inner run of
+ * whitespace holding a line break (an obsolete line fold) replaced by one space. Other inner whitespace
+ * is kept. Each run is looked over before anything of it is written, so the value never needs more
+ * room in o than it takes once normalized (sigv2_string_to_sign's -1 means the result does not fit).
  */
-static void normalize_value(text_out_t *o, size_t start)
+static void out_value(text_out_t *o, const struct slice *sl)
 {
-    char *v = o->buf + start;
-    size_t len = o->len - start, b = 0, e = len, n = 0;
+    size_t i = 0;
+    int c, seen_text = 0;
 
-    if (o->overflow)
-        return;
-    while (b < e && is_ws(v[b]))
-        b++;
-    while (e > b && is_ws(v[e - 1]))
-        e--;
-    for (size_t i = b; i < e;) {
-        if (!is_ws(v[i])) {
-            v[n++] = v[i++];
+    for (;;) {
+        size_t run = i, end, j;
+        if ((c = slice_next(sl, &i)) < 0)
+            return;
+        if (!is_ws((char)c)) {
+            text_out_char(o, (char)c);
+            seen_text = 1;
             continue;
         }
-        size_t run = i;
-        int fold = 0;
-        for (; i < e && is_ws(v[i]); i++)
-            if (v[i] == '\r' || v[i] == '\n')
-                fold = 1;
-        if (fold) {
-            v[n++] = ' ';
-        } else {
-            memmove(v + n, v + run, i - run);
-            n += i - run;
+        int fold = c == '\r' || c == '\n';
+        for (end = j = i; (c = slice_next(sl, &j)) >= 0 && is_ws((char)c); end = j)
+            fold |= c == '\r' || c == '\n';
+        if (c < 0)
+            return; /* trailing whitespace */
+        if (seen_text && fold) {
+            text_out_char(o, ' ');
+        } else if (seen_text) {
+            for (size_t k = run; k < end;)
+                text_out_char(o, (char)slice_next(sl, &k));
         }
+        i = end;
     }
-    o->len = start + n;
 }
 
 /* ---- the string to sign ---- */
@@ -210,9 +209,8 @@ static const sigv2_header_t *find_header(const sigv2_request_t *req, const char 
 static void out_standard_header(text_out_t *o, const sigv2_header_t *h)
 {
     if (h != NULL) {
-        size_t start = o->len;
-        text_out_bytes(o, h->value, h->value_len);
-        normalize_value(o, start);
+        struct slice value = {h->value, h->value_len, 0};
+        out_value(o, &value);
     }
     text_out_char(o, '\n');
 }
@@ -298,9 +296,7 @@ static int out_amz_headers(text_out_t *o, const sigv2_request_t *req)
             out_slice(o, &amz[i].name, 1);
             text_out_char(o, ':');
         }
-        size_t start = o->len;
-        out_slice(o, &amz[i].value, 0);
-        normalize_value(o, start);
+        out_value(o, &amz[i].value);
     }
     if (n != 0)
         text_out_char(o, '\n');

@@ -4,7 +4,7 @@
 # left alone, and apt-get update runs only when something is missing.
 set -eu
 
-PKGS="build-essential cmake pkg-config clang-format
+PKGS="build-essential cmake pkg-config clang-format clang libclang-rt-14-dev
 libh2o-evloop-dev libssl-dev libxml2-dev librocksdb-dev libisal-dev
 libjansson-dev libcmocka-dev zlib1g-dev libcurl4-openssl-dev
 awscli s3cmd python3 python3-boto3 python3-pytest rclone restic

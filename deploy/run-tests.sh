@@ -2,7 +2,8 @@
 # deploy/run-tests.sh -- installs dependencies, builds, and runs the whole test
 # suite: formatting check, unit tests (ctest) and the real-client compat suite,
 # first on the normal build, then again on an AddressSanitizer +
-# UndefinedBehaviorSanitizer build. Exits non-zero on the first failure.
+# UndefinedBehaviorSanitizer build, where the fuzz targets also run over their
+# seeds (tests/fuzz). Exits non-zero on the first failure.
 set -eu
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
@@ -11,7 +12,7 @@ jobs="$(nproc)"
 sh deploy/install-deps.sh
 
 echo "== format check"
-clang-format --dry-run -Werror server/*.[ch] storage/*.[ch] auth/*.[ch] tests/unit/*.[ch] tests/bench/*.c
+clang-format --dry-run -Werror server/*.[ch] storage/*.[ch] auth/*.[ch] tests/unit/*.[ch] tests/bench/*.c tests/fuzz/*.[ch]
 
 echo "== build (release)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -39,6 +40,9 @@ cmake --build build-asan -j"$jobs"
 
 echo "== unit tests (ASan + UBSan)"
 (cd build-asan && ctest --output-on-failure)
+
+echo "== fuzz targets over their seeds"
+sh tests/fuzz/run.sh --seeds-only
 
 echo "== compat tests (ASan + UBSan)"
 # Leak checking stays on for the unit tests; for the server it is off because
