@@ -726,3 +726,26 @@ def checksum(algorithm, data):
 def composite(algorithm, parts):
     """S3's COMPOSITE checksum of a multipart object: the checksum of the parts' digests, '-', the part count."""
     return "%s-%d" % (b64(raw_checksum(algorithm, b"".join(raw_checksum(algorithm, p) for p in parts))), len(parts))
+
+
+def get_raw(srv, bucket, key, first=None, last=None, timeout=30):
+    """(status, body, complete) of a signed GET of srv (anything with .port) for bucket/key, optionally of
+    bytes first..last; a body the server cuts short comes back with complete=False and what arrived. A
+    server that neither answers nor closes fails on the timeout."""
+    host = "127.0.0.1:%d" % srv.port
+    path = "/%s/%s" % (bucket, quote_key(key))
+    headers = {"Range": "bytes=%d-%d" % (first, last)} if first is not None else {}
+    headers = signed_headers("GET", host, path, b"", headers)
+    headers["Host"] = host
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=timeout)
+    try:
+        conn.request("GET", path, headers=headers)
+        resp = conn.getresponse()
+        try:
+            return resp.status, resp.read(), True
+        except http.client.IncompleteRead as e:
+            return resp.status, e.partial, False
+        except ConnectionError:
+            return resp.status, b"", False
+    finally:
+        conn.close()

@@ -12,7 +12,6 @@ object left behind; a GET with no good copy is 503 (copies gone) or 500 (checksu
 the body starts, and a cut connection after it: never wrong bytes.
 """
 
-import http.client
 import os
 import shutil
 import subprocess
@@ -23,8 +22,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from s3compat import (
-    MiB, AccessLog, assert_absent, data_of, error_code_of, quote_key, sha256,
-    sha256_file, signed_headers, wait_for,
+    get_raw,
+    MiB, AccessLog, assert_absent, data_of, error_code_of, sha256,
+    sha256_file, wait_for,
 )
 
 FULL_RETRY_SECS = 10  # storage/blob.h BLOB_FULL_RETRY_SECS: how long a full directory is skipped
@@ -183,27 +183,10 @@ Got = namedtuple("Got", "status code body complete")
 
 
 def get(srv, bucket, key, first=None, last=None, timeout=30):
-    """A signed GET (optionally of bytes first..last); a body the server cuts short comes back with
-    complete=False and what arrived. A server that neither answers nor closes fails on the timeout."""
-    host = "127.0.0.1:%d" % srv.port
-    path = "/%s/%s" % (bucket, quote_key(key))
-    headers = {"Range": "bytes=%d-%d" % (first, last)} if first is not None else {}
-    headers = signed_headers("GET", host, path, b"", headers)
-    headers["Host"] = host
-    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=timeout)
-    try:
-        conn.request("GET", path, headers=headers)
-        resp = conn.getresponse()
-        try:
-            body, complete = resp.read(), True
-        except http.client.IncompleteRead as e:
-            body, complete = e.partial, False
-        except ConnectionError:
-            body, complete = b"", False
-        code = error_code_of(body) if resp.status >= 300 and complete and body else None
-        return Got(resp.status, code, body, complete)
-    finally:
-        conn.close()
+    """A signed GET (optionally of bytes first..last) as Got; see s3compat.get_raw."""
+    status, body, complete = get_raw(srv, bucket, key, first, last, timeout)
+    code = error_code_of(body) if status >= 300 and complete and body else None
+    return Got(status, code, body, complete)
 
 
 def assert_reads(srv, bucket, key, data):

@@ -154,8 +154,9 @@ def new_empty_dir(st, tmp_path):
 
 def files_removed(st, tmp_path):
     meta = st.srv.meta_dir
-    for name in os.listdir(meta):
-        os.remove(os.path.join(meta, name))
+    for name in os.listdir(meta):  # files, and the server's own coffer-spill/ for request bodies
+        path = os.path.join(meta, name)
+        shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
     assert os.path.isdir(meta) and os.listdir(meta) == []
     return meta
 

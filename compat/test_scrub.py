@@ -14,7 +14,6 @@ its report is checked line by line:
 Exit status: 0 when every chunk has a good copy, 1 when some data has none, 2 on errors.
 """
 
-import http.client
 import json
 import os
 import re
@@ -22,8 +21,9 @@ import subprocess
 from collections import namedtuple
 
 from s3compat import (
-    ACCESS_KEY, SECRET_KEY, MiB, coffer_bin, data_of, error_code_of, quote_key, raw_request, sha256,
-    sha256_file, signed_headers,
+    get_raw,
+    ACCESS_KEY, SECRET_KEY, MiB, coffer_bin, data_of, error_code_of, raw_request, sha256,
+    sha256_file,
 )
 
 CHUNK = 8 * MiB
@@ -156,27 +156,6 @@ def flip_byte(path, offset):
 
 
 # ------------------------------------------------------------------ GET without retries
-
-def get_raw(srv, bucket, key, first=None, last=None, timeout=30):
-    """(status, body, complete) of a signed GET; a body cut short comes back with complete=False."""
-    host = "127.0.0.1:%d" % srv.port
-    path = "/%s/%s" % (bucket, quote_key(key))
-    headers = {"Range": "bytes=%d-%d" % (first, last)} if first is not None else {}
-    headers = signed_headers("GET", host, path, b"", headers)
-    headers["Host"] = host
-    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=timeout)
-    try:
-        conn.request("GET", path, headers=headers)
-        resp = conn.getresponse()
-        try:
-            return resp.status, resp.read(), True
-        except http.client.IncompleteRead as e:
-            return resp.status, e.partial, False
-        except ConnectionError:
-            return resp.status, b"", False
-    finally:
-        conn.close()
-
 
 def assert_reads(srv, bucket, key, data):
     status, body, complete = get_raw(srv, bucket, key)

@@ -623,16 +623,19 @@ static int stage_chunk(store_t *st, body_cursor_t *cur, EVP_MD_CTX *md, struct i
 }
 
 /*
- * Fdatasyncs and closes the copies of a staged chunk. A copy whose sync fails is removed and
- * dropped from the chunk's place as long as another copy synced. Returns 0 or -errno.
+ * Runs step (blob_stage_sync, or blob_stage_rename) on every staged copy of a chunk. A copy
+ * whose step fails is judged against its directory, removed, and dropped from the chunk's place
+ * as long as another copy made it: the data is still durable once. Returns 0, or the last error
+ * when no copy is left.
  */
-static int sync_chunk(codec_chunk_in_t *chunk, blob_stage_t *stages)
+static int step_copies(codec_chunk_in_t *chunk, blob_stage_t *stages, int (*step)(blob_stage_t *), const char *op)
 {
     int ret = 0;
     uint8_t live = 0;
     for (uint8_t k = 0; k < chunk->place.num; k++) {
-        int r = blob_stage_sync(&stages[k]);
+        int r = step(&stages[k]);
         if (r != 0) {
+            blob_note_error(stages[k].dir, op, stages[k].tmp_path, r);
             blob_stage_abort(&stages[k]);
             ret = r;
             continue;
@@ -644,28 +647,16 @@ static int sync_chunk(codec_chunk_in_t *chunk, blob_stage_t *stages)
     return live > 0 ? 0 : ret;
 }
 
-/*
- * Renames the synced copies of a chunk into place (the fan-out fsync comes later). A copy that
- * cannot be renamed is removed and dropped as long as another one made it. Returns 0 or -errno
- * (then no copy is left, renamed or not).
- */
+/* Fdatasyncs and closes the copies of a staged chunk (see step_copies). */
+static int sync_chunk(codec_chunk_in_t *chunk, blob_stage_t *stages)
+{
+    return step_copies(chunk, stages, blob_stage_sync, "fdatasync");
+}
+
+/* Renames the synced copies of a chunk into place; the fan-out fsync comes later (see step_copies). */
 static int rename_chunk(codec_chunk_in_t *chunk, blob_stage_t *stages)
 {
-    int ret = 0;
-    uint8_t live = 0;
-    for (uint8_t k = 0; k < chunk->place.num; k++) {
-        int r = blob_stage_rename(&stages[k]);
-        if (r != 0) {
-            blob_note_error(stages[k].dir, "rename", stages[k].tmp_path, r);
-            blob_stage_abort(&stages[k]);
-            ret = r;
-            continue;
-        }
-        stages[live] = stages[k];
-        chunk->place.dirs[live++] = chunk->place.dirs[k];
-    }
-    chunk->place.num = live;
-    return live > 0 ? 0 : ret;
+    return step_copies(chunk, stages, blob_stage_rename, "rename");
 }
 
 /*
