@@ -749,3 +749,31 @@ def get_raw(srv, bucket, key, first=None, last=None, timeout=30):
             return resp.status, b"", False
     finally:
         conn.close()
+
+
+def chunk_files(data_dir):
+    """{chunk id (16 hex digits): path} of the chunk files under data_dir/chunks/<2 hex>/ (storage/blob.h)."""
+    out = {}
+    root = os.path.join(data_dir, "chunks")
+    if not os.path.isdir(root):
+        return out
+    for fan in os.listdir(root):
+        sub = os.path.join(root, fan)
+        if os.path.isdir(sub):
+            for name in os.listdir(sub):
+                out[name] = os.path.join(sub, name)
+    return out
+
+
+def chunk_path(data_dir, cid):
+    """Where chunk cid (16 hex digits) of data_dir lives."""
+    return os.path.join(data_dir, "chunks", cid[-2:], cid)
+
+
+def flip_byte(path, offset):
+    """Damages one byte of a file in place, as bitrot would."""
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        b = f.read(1)
+        f.seek(offset)
+        f.write(bytes([b[0] ^ 0x5A]))

@@ -22,6 +22,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from s3compat import (
+    chunk_files, chunk_path, flip_byte,
     get_raw,
     MiB, AccessLog, assert_absent, data_of, error_code_of, sha256,
     sha256_file, wait_for,
@@ -121,19 +122,7 @@ def roomy_tmpfs(mounts, tmp_path, name, beside):
 
 def chunk_ids(data_dir):
     """The chunk file names (16 hex digits) under data_dir/chunks."""
-    out = set()
-    root = os.path.join(data_dir, "chunks")
-    if not os.path.isdir(root):
-        return out
-    for fan in os.listdir(root):
-        sub = os.path.join(root, fan)
-        if os.path.isdir(sub):
-            out.update(os.listdir(sub))
-    return out
-
-
-def chunk_path(data_dir, cid):
-    return os.path.join(data_dir, "chunks", cid[-2:], cid)
+    return set(chunk_files(data_dir))
 
 
 def tmp_files(data_dir):
@@ -201,14 +190,6 @@ def assert_no_wrong_bytes(got, data, key):
         assert not got.complete, "%s: a complete body was served from data with no good copy" % key
         assert len(got.body) < len(data), key
         assert got.body == data[:len(got.body)], "%s: wrong bytes in the first %d" % (key, len(got.body))
-
-
-def flip_byte(path, offset):
-    with open(path, "r+b") as f:
-        f.seek(offset)
-        b = f.read(1)
-        f.seek(offset)
-        f.write(bytes([b[0] ^ 0x5A]))
 
 
 # ------------------------------------------------------------------ 1. one data directory, full

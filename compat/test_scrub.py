@@ -21,6 +21,7 @@ import subprocess
 from collections import namedtuple
 
 from s3compat import (
+    chunk_files, chunk_path, flip_byte,
     get_raw,
     ACCESS_KEY, SECRET_KEY, MiB, coffer_bin, data_of, error_code_of, raw_request, sha256,
     sha256_file,
@@ -101,29 +102,11 @@ def same_dir(a, b):
 
 # ------------------------------------------------------------------ chunk files
 
-def chunk_files(data_dir):
-    """{chunk id (16 hex digits): path} of the chunk files under data_dir/chunks/<2 hex>/."""
-    out = {}
-    root = os.path.join(data_dir, "chunks")
-    if not os.path.isdir(root):
-        return out
-    for fan in os.listdir(root):
-        sub = os.path.join(root, fan)
-        if os.path.isdir(sub):
-            for name in os.listdir(sub):
-                out[name] = os.path.join(sub, name)
-    return out
-
-
 def all_chunk_ids(srv):
     ids = set()
     for d in srv.data_dirs:
         ids |= set(chunk_files(d))
     return ids
-
-
-def chunk_path(data_dir, cid):
-    return os.path.join(data_dir, "chunks", cid[-2:], cid)
 
 
 def put_tracked(srv, fn):
@@ -145,14 +128,6 @@ def chunks_by_offset(srv, new_ids, data):
         out[off] = cid
     assert sorted(out) == sorted(pieces.values()), (sorted(out), sorted(pieces.values()))
     return out
-
-
-def flip_byte(path, offset):
-    with open(path, "r+b") as f:
-        f.seek(offset)
-        b = f.read(1)
-        f.seek(offset)
-        f.write(bytes([b[0] ^ 0x5A]))
 
 
 # ------------------------------------------------------------------ GET without retries

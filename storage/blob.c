@@ -279,10 +279,8 @@ int blob_stage_sync(blob_stage_t *st)
 {
     int ret = 0;
     /* data before name: see the DESIGN note */
-    if (fdatasync(st->fd) != 0) {
-        ret = -errno;
-        blob_note_error(st->dir, "fdatasync", st->tmp_path, ret); /* EIO: failed for good; ENOSPC (delayed allocation): full */
-    }
+    if (fdatasync(st->fd) != 0)
+        ret = -errno; /* the caller judges it (blob_note_error): EIO fails the directory, ENOSPC marks it full */
     if (close(st->fd) != 0 && ret == 0)
         ret = -errno;
     st->fd = -1;

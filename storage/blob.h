@@ -79,7 +79,7 @@ int blob_stage_write(blob_stage_t *st, const struct iovec *iov, int iovcnt);
  * blob_stage_sync.
  */
 void blob_stage_start_writeback(blob_stage_t *st);
-/** fdatasync's and closes the temp file. Returns 0 or -errno (judged by blob_note_error). */
+/** fdatasync's and closes the temp file. Returns 0 or -errno; the caller judges it with blob_note_error. */
 int blob_stage_sync(blob_stage_t *st);
 /**
  * Renames a synced temp file to its final name without syncing the directory:

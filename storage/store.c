@@ -550,7 +550,7 @@ static int open_copy(store_t *st, uint64_t id, const uint16_t *order, size_t n, 
  * as take it), and starts their writeback (not yet synced). A directory that fails the write is
  * judged (blob_note_error) and the copy goes to the next directory in the chunk's ranking. Fewer
  * copies than asked are logged, not refused: the data is still durable once. stages has room for
- * CODEC_MAX_COPIES. Returns 0 or -errno (-ENOSPC when no directory had room).
+ * st->copies. Returns 0 or -errno (-ENOSPC when no directory had room).
  */
 static int stage_chunk(store_t *st, body_cursor_t *cur, EVP_MD_CTX *md, struct iovec *pieces, codec_chunk_in_t *chunk,
                        uint32_t *crcs, blob_stage_t *stages)
@@ -724,7 +724,7 @@ void store_staged_discard(store_t *st, store_staged_t *sb)
     store_staged_free(sb);
 }
 
-#define STAGES_OF(i) (&stages[(i)*CODEC_MAX_COPIES])
+#define STAGES_OF(i) (&stages[(i)*st->copies])
 
 int store_stage(store_t *st, const store_source_t *src, const uint8_t *expected_md5, store_staged_t *out)
 {
@@ -732,7 +732,7 @@ int store_stage(store_t *st, const store_source_t *src, const uint8_t *expected_
     size_t num_chunks = (size_t)((src->size + st->chunk_size - 1) / st->chunk_size);
     size_t num_staged = 0, num_renamed = 0, abort_from;
     codec_chunk_in_t *chunks = xcalloc(num_chunks, sizeof(*chunks));
-    blob_stage_t *stages = xcalloc(num_chunks * CODEC_MAX_COPIES, sizeof(*stages)); /* chunk i: from i * CODEC_MAX_COPIES */
+    blob_stage_t *stages = xcalloc(num_chunks * st->copies, sizeof(*stages)); /* chunk i: from i * st->copies */
     uint32_t *crcs = xcalloc(num_chunks * blocks_per_chunk, sizeof(*crcs));
     struct iovec *pieces = xcalloc((src->object != NULL ? 1 : src->iovcnt) + 1, sizeof(*pieces));
     body_cursor_t cur = {src->iov, src->iovcnt, 0, 0};

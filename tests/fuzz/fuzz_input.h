@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "auth/sigv4.h"
+#include "server/router.h"
 
 typedef struct fuzz_input {
     const uint8_t *p; /* borrowed: libFuzzer's buffer */
@@ -104,6 +105,8 @@ typedef struct fuzz_head {
     size_t target_len;
     size_t num_headers;
     sigv4_header_t headers[FUZZ_MAX_HEADERS]; /* names and values owned */
+    route_t *route;                           /* owned: set by fuzz_head_route */
+    char *scratch;                            /* owned: the route's decoded names */
 } fuzz_head_t;
 
 /**
@@ -128,6 +131,8 @@ static inline void fuzz_head_read(fuzz_input_t *in, int lower_names, fuzz_head_t
     h->target_len = (size_t)(target_end - target);
     h->target = fuzz_dup(target, h->target_len);
     h->num_headers = 0;
+    h->route = NULL;
+    h->scratch = NULL;
     while (in->left != 0) {
         line = fuzz_line(in, &len);
         if (len != 0 && line[len - 1] == '\r')
@@ -164,8 +169,31 @@ static inline const sigv4_header_t *fuzz_head_find(const fuzz_head_t *h, const c
     return NULL;
 }
 
+/** Routes h as the server does (its Host header; domain may be NULL). Returns the route (freed with h), or NULL when refused. */
+static inline const route_t *fuzz_head_route(fuzz_head_t *h, const char *domain)
+{
+    const sigv4_header_t *host = fuzz_head_find(h, "host");
+    router_input_t ri = {
+        .method = h->method,
+        .method_len = h->method_len,
+        .path = h->target,
+        .path_len = h->target_len,
+        .host = host != NULL ? host->value : NULL,
+        .host_len = host != NULL ? host->value_len : 0,
+        .domain = domain,
+        .domain_len = domain != NULL ? strlen(domain) : 0,
+    };
+    h->route = malloc(sizeof(*h->route));
+    h->scratch = malloc(ROUTER_SCRATCH_LEN(h->target_len));
+    if (h->route == NULL || h->scratch == NULL)
+        abort();
+    return router_route(&ri, h->route, h->scratch, ROUTER_SCRATCH_LEN(h->target_len)) == S3ERR_NONE ? h->route : NULL;
+}
+
 static inline void fuzz_head_free(fuzz_head_t *h)
 {
+    free(h->route);
+    free(h->scratch);
     free(h->method);
     free(h->target);
     for (size_t i = 0; i < h->num_headers; i++) {

@@ -77,22 +77,9 @@ static void fuzz_request(fuzz_input_t *in)
     fuzz_head_t h;
     fuzz_head_read(in, 0, &h);
 
-    const sigv4_header_t *host = fuzz_head_find(&h, "host"), *authz = fuzz_head_find(&h, "authorization");
-    router_input_t ri = {
-        .method = h.method,
-        .method_len = h.method_len,
-        .path = h.target,
-        .path_len = h.target_len,
-        .host = host != NULL ? host->value : NULL,
-        .host_len = host != NULL ? host->value_len : 0,
-        .domain = DOMAIN,
-        .domain_len = strlen(DOMAIN),
-    };
-    route_t *rt = malloc(sizeof(*rt));
-    char *scratch = malloc(ROUTER_SCRATCH_LEN(h.target_len));
-    if (rt == NULL || scratch == NULL)
-        abort();
-    if (router_route(&ri, rt, scratch, ROUTER_SCRATCH_LEN(h.target_len)) != S3ERR_NONE)
+    const sigv4_header_t *authz = fuzz_head_find(&h, "authorization");
+    const route_t *rt = fuzz_head_route(&h, DOMAIN);
+    if (rt == NULL)
         goto Exit;
 
     sigv2_request_t req = {
@@ -124,8 +111,6 @@ static void fuzz_request(fuzz_input_t *in)
     check_string_to_sign(&req, SIGV2_FORM_BOTOCORE_AUTH_PATH);
     sigv2_verify(&req, SECRET_KEY, strlen(SECRET_KEY), signature, signature_len);
 Exit:
-    free(scratch);
-    free(rt);
     fuzz_head_free(&h);
 }
 

@@ -128,21 +128,10 @@ static void fuzz_request(fuzz_input_t *in)
     fuzz_head_t h;
     fuzz_head_read(in, 1, &h);
 
-    const sigv4_header_t *host = fuzz_head_find(&h, "host"), *authz = fuzz_head_find(&h, "authorization");
+    const sigv4_header_t *authz = fuzz_head_find(&h, "authorization");
     const sigv4_header_t *date_h = fuzz_head_find(&h, "x-amz-date"), *hash_h = fuzz_head_find(&h, "x-amz-content-sha256");
-    router_input_t ri = {
-        .method = h.method,
-        .method_len = h.method_len,
-        .path = h.target,
-        .path_len = h.target_len,
-        .host = host != NULL ? host->value : NULL,
-        .host_len = host != NULL ? host->value_len : 0,
-    };
-    route_t *rt = malloc(sizeof(*rt));
-    char *scratch = malloc(ROUTER_SCRATCH_LEN(h.target_len));
-    if (rt == NULL || scratch == NULL)
-        abort();
-    if (router_route(&ri, rt, scratch, ROUTER_SCRATCH_LEN(h.target_len)) != S3ERR_NONE)
+    const route_t *rt = fuzz_head_route(&h, NULL);
+    if (rt == NULL)
         goto Exit;
 
     sigv4_request_t req = {
@@ -184,8 +173,6 @@ static void fuzz_request(fuzz_input_t *in)
     check_canonical(&req, &auth);
     sigv4_verify(&req, &auth, key);
 Exit:
-    free(scratch);
-    free(rt);
     fuzz_head_free(&h);
 }
 

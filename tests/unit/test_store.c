@@ -74,24 +74,45 @@ static int setup_dirs(fixture_t *f)
     return 0;
 }
 
-static int setup1(void **state)
+/* A fixture with a store of num_dirs data directories, chunk_size chunks (0: default) and copies copies (0: 1). */
+static int setup_store(void **state, size_t num_dirs, size_t chunk_size, unsigned copies)
 {
     fixture_t *f = calloc(1, sizeof(*f));
-    if (setup_dirs(f) != 0)
+    if (f == NULL || setup_dirs(f) != 0)
         return -1;
-    f->st = open_store(f, 1, 0);
+    f->st = open_store_copies(f, num_dirs, chunk_size, copies);
     *state = f;
     return 0;
 }
 
+static int setup1(void **state)
+{
+    return setup_store(state, 1, 0, 0);
+}
+
 static int setup2(void **state)
 {
-    fixture_t *f = calloc(1, sizeof(*f));
-    if (setup_dirs(f) != 0)
-        return -1;
-    f->st = open_store(f, 2, 0);
-    *state = f;
-    return 0;
+    return setup_store(state, 2, 0, 0);
+}
+
+static int setup_small_chunks(void **state)
+{
+    return setup_store(state, 1, MIB, 0); /* parts of 5 MiB span several chunks */
+}
+
+static int setup2_small_chunks(void **state)
+{
+    return setup_store(state, 2, MIB, 0); /* several chunks per object, over both */
+}
+
+static int setup_copies(void **state)
+{
+    return setup_store(state, 2, MIB, 2);
+}
+
+static int setup_copies_big_chunks(void **state)
+{
+    return setup_store(state, 2, 4 * MIB, 2); /* 4 blocks per chunk */
 }
 
 static int teardown(void **state)
@@ -665,26 +686,6 @@ static void test_flipped_byte_is_corrupt(void **state)
 }
 
 /* ------------------------------------------------------------------ copies and failing directories */
-
-static int setup_copies(void **state)
-{
-    fixture_t *f = calloc(1, sizeof(*f));
-    if (setup_dirs(f) != 0)
-        return -1;
-    f->st = open_store_copies(f, 2, MIB, 2);
-    *state = f;
-    return 0;
-}
-
-static int setup_two_small_chunks(void **state)
-{
-    fixture_t *f = calloc(1, sizeof(*f));
-    if (setup_dirs(f) != 0)
-        return -1;
-    f->st = open_store_copies(f, 2, MIB, 1);
-    *state = f;
-    return 0;
-}
 
 static void chunk_file(const fixture_t *f, int dir, uint64_t id, char *out, size_t out_len)
 {
@@ -1298,16 +1299,6 @@ static void test_list_delimiter_seeks(void **state)
 
 /* ------------------------------------------------------------------ multipart */
 
-static int setup_small_chunks(void **state)
-{
-    fixture_t *f = calloc(1, sizeof(*f));
-    if (setup_dirs(f) != 0)
-        return -1;
-    f->st = open_store(f, 1, MIB); /* parts of 5 MiB span several chunks */
-    *state = f;
-    return 0;
-}
-
 #define MP_KEY "dir/big"
 
 static store_upload_ref_t mp_ref(const char *id)
@@ -1874,16 +1865,6 @@ static void test_copy_races_overwrite_and_delete(void **state)
 
 /* ------------------------------------------------------------------ start-up collection (storage/gc.c) */
 
-static int setup_gc(void **state)
-{
-    fixture_t *f = calloc(1, sizeof(*f));
-    if (setup_dirs(f) != 0)
-        return -1;
-    f->st = open_store(f, 2, MIB); /* two directories, several chunks per object */
-    *state = f;
-    return 0;
-}
-
 /* The path of chunk id in data directory dir, spelt out here as the layout promises (blob.h). */
 static void gc_chunk_path(const fixture_t *f, int dir, uint64_t id, char *out, size_t out_len)
 {
@@ -2242,16 +2223,6 @@ static int first_chunk_of(void *ctx, const uint8_t *key, size_t key_len, const s
     return 1;
 }
 
-static int setup_copies_big_chunks(void **state)
-{
-    fixture_t *f = calloc(1, sizeof(*f));
-    if (setup_dirs(f) != 0)
-        return -1;
-    f->st = open_store_copies(f, 2, 4 * MIB, 2);
-    *state = f;
-    return 0;
-}
-
 /* Whether the file at path holds exactly len bytes of data. */
 static int file_holds(const char *path, const uint8_t *data, size_t len)
 {
@@ -2401,7 +2372,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_update_headers, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_flipped_byte_is_corrupt, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_copies_fall_back_and_repair, setup_copies, teardown),
-        cmocka_unit_test_setup_teardown(test_vanished_dir, setup_two_small_chunks, teardown),
+        cmocka_unit_test_setup_teardown(test_vanished_dir, setup2_small_chunks, teardown),
         cmocka_unit_test_setup_teardown(test_copies_degraded, setup_copies, teardown),
         cmocka_unit_test_setup_teardown(test_scrub, setup_copies, teardown),
         cmocka_unit_test_setup_teardown(test_copies_damaged_in_different_blocks, setup_copies_big_chunks, teardown),
@@ -2422,7 +2393,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_multipart_listings, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_multipart_parallel_parts, setup_small_chunks, teardown),
         cmocka_unit_test_setup_teardown(test_copy_races_overwrite_and_delete, setup_small_chunks, teardown),
-        cmocka_unit_test_setup_teardown(test_gc_collects_orphans_keeps_referenced, setup_gc, teardown),
+        cmocka_unit_test_setup_teardown(test_gc_collects_orphans_keeps_referenced, setup2_small_chunks, teardown),
         cmocka_unit_test_setup_teardown(test_gc_refuses_ids_beyond_counter, setup1, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
