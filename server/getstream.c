@@ -1,10 +1,15 @@
 /* server/getstream.c -- the GET generator: chunk reads on workers, sends on the loop.
  *
- * DESIGN: two buffers of at most one block (1 MiB) each. While h2o sends one,
+ * DESIGN: two slots of at most one block (1 MiB) each. While h2o sends one,
  * a worker reads and checksums the next, so disk and socket overlap and memory
  * per stream stays at 2 MiB whatever the object's size. One read is in flight
- * at a time, alternating buffers, so data leaves in order. Reads after the
- * first are block-aligned, which lets storage read straight into our buffer.
+ * at a time, alternating slots, so data leaves in order. Reads after the
+ * first are block-aligned. A slot holds a view (store_object_view): usually
+ * the block mapped from its chunk file and checksummed in place, so the bytes
+ * are copied once, into the socket, instead of page cache -> buffer -> socket
+ * (on the test machines that copy cost more than everything else in a large
+ * GET); the slot's buffer is only the fallback. A worker unmaps a slot's old
+ * view when it reuses the slot, keeping munmap off the event loop.
  *
  * Lifetime: the stream lives in shared memory linked to the request pool;
  * every read job holds a reference, so a client that disconnects mid-read
@@ -28,7 +33,8 @@ typedef struct getstream {
     uint64_t read_pos, end;  /* next byte to read; end exclusive */
     uint64_t remaining_to_send;
     struct {
-        uint8_t *data; /* owned */
+        uint8_t *data;     /* owned: the fallback buffer */
+        store_view_t view; /* owned: what is sent */
         size_t len;
         int state;
     } buf[2];
@@ -50,8 +56,10 @@ static void pump(getstream_t *gs);
 static void gs_dispose(void *p)
 {
     getstream_t *gs = p;
-    free(gs->buf[0].data);
-    free(gs->buf[1].data);
+    for (int i = 0; i < 2; ++i) {
+        store_view_release(&gs->buf[i].view);
+        free(gs->buf[i].data);
+    }
     store_object_free(&gs->obj);
 }
 
@@ -59,7 +67,9 @@ static void read_work(iopool_job_t *job)
 {
     read_job_t *rj = (read_job_t *)job;
     getstream_t *gs = rj->gs;
-    rj->rc = store_object_read(gs->thread->server->store, &gs->obj, rj->offset, gs->buf[rj->idx].data, rj->len);
+    store_view_release(&gs->buf[rj->idx].view); /* sent already: the slot is free */
+    rj->rc =
+        store_object_view(gs->thread->server->store, &gs->obj, rj->offset, rj->len, gs->buf[rj->idx].data, &gs->buf[rj->idx].view);
 }
 
 static void read_done(iopool_job_t *job)
@@ -130,7 +140,7 @@ static void pump(getstream_t *gs)
         gs->buf[idx].state = BUF_SENDING;
         gs->send_idx ^= 1;
         gs->remaining_to_send -= gs->buf[idx].len;
-        h2o_iovec_t vec = h2o_iovec_init(gs->buf[idx].data, gs->buf[idx].len);
+        h2o_iovec_t vec = h2o_iovec_init(gs->buf[idx].view.data, gs->buf[idx].len);
         h2o_send(gs->r->req, &vec, 1, gs->remaining_to_send == 0 ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
     }
     if (!gs->read_in_flight && gs->read_pos < gs->end && gs->buf[gs->fill_idx].state == BUF_FREE)

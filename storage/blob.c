@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -352,6 +353,20 @@ int blob_open_read(const blob_dir_t *d, uint64_t id)
     blob_chunk_path(d, id, path, sizeof(path));
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     return fd < 0 ? -errno : fd;
+}
+
+int blob_map(int fd, uint64_t off, size_t len, void **out)
+{
+    struct stat sb;
+    if (fstat(fd, &sb) != 0)
+        return -errno;
+    if ((uint64_t)sb.st_size < off + len)
+        return -ENODATA;
+    void *m = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, (off_t)off);
+    if (m == MAP_FAILED)
+        return -errno;
+    *out = m;
+    return 0;
 }
 
 int blob_pread(int fd, void *buf, size_t len, uint64_t off)

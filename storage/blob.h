@@ -96,6 +96,13 @@ void blob_stage_abort(blob_stage_t *st);
 int blob_open_read(const blob_dir_t *d, uint64_t id);
 /** Reads exactly len bytes at off. Returns 0, -ENODATA (the file is shorter) or -errno (-EIO: a read error). */
 int blob_pread(int fd, void *buf, size_t len, uint64_t off);
+/**
+ * Maps len bytes at off (a multiple of the page size) of an open chunk file, read-only and
+ * populated from the page cache, for a read that needs no copy. Returns 0 with *out set, -ENODATA
+ * when the file is shorter than off + len (mapping past the end would fault), or -errno.
+ * Release with munmap(*out, len).
+ */
+int blob_map(int fd, uint64_t off, size_t len, void **out);
 /** Removes chunk id's file. Returns 0 or -errno (-ENOENT when it was already gone). */
 int blob_unlink(const blob_dir_t *d, uint64_t id);
 

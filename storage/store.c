@@ -39,11 +39,14 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <isa-l/crc.h>
@@ -76,6 +79,44 @@ int64_t store_now_ns(void)
 static uint32_t crc32c(const void *p, size_t len)
 {
     return ~crc32_iscsi((unsigned char *)p, (int)len, 0xFFFFFFFFu);
+}
+
+/*
+ * store_crc32c_mapped's guard: a chunk file cut short behind Coffer's back (Coffer never
+ * truncates one) turns an access to its mapping into SIGBUS, which must fail this read, not
+ * the server. The handler jumps back only while this thread is inside the guard; any other
+ * SIGBUS gets the default action. SA_NODEFER keeps SIGBUS unblocked after the jump.
+ */
+static _Thread_local sigjmp_buf *volatile map_guard;
+
+static void on_sigbus(int sig)
+{
+    if (map_guard != NULL)
+        siglongjmp(*map_guard, 1);
+    signal(sig, SIG_DFL); /* not ours: the faulting access repeats and takes the default action */
+}
+
+void store_guard_faults(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_sigbus;
+    sa.sa_flags = SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGBUS, &sa, NULL);
+}
+
+int store_crc32c_mapped(const void *p, size_t len, uint32_t *out)
+{
+    sigjmp_buf jb;
+    if (sigsetjmp(jb, 0) != 0) {
+        map_guard = NULL;
+        return -EFAULT;
+    }
+    map_guard = &jb;
+    *out = crc32c(p, len);
+    map_guard = NULL;
+    return 0;
 }
 
 uint32_t store_fnv1a(uint32_t h, const void *p, size_t n)
@@ -166,6 +207,7 @@ int store_open(const store_config_t *cfg, store_t **out, char *errbuf, size_t er
         snprintf(errbuf, errbuf_len, "storage: need a metadata directory and 1 to 65535 data directories");
         return -EINVAL;
     }
+    store_guard_faults();
     st = xcalloc(1, sizeof(*st));
     st->chunk_size = cfg->chunk_size ? cfg->chunk_size : STORE_DEFAULT_CHUNK_SIZE;
     /* whole blocks per chunk, so object offsets on a block boundary are block-aligned in their chunk */
@@ -1409,6 +1451,62 @@ uint64_t store_object_block_end(const store_object_t *obj, uint64_t offset)
     const store_chunk_ref_t *c = &obj->chunks[chunk_at(obj, offset)];
     uint64_t end = c->offset + ((offset - c->offset) / STORE_READ_BLOCK + 1) * STORE_READ_BLOCK;
     return end < c->offset + c->len ? end : c->offset + c->len;
+}
+
+/*
+ * Maps block b (blen bytes) of the first copy of c in read order and checks it. Returns 0 with
+ * *out, or an error. It judges nothing: after a failure the read path tries the same copy again
+ * and does the judging, logging and repair, exactly as for a read that never tried a mapping.
+ */
+static int map_block(store_t *st, const store_chunk_ref_t *c, uint32_t b, size_t blen, void **out)
+{
+    store_copies_t cp;
+    store_copies_init(st, c, &cp);
+    if (cp.num == 0 || c->place.dirs[cp.order[0]] >= st->num_dirs)
+        return STORE_E_UNAVAILABLE;
+    int fd = blob_open_read(&st->dirs[c->place.dirs[cp.order[0]]], c->id);
+    if (fd < 0)
+        return fd;
+    void *map;
+    int ret = blob_map(fd, (uint64_t)b * STORE_READ_BLOCK, blen, &map);
+    close(fd);
+    if (ret != 0)
+        return ret;
+    uint32_t crc;
+    if ((ret = store_crc32c_mapped(map, blen, &crc)) == 0 && crc != codec_chunk_crc(c, b))
+        ret = STORE_E_CORRUPT;
+    if (ret != 0)
+        munmap(map, blen);
+    else
+        *out = map;
+    return ret;
+}
+
+int store_object_view(store_t *st, const store_object_t *obj, uint64_t offset, size_t len, void *buf, store_view_t *v)
+{
+    memset(v, 0, sizeof(*v));
+    v->data = buf;
+    if (obj->inline_data == NULL && obj->num_chunks > 0 && len > 0 && offset < obj->size) {
+        const store_chunk_ref_t *c = &obj->chunks[chunk_at(obj, offset)];
+        uint64_t coff = offset - c->offset;
+        uint32_t b = (uint32_t)(coff / STORE_READ_BLOCK);
+        size_t bstart = (size_t)b * STORE_READ_BLOCK;
+        size_t blen = c->len - bstart < STORE_READ_BLOCK ? c->len - bstart : STORE_READ_BLOCK;
+        size_t in_block = (size_t)coff - bstart;
+        if (blen >= STORE_MAP_MIN && in_block + len <= blen && map_block(st, c, b, blen, &v->map) == 0) {
+            v->map_len = blen;
+            v->data = (const uint8_t *)v->map + in_block;
+            return 0;
+        }
+    }
+    return store_object_read(st, obj, offset, buf, len); /* with every fallback and repair */
+}
+
+void store_view_release(store_view_t *v)
+{
+    if (v->map != NULL)
+        munmap(v->map, v->map_len);
+    memset(v, 0, sizeof(*v));
 }
 
 int store_object_read(store_t *st, const store_object_t *obj, uint64_t offset, void *buf, size_t len)

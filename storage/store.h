@@ -232,6 +232,26 @@ int store_object_delete(store_t *st, const char *bucket, const char *key, size_t
 #define STORE_READ_BLOCK (1024 * 1024)
 int store_object_read(store_t *st, const store_object_t *obj, uint64_t offset, void *buf, size_t len);
 
+/** A verified piece of an object's data: mapped from its chunk file, or read into a buffer. */
+typedef struct store_view {
+    const uint8_t *data; /* the bytes asked for */
+    void *map;           /* owned mapping of the whole block (NULL: data points into the caller's buffer) */
+    size_t map_len;
+} store_view_t;
+
+/**
+ * Like store_object_read, but without a copy when it can: a piece within one checksum block of
+ * at least STORE_MAP_MIN bytes is mapped from the chunk file (the first copy in read order),
+ * the whole block checked against its CRC32C, and v->data points into the mapping. Any other
+ * piece, or any failure of the mapped read (a damaged or missing copy, a file cut short), goes
+ * through store_object_read into buf (len bytes), with its fallback to other copies and repair.
+ * Returns as store_object_read; on success release v with store_view_release.
+ */
+#define STORE_MAP_MIN (64 * 1024)
+int store_object_view(store_t *st, const store_object_t *obj, uint64_t offset, size_t len, void *buf, store_view_t *v);
+/** Unmaps v's block, if any (safe on a zeroed or released view). */
+void store_view_release(store_view_t *v);
+
 /**
  * Where the checksum block holding offset ends, as an object offset (at most STORE_READ_BLOCK
  * past offset; obj->size for inline objects). Reads from offset up to it take the fast path:

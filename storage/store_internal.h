@@ -129,6 +129,14 @@ typedef struct store_copies {
     unsigned bad;              /* bit k: copy k failed a read */
 } store_copies_t;
 
+/**
+ * The CRC32C of len mapped bytes into *out. Returns 0, or -EFAULT when the mapping faulted (its
+ * file was truncated under it): the fault is caught, the process lives on.
+ */
+int store_crc32c_mapped(const void *p, size_t len, uint32_t *out);
+/** Installs the SIGBUS handler behind store_crc32c_mapped's guard; every store_open does. */
+void store_guard_faults(void);
+
 void store_copies_init(store_t *st, const store_chunk_ref_t *c, store_copies_t *cp);
 void store_copies_close(store_copies_t *cp);
 /**

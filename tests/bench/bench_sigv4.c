@@ -3,8 +3,9 @@
  * DESIGN: the canonical request is
  *   METHOD \n URI \n QUERY \n host:H \n x-amz-content-sha256:P \n x-amz-date:D \n \n SIGNED-HEADERS \n P
  * and the signature is HMAC-SHA256 down the chain secret -> date -> region ->
- * "s3" -> "aws4_request" -> string to sign. Everything is formatted into
- * fixed buffers with bounds checks; nothing is shared between threads. */
+ * "s3" -> "aws4_request" -> string to sign; the key (all but the last step)
+ * is cached per thread for the day. Everything is formatted into fixed
+ * buffers with bounds checks; nothing is shared between threads. */
 #include "bench_sigv4.h"
 
 #include <openssl/evp.h>
@@ -130,6 +131,15 @@ void bench_sha256_hex(const void *data, size_t len, char out[65])
     to_hex(md, sizeof(md), out);
 }
 
+/* The signing key of the last (day, secret, region) this thread signed for: it changes once a
+ * day, and deriving it takes four HMACs per request otherwise. Keyed by the credential
+ * strings' addresses, which the callers keep for the whole run. */
+static _Thread_local struct {
+    char date[9];
+    const char *secret, *region;
+    unsigned char key[32];
+} key_cache;
+
 static void hmac_sha256(const void *key, size_t key_len, const char *msg, unsigned char out[32])
 {
     unsigned int out_len = 32;
@@ -143,7 +153,7 @@ int bench_sigv4_authorization(const bench_sigv4_creds_t *creds, const char *meth
                               char *out, size_t out_len)
 {
     char canonical[8192], sts[512], secret[256], date[9], creq_hash[65], sig_hex[65];
-    unsigned char k1[32], k2[32], sig[32]; /* two buffers: HMAC's key and output never alias */
+    unsigned char k1[32], k2[32], sig[32]; /* HMAC's key and output never alias */
     int n;
 
     n = snprintf(canonical, sizeof(canonical), "%s\n%s\n%s\nhost:%s\nx-amz-content-sha256:%s\nx-amz-date:%s\n\n%s\n%s", method,
@@ -155,14 +165,19 @@ int bench_sigv4_authorization(const bench_sigv4_creds_t *creds, const char *meth
     n = snprintf(sts, sizeof(sts), "AWS4-HMAC-SHA256\n%s\n%s/%s/s3/aws4_request\n%s", amz_date, date, creds->region, creq_hash);
     if (n < 0 || (size_t)n >= sizeof(sts))
         return -1;
-    n = snprintf(secret, sizeof(secret), "AWS4%s", creds->secret_key);
-    if (n < 0 || (size_t)n >= sizeof(secret))
-        return -1;
-    hmac_sha256(secret, (size_t)n, date, k1);
-    hmac_sha256(k1, sizeof(k1), creds->region, k2);
-    hmac_sha256(k2, sizeof(k2), "s3", k1);
-    hmac_sha256(k1, sizeof(k1), "aws4_request", k2);
-    hmac_sha256(k2, sizeof(k2), sts, sig);
+    if (strcmp(date, key_cache.date) != 0 || creds->secret_key != key_cache.secret || creds->region != key_cache.region) {
+        n = snprintf(secret, sizeof(secret), "AWS4%s", creds->secret_key);
+        if (n < 0 || (size_t)n >= sizeof(secret))
+            return -1;
+        hmac_sha256(secret, (size_t)n, date, k1);
+        hmac_sha256(k1, sizeof(k1), creds->region, k2);
+        hmac_sha256(k2, sizeof(k2), "s3", k1);
+        hmac_sha256(k1, sizeof(k1), "aws4_request", key_cache.key);
+        memcpy(key_cache.date, date, sizeof(date));
+        key_cache.secret = creds->secret_key;
+        key_cache.region = creds->region;
+    }
+    hmac_sha256(key_cache.key, sizeof(key_cache.key), sts, sig);
     to_hex(sig, sizeof(sig), sig_hex);
     n = snprintf(out, out_len, "AWS4-HMAC-SHA256 Credential=%s/%s/%s/s3/aws4_request, SignedHeaders=%s, Signature=%s",
                  creds->access_key, date, creds->region, SIGNED_HEADERS, sig_hex);

@@ -1,8 +1,8 @@
 /* tests/bench/bench_sigv4.h -- AWS Signature V4 (header auth) for coffer-bench's own HTTP client.
  *
- * DESIGN: the libcurl modes let curl sign; the multipart mode talks HTTP over
- * its own sockets (to send a part as one writev of headers and data) and
- * signs here. Only what S3 needs: service "s3", signed headers host,
+ * DESIGN: every mode of coffer-bench signs here: the libcurl modes set the
+ * headers this makes, and the multipart mode talks HTTP over its own sockets
+ * (to send a part as one writev of headers and data). Only what S3 needs: service "s3", signed headers host,
  * x-amz-content-sha256 and x-amz-date, the payload hash taken from the
  * x-amz-content-sha256 value (a real SHA-256, UNSIGNED-PAYLOAD, or the hash
  * of the empty body). It is separate from auth/sigv4.c on purpose: a client

@@ -17,12 +17,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <openssl/evp.h>
 
+#include "storage/blob.h"
 #include "storage/store.h"
 #include "storage/store_internal.h" /* store_stage, st->dirs, meta: to leave what a crash leaves */
 
@@ -361,6 +363,17 @@ static void test_put_get_sizes(void **state)
         assert_int_equal(store_object_read(f->st, &o, reads[i].off, buf, reads[i].len), 0);
         if (reads[i].len && memcmp(buf, data + reads[i].off, reads[i].len) != 0)
             fail_msg("read %zu returned wrong bytes", i);
+        /* the same piece as a view: mapped when it lies within one block, read otherwise */
+        store_view_t v;
+        memset(buf, 0xEE, reads[i].len + 1 < 20 * MIB ? reads[i].len + 1 : 20 * MIB);
+        assert_int_equal(store_object_view(f->st, &o, reads[i].off, reads[i].len, buf, &v), 0);
+        int one_block = reads[i].len > 0 && reads[i].off / MIB == (reads[i].off + reads[i].len - 1) / MIB;
+        assert_int_equal(v.map != NULL, one_block);
+        assert_ptr_equal(v.data == buf, !one_block);
+        if (reads[i].len && memcmp(v.data, data + reads[i].off, reads[i].len) != 0)
+            fail_msg("view %zu returned wrong bytes", i);
+        store_view_release(&v);
+        assert_null(v.map);
     }
     assert_int_equal(store_object_read(f->st, &o, 20 * MIB - 1, buf, 2), -EINVAL);
     store_object_free(&o);
@@ -674,13 +687,38 @@ static void test_flipped_byte_is_corrupt(void **state)
     assert_int_equal(store_object_read(f->st, &o, MIB, buf, MIB), STORE_E_CORRUPT);
     assert_int_equal(store_object_read(f->st, &o, MIB + 10, buf, 5), STORE_E_CORRUPT);
     assert_int_equal(store_object_read(f->st, &o, 2 * MIB, buf, MIB), 0); /* block 2 is intact */
+    store_view_t v;
+    assert_int_equal(store_object_view(f->st, &o, MIB + 10, 5, buf, &v), STORE_E_CORRUPT); /* mapped, checked, refused */
+    store_view_release(&v);
+    assert_int_equal(store_object_view(f->st, &o, 0, MIB, buf, &v), 0);
+    assert_non_null(v.map);
+    assert_memory_equal(v.data, data, MIB);
+    store_view_release(&v);
     store_object_free(&o);
 
-    /* a truncated chunk file is an error too, never short data */
+    /* a truncated chunk file is an error too, never short data, mapped or read */
     assert_int_equal(truncate(path, MIB), 0);
     assert_int_equal(store_object_get(f->st, "b", "k", 1, &o), 0);
     assert_true(store_object_read(f->st, &o, 2 * MIB, buf, MIB) < 0);
+    assert_true(store_object_view(f->st, &o, 2 * MIB, MIB, buf, &v) < 0);
+    store_view_release(&v);
     store_object_free(&o);
+
+    /* a file cut short under a mapping faults; the checksum fails instead of the process */
+    fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    void *map;
+    uint32_t crc;
+    assert_int_equal(blob_map(fd, 0, MIB, &map), 0);
+    void *past;
+    assert_int_equal(blob_map(fd, 0, MIB + 1, &past), -ENODATA); /* past the end: not mapped */
+    assert_int_equal(store_crc32c_mapped(map, MIB, &crc), 0);
+    store_guard_faults(); /* cmocka sets its own SIGBUS handler around each test, after store_open set ours */
+    assert_int_equal(truncate(path, 0), 0);
+    assert_int_equal(store_crc32c_mapped(map, MIB, &crc), -EFAULT);
+    assert_int_equal(store_crc32c_mapped(map, MIB, &crc), -EFAULT); /* again: the guard is re-armed */
+    munmap(map, MIB);
+    close(fd);
     free(data);
     free(buf);
 }
@@ -757,6 +795,13 @@ static void test_copies_fall_back_and_repair(void **state)
     assert_int_equal(unlink(gone), 0);
 
     memset(buf, 0, len);
+    store_view_t v; /* the view of a damaged first copy falls back to the read path, which repairs */
+    assert_int_equal(store_object_view(f->st, &o, MIB + 5, 100, buf, &v), 0);
+    assert_null(v.map);
+    assert_memory_equal(v.data, data + MIB + 5, 100);
+    store_view_release(&v);
+    assert_true(same_file(a, b));
+    flip_byte(a, 12345);
     assert_int_equal(store_object_read(f->st, &o, 0, buf, len), 0);
     assert_memory_equal(buf, data, len);
     assert_true(same_file(a, b)); /* rewritten from the good copy */
@@ -1455,7 +1500,7 @@ static void test_multipart_refused_completion(void **state)
     fixture_t *f = *state;
     store_t *st = f->st;
     char id[STORE_UPLOAD_ID_LEN + 1];
-    uint8_t m[16];
+    uint8_t m[16] = {0};
     store_object_t obj;
     size_t bad;
     assert_int_equal(store_bucket_create(st, "bkt", "me", ""), 0);
@@ -1916,7 +1961,7 @@ static void test_gc_collects_orphans_keeps_referenced(void **state)
     fixture_t *f = *state;
     size_t l_single = 3 * MIB + 17, l_part = 5 * MIB + 1, l_tail = 100;
     uint8_t *single = malloc(l_single), *p1 = malloc(l_part), *p2 = malloc(l_tail), *q1 = malloc(l_part), *q2 = malloc(l_tail);
-    uint8_t m1[16], m2[16], n1[16], n2[16];
+    uint8_t m1[16] = {0}, m2[16] = {0}, n1[16] = {0}, n2[16] = {0};
     char id[STORE_UPLOAD_ID_LEN + 1], pending[STORE_UPLOAD_ID_LEN + 1];
     static char live[64][700];
     size_t num_live = 0, badi;
