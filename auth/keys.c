@@ -3,26 +3,34 @@
  * DESIGN: credentials live in memory behind a read-write lock (lookups on
  * every request, changes rare). A generation counter bumps on every change,
  * and a cached signing key is trusted only while its generation is current,
- * so a removed key is refused on the very next request. Users and keys move
- * into the metadata store with issue 6; this interface stays. */
+ * so a removed key is refused on the very next request, on every event loop.
+ * The table holds users too, keys or not, so that grantees and principals
+ * resolve by name, canonical id or e-mail. The metadata store is the truth
+ * (storage/users.h); this table is its in-memory mirror. */
 #include "auth/keys.h"
 
 #include <errno.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 typedef struct keys_entry {
     keys_user_t user;
     struct keys_entry *next;
 } keys_entry_t;
 
+typedef struct keys_ident {
+    keys_user_t user; /* access_key and secret empty */
+    struct keys_ident *next;
+} keys_ident_t;
+
 struct keys {
     pthread_rwlock_t lock;
-    keys_entry_t *head; /* owned */
+    keys_entry_t *head;  /* owned: the credentials */
+    keys_ident_t *users; /* owned: every known user */
     _Atomic uint64_t generation;
 };
 
@@ -36,41 +44,106 @@ keys_t *keys_create(void)
     return keys;
 }
 
+static void free_entry(keys_entry_t *e)
+{
+    explicit_bzero(e->user.secret, sizeof(e->user.secret));
+    free(e);
+}
+
 void keys_destroy(keys_t *keys)
 {
     if (keys == NULL)
         return;
     for (keys_entry_t *e = keys->head, *next; e != NULL; e = next) {
         next = e->next;
-        explicit_bzero(e->user.secret, sizeof(e->user.secret));
-        free(e);
+        free_entry(e);
+    }
+    for (keys_ident_t *u = keys->users, *next; u != NULL; u = next) {
+        next = u->next;
+        free(u);
     }
     pthread_rwlock_destroy(&keys->lock);
     free(keys);
 }
 
-static void canonical_id(const char *access_key, char out[65])
+static int fits(const char *s, size_t size, int may_be_empty)
 {
-    unsigned char md[32];
-    unsigned int md_len = 0;
-    EVP_Digest(access_key, strlen(access_key), md, &md_len, EVP_sha256(), NULL);
-    for (int i = 0; i < 32; ++i)
-        sprintf(out + 2 * i, "%02x", md[i]);
+    return s != NULL && (may_be_empty || s[0] != '\0') && strlen(s) < size;
 }
 
-int keys_add(keys_t *keys, const char *access_key, const char *secret, const char *name)
+/* Adds or updates a user. Caller holds the write lock. */
+static void set_user_locked(keys_t *keys, const char *name, const char *canonical_id, const char *email)
 {
-    if (access_key[0] == '\0' || secret[0] == '\0' || strlen(access_key) > 128 || strlen(secret) > 128 || strlen(name) > 63)
+    keys_ident_t *u = keys->users;
+    while (u != NULL && strcmp(u->user.name, name) != 0)
+        u = u->next;
+    if (u == NULL) {
+        if ((u = calloc(1, sizeof(*u))) == NULL)
+            abort();
+        strcpy(u->user.name, name);
+        u->next = keys->users;
+        keys->users = u;
+    }
+    strcpy(u->user.canonical_id, canonical_id);
+    strcpy(u->user.email, email);
+}
+
+/* Unlinks and frees the credential for access_key. Caller holds the write lock. Returns 0 or -ENOENT. */
+static int remove_locked(keys_t *keys, const char *access_key)
+{
+    for (keys_entry_t **p = &keys->head; *p != NULL; p = &(*p)->next) {
+        if (strcmp((*p)->user.access_key, access_key) == 0) {
+            keys_entry_t *e = *p;
+            *p = e->next;
+            free_entry(e);
+            return 0;
+        }
+    }
+    return -ENOENT;
+}
+
+int keys_set_user(keys_t *keys, const char *name, const char *canonical_id, const char *email)
+{
+    keys_user_t *u = NULL;
+    if (email == NULL)
+        email = "";
+    if (!fits(name, sizeof(u->name), 0) || !fits(canonical_id, sizeof(u->canonical_id), 0) || !fits(email, sizeof(u->email), 1))
         return -EINVAL;
+    pthread_rwlock_wrlock(&keys->lock);
+    set_user_locked(keys, name, canonical_id, email);
+    for (keys_entry_t *e = keys->head; e != NULL; e = e->next) {
+        if (strcmp(e->user.name, name) == 0) {
+            strcpy(e->user.canonical_id, canonical_id);
+            strcpy(e->user.email, email);
+        }
+    }
+    atomic_fetch_add(&keys->generation, 1);
+    pthread_rwlock_unlock(&keys->lock);
+    return 0;
+}
+
+int keys_add(keys_t *keys, const char *access_key, const char *secret, const char *name, const char *canonical_id,
+             const char *email)
+{
+    if (email == NULL)
+        email = "";
     keys_entry_t *e = calloc(1, sizeof(*e));
     if (e == NULL)
         abort();
+    if (!fits(access_key, sizeof(e->user.access_key), 0) || !fits(secret, sizeof(e->user.secret), 0) ||
+        !fits(name, sizeof(e->user.name), 0) || !fits(canonical_id, sizeof(e->user.canonical_id), 0) ||
+        !fits(email, sizeof(e->user.email), 1)) {
+        free(e);
+        return -EINVAL;
+    }
     strcpy(e->user.access_key, access_key);
     strcpy(e->user.secret, secret);
     strcpy(e->user.name, name);
-    canonical_id(access_key, e->user.canonical_id);
-    keys_remove(keys, access_key);
+    strcpy(e->user.canonical_id, canonical_id);
+    strcpy(e->user.email, email);
     pthread_rwlock_wrlock(&keys->lock);
+    set_user_locked(keys, name, canonical_id, email);
+    remove_locked(keys, access_key);
     e->next = keys->head;
     keys->head = e;
     atomic_fetch_add(&keys->generation, 1);
@@ -80,21 +153,39 @@ int keys_add(keys_t *keys, const char *access_key, const char *secret, const cha
 
 int keys_remove(keys_t *keys, const char *access_key)
 {
-    int ret = -ENOENT;
     pthread_rwlock_wrlock(&keys->lock);
-    for (keys_entry_t **p = &keys->head; *p != NULL; p = &(*p)->next) {
-        if (strcmp((*p)->user.access_key, access_key) == 0) {
+    int ret = remove_locked(keys, access_key);
+    atomic_fetch_add(&keys->generation, 1);
+    pthread_rwlock_unlock(&keys->lock);
+    return ret;
+}
+
+int keys_remove_user(keys_t *keys, const char *name)
+{
+    int ret = -ENOENT, num = 0;
+    pthread_rwlock_wrlock(&keys->lock);
+    for (keys_entry_t **p = &keys->head; *p != NULL;) {
+        if (strcmp((*p)->user.name, name) == 0) {
             keys_entry_t *e = *p;
             *p = e->next;
-            explicit_bzero(e->user.secret, sizeof(e->user.secret));
-            free(e);
+            free_entry(e);
+            num++;
+        } else {
+            p = &(*p)->next;
+        }
+    }
+    for (keys_ident_t **p = &keys->users; *p != NULL; p = &(*p)->next) {
+        if (strcmp((*p)->user.name, name) == 0) {
+            keys_ident_t *u = *p;
+            *p = u->next;
+            free(u);
             ret = 0;
             break;
         }
     }
     atomic_fetch_add(&keys->generation, 1);
     pthread_rwlock_unlock(&keys->lock);
-    return ret;
+    return ret == 0 || num != 0 ? num : ret;
 }
 
 int keys_lookup(keys_t *keys, const char *access_key, keys_user_t *out)
@@ -106,6 +197,29 @@ int keys_lookup(keys_t *keys, const char *access_key, keys_user_t *out)
             *out = e->user;
             ret = 0;
             break;
+        }
+    }
+    pthread_rwlock_unlock(&keys->lock);
+    return ret;
+}
+
+int keys_find_user(keys_t *keys, const char *who, keys_user_t *out)
+{
+    int ret = -ENOENT;
+    if (who == NULL || who[0] == '\0')
+        return ret;
+    pthread_rwlock_rdlock(&keys->lock);
+    /* a name first: an e-mail address or 64 hex digits are valid names too, and a name wins */
+    for (keys_ident_t *u = keys->users; u != NULL && ret != 0; u = u->next) {
+        if (strcmp(u->user.name, who) == 0) {
+            *out = u->user;
+            ret = 0;
+        }
+    }
+    for (keys_ident_t *u = keys->users; u != NULL && ret != 0; u = u->next) {
+        if (strcasecmp(u->user.canonical_id, who) == 0 || (u->user.email[0] != '\0' && strcasecmp(u->user.email, who) == 0)) {
+            *out = u->user;
+            ret = 0;
         }
     }
     pthread_rwlock_unlock(&keys->lock);

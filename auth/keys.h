@@ -1,4 +1,7 @@
-/* auth/keys.h -- who holds which access key, and a per-thread cache of SigV4 signing keys. */
+/* auth/keys.h -- who holds which access key, and a per-thread cache of SigV4 signing keys.
+ *
+ * The table mirrors the users and keys of the metadata store (storage/users.h): the server
+ * loads it at start and the admin endpoint changes it right after each synced store change. */
 #ifndef COFFER_KEYS_H
 #define COFFER_KEYS_H
 
@@ -9,23 +12,48 @@
 typedef struct keys keys_t;
 
 typedef struct keys_user {
-    char access_key[129];
-    char secret[129];
-    char name[64];         /* display name */
-    char canonical_id[65]; /* stable hex id, shown as Owner/ID */
+    char access_key[129];  /* the key the request was signed with; "" from keys_find_user */
+    char secret[129];      /* "" wherever it is not needed (see sigkey_cache_get) */
+    char name[65];         /* the user's name, also its display name */
+    char canonical_id[65]; /* the user's stable id (64 lower-hex characters), shown as Owner/ID */
+    char email[255];       /* "" when the user has none */
 } keys_user_t;
 
 keys_t *keys_create(void);
 void keys_destroy(keys_t *keys);
 
-/** Adds or replaces a credential. Returns 0, or -EINVAL for an empty or oversized key. */
-int keys_add(keys_t *keys, const char *access_key, const char *secret, const char *name);
+/**
+ * Registers a user (with or without keys) so that keys_find_user knows it, or updates its
+ * canonical id and e-mail (email NULL or "" for none). Returns 0, or -EINVAL for an empty or
+ * oversized field.
+ */
+int keys_set_user(keys_t *keys, const char *name, const char *canonical_id, const char *email);
+
+/**
+ * Adds or replaces a credential of user name, registering the user as keys_set_user does.
+ * Returns 0, or -EINVAL for an empty or oversized field.
+ */
+int keys_add(keys_t *keys, const char *access_key, const char *secret, const char *name, const char *canonical_id,
+             const char *email);
 
 /** Removes a credential; signing keys cached for it stop working at once. Returns 0 or -ENOENT. */
 int keys_remove(keys_t *keys, const char *access_key);
 
+/**
+ * Forgets user name and every credential it holds; cached signing keys stop working at once.
+ * Returns how many credentials went, or -ENOENT when the user was not known.
+ */
+int keys_remove_user(keys_t *keys, const char *name);
+
 /** Copies the user holding access_key into out. Returns 0 or -ENOENT. */
 int keys_lookup(keys_t *keys, const char *access_key, keys_user_t *out);
+
+/**
+ * Finds a user by name, canonical id (either case) or e-mail address (any case), for grantees
+ * and policy principals: out gets name, canonical id and e-mail, with access_key and secret
+ * empty. Returns 0 or -ENOENT.
+ */
+int keys_find_user(keys_t *keys, const char *who, keys_user_t *out);
 
 /**
  * A small cache of derived signing keys, one per event-loop thread (no locking):

@@ -4,7 +4,7 @@
  * metadata directory is locked while one runs) and calls store_scrub. Online
  * (--endpoint), it asks the running server's admin endpoint (server/admin.h)
  * to start a scrub and polls it, fetching only the damage reports it has not
- * printed yet; the requests are SigV4-signed by libcurl with the root keys.
+ * printed yet (server/cli_admin.c signs the requests with the root keys).
  * Both print the same lines: damage to stdout as found, progress to stderr
  * (redrawn in place on a terminal, a line every few seconds otherwise), and a
  * summary. Exit status: 0 when every chunk has a good copy (damage found was
@@ -13,7 +13,6 @@
  */
 #include "server/cli.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -29,7 +28,7 @@
 #include "storage/store.h"
 
 static const char usage_scrub[] = "Usage: coffer scrub --data DIR... [--meta DIR]       (offline: the server is stopped)\n"
-                                  "       coffer scrub --endpoint URL [--region R]     (on a running server)\n"
+                                  "       coffer scrub --endpoint URL [--meta DIR] [--region R]   (on a running server)\n"
                                   "\n"
                                   "Reads every copy of every stored chunk and checks its CRC32C checksums. A copy that is\n"
                                   "missing, unreadable or damaged is rewritten from a good copy where one exists (with\n"
@@ -40,7 +39,8 @@ static const char usage_scrub[] = "Usage: coffer scrub --data DIR... [--meta DIR
                                   "  --data DIR       a data directory, as given to coffer serve (repeat, in the same order)\n"
                                   "  --meta DIR       the metadata directory (default ./coffer-data/meta)\n"
                                   "  --endpoint URL   scrub the server at URL instead (e.g. http://127.0.0.1:9000), with the\n"
-                                  "                   root keys from COFFER_ROOT_ACCESS_KEY and COFFER_ROOT_SECRET_KEY\n"
+                                  "                   root keys from COFFER_ROOT_ACCESS_KEY and COFFER_ROOT_SECRET_KEY, or\n"
+                                  "                   from the server's metadata directory when --meta DIR is given too\n"
                                   "  --region R       the region the server signs for (default us-east-1)\n"
                                   "  -h, --help       show this text\n"
                                   "\n"
@@ -173,60 +173,12 @@ static int scrub_offline(const char *meta, const char *const *data, size_t num_d
 
 /* ------------------------------------------------------------------ online */
 
-typedef struct response {
-    char *data;
-    size_t len;
-} response_t;
-
-static size_t on_body(char *ptr, size_t size, size_t n, void *ctx)
+/* One admin request; the JSON reply of a 2xx answer, or NULL after cli_admin_call said why. */
+static json_t *admin_call(cli_admin_t *a, const char *method, const char *path)
 {
-    response_t *r = ctx;
-    size_t add = size * n;
-    char *grown = realloc(r->data, r->len + add + 1);
-    if (grown == NULL)
-        return 0;
-    memcpy(grown + r->len, ptr, add);
-    r->len += add;
-    grown[r->len] = '\0';
-    r->data = grown;
-    return add;
-}
-
-/* One signed request to the admin endpoint. Returns the parsed JSON reply (200/202), or NULL after saying why. */
-static json_t *admin_call(CURL *curl, const char *url, int post, const char *sigv4, const char *userpwd)
-{
-    response_t body = {0};
-    long status = 0;
-    struct curl_slist *headers =
-        curl_slist_append(NULL, "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-    curl_easy_reset(curl);
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, sigv4);
-    curl_easy_setopt(curl, CURLOPT_USERPWD, userpwd);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
-    if (post) {
-        curl_easy_setopt(curl, CURLOPT_POST, 1L);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, 0L);
-    }
-    CURLcode rc = curl_easy_perform(curl);
-    curl_slist_free_all(headers);
-    json_t *j = NULL;
-    if (rc != CURLE_OK) {
-        fprintf(stderr, "coffer scrub: %s: %s\n", url, curl_easy_strerror(rc));
-    } else if (curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status), status != 200 && status != 202) {
-        fprintf(stderr, "coffer scrub: %s answered %ld: %.*s\n", url, status, (int)(body.len > 2000 ? 2000 : body.len),
-                body.data ? body.data : "");
-    } else if ((j = json_loadb(body.data ? body.data : "", body.len, 0, NULL)) == NULL || !json_is_object(j)) {
-        fprintf(stderr, "coffer scrub: %s: the reply is not the JSON expected\n", url);
-        json_decref(j);
-        j = NULL;
-    }
-    free(body.data);
-    return j;
+    json_t *reply = NULL;
+    cli_admin_call(a, method, path, NULL, &reply);
+    return reply;
 }
 
 static uint64_t jnum(const json_t *o, const char *name)
@@ -268,24 +220,14 @@ static size_t print_reports(printer_t *p, const json_t *o)
     return json_array_size(reports);
 }
 
-static int scrub_online(const char *endpoint, const char *region, printer_t *p)
+static int scrub_online(const char *endpoint, const char *region, const char *meta, printer_t *p)
 {
-    const char *ak = getenv("COFFER_ROOT_ACCESS_KEY"), *sk = getenv("COFFER_ROOT_SECRET_KEY");
-    if (ak == NULL || sk == NULL || !*ak || !*sk) {
-        fprintf(stderr, "coffer scrub: --endpoint needs the root keys in COFFER_ROOT_ACCESS_KEY and COFFER_ROOT_SECRET_KEY\n");
+    cli_admin_t *a = cli_admin_open("coffer scrub", endpoint, region, meta);
+    if (a == NULL)
         return 2;
-    }
-    char sigv4[128], userpwd[600], url[2200];
-    size_t elen = strlen(endpoint);
-    while (elen > 0 && endpoint[elen - 1] == '/')
-        elen--;
-    snprintf(sigv4, sizeof(sigv4), "aws:amz:%s:s3", region);
-    snprintf(userpwd, sizeof(userpwd), "%s:%s", ak, sk);
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    CURL *curl = curl_easy_init();
+    char path[128];
     int ret = 2;
-    snprintf(url, sizeof(url), "%.*s/_coffer/scrub", (int)elen, endpoint);
-    json_t *o = admin_call(curl, url, 1, sigv4, userpwd);
+    json_t *o = admin_call(a, "POST", "/_coffer/scrub");
     if (o != NULL && !json_is_true(json_object_get(o, "started_now")))
         fprintf(stderr, "coffer scrub: a scrub was already running; following it\n");
     uint64_t seen = 0;
@@ -311,12 +253,11 @@ static int scrub_online(const char *endpoint, const char *region, printer_t *p)
             print_progress(p, &stats, 0);
         json_decref(o);
         usleep(500 * 1000);
-        snprintf(url, sizeof(url), "%.*s/_coffer/scrub?from=%" PRIu64, (int)elen, endpoint, seen);
-        o = admin_call(curl, url, 0, sigv4, userpwd);
+        snprintf(path, sizeof(path), "/_coffer/scrub?from=%" PRIu64, seen);
+        o = admin_call(a, "GET", path);
     }
     json_decref(o);
-    curl_easy_cleanup(curl);
-    curl_global_cleanup();
+    cli_admin_close(a);
     return ret;
 }
 
@@ -363,13 +304,13 @@ int cli_scrub(int argc, char **argv)
             return 2;
         }
     }
-    if (optind != argc || (endpoint != NULL && (num_data != 0 || meta != NULL))) {
+    if (optind != argc || (endpoint != NULL && num_data != 0)) {
         fputs(usage_scrub, stderr);
         return 2;
     }
     printer_t p = {.tty = isatty(2)};
     if (endpoint != NULL)
-        return scrub_online(endpoint, region, &p);
+        return scrub_online(endpoint, region, meta, &p);
     if (num_data == 0)
         data[num_data++] = "coffer-data/data";
     return scrub_offline(meta ? meta : "coffer-data/meta", data, num_data, &p);

@@ -9,6 +9,7 @@
  * written when h2o disposes the request, when status and bytes are final. */
 #include "server/handler.h"
 #include "server/admin.h"
+#include "server/authz.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -495,12 +496,10 @@ static s3err_t authenticate(s3_req_t *r, const char **message)
     return S3ERR_NONE; /* anonymous: s3_authorize() decides */
 }
 
-/* Decides whether the (possibly anonymous) requester may run the operation.
- * Until users, ACLs and policies arrive, every authenticated key has full access
- * and anonymous requests are refused; this is where those checks will go. */
+/* Decides whether the (possibly anonymous) requester may run the operation (server/authz.h). */
 s3err_t s3_authorize(s3_req_t *r)
 {
-    return r->authenticated ? S3ERR_NONE : S3ERR_ACCESS_DENIED;
+    return authz_request(r);
 }
 
 /* ------------------------------------------------------------------ dispatch */
@@ -533,7 +532,15 @@ static void dispatch(s3_req_t *r)
         break;
     case S3OP_GET_BUCKET_ACL:
     case S3OP_GET_OBJECT_ACL:
-        ops_get_acl(r);
+    case S3OP_PUT_BUCKET_ACL:
+    case S3OP_PUT_OBJECT_ACL:
+        ops_acl(r);
+        break;
+    case S3OP_GET_BUCKET_POLICY:
+    case S3OP_PUT_BUCKET_POLICY:
+    case S3OP_DELETE_BUCKET_POLICY:
+    case S3OP_GET_BUCKET_POLICY_STATUS:
+        ops_bucket_policy(r);
         break;
     case S3OP_LIST_OBJECTS:
         ops_list_objects(r, 0);
@@ -610,6 +617,13 @@ static void dispatch(s3_req_t *r)
         break;
     case S3OP_ADMIN_SCRUB_STATUS:
         admin_scrub_status(r);
+        break;
+    case S3OP_ADMIN_USERS_LIST:
+    case S3OP_ADMIN_USER_ADD:
+    case S3OP_ADMIN_USER_REMOVE:
+    case S3OP_ADMIN_KEY_ADD:
+    case S3OP_ADMIN_KEY_REMOVE:
+        admin_users(r);
         break;
     case S3OP_METHOD_NOT_ALLOWED:
         s3_send_error(r, S3ERR_METHOD_NOT_ALLOWED, NULL);

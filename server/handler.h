@@ -32,7 +32,8 @@ typedef struct s3_req {
     server_thread_t *thread;
     route_t route;
     int authenticated;
-    keys_user_t user; /* valid when authenticated */
+    keys_user_t user;   /* valid when authenticated */
+    int authz_deferred; /* the decision waits for the object (server/authz.h: authz_object) */
     char request_id[17];
     int verify_payload_in_job; /* payload_sha256 still to be checked against the body by the operation's job */
     char payload_sha256[65];
@@ -157,8 +158,9 @@ s3err_t s3_parse_copy_source(s3_req_t *r, s3_copy_source_t *src, const char **me
  * Collects the request headers kept with an object (content headers, x-amz-meta-*, and the
  * tags of x-amz-tagging, validated and in canonical form: see server/tagging.h) into out
  * (S3_STORED_HEADERS_MAX entries; strings borrowed from the request or its pool), adding
- * AWS's default content type when none was sent. Returns S3ERR_NONE, S3ERR_METADATA_TOO_LARGE,
- * or a tagging error (InvalidArgument, InvalidTag, BadRequest) with *message set to AWS's text.
+ * AWS's default content type when none was sent, and the object's ACL (server/authz.h).
+ * Returns S3ERR_NONE, S3ERR_METADATA_TOO_LARGE, a tagging error (InvalidArgument, InvalidTag,
+ * BadRequest) or an ACL error, with *message set to AWS's text.
  */
 s3err_t s3_collect_stored_headers(s3_req_t *r, store_kv_t *out, size_t *num, const char **message);
 
@@ -203,7 +205,8 @@ void ops_head_bucket(s3_req_t *r);
 void ops_delete_bucket(s3_req_t *r);
 void ops_get_bucket_location(s3_req_t *r);
 void ops_get_bucket_versioning(s3_req_t *r);
-void ops_get_acl(s3_req_t *r);
+void ops_acl(s3_req_t *r);           /* ops_acl.c: Get/PutBucketAcl, Get/PutObjectAcl */
+void ops_bucket_policy(s3_req_t *r); /* ops_policy.c: Get/Put/DeleteBucketPolicy, GetBucketPolicyStatus */
 void ops_list_objects(s3_req_t *r, int v2);
 void ops_put_object(s3_req_t *r);
 void ops_get_object(s3_req_t *r, int head);

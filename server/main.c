@@ -1,7 +1,7 @@
 /* server/main.c -- the `coffer` command line.
  *
  * DESIGN: parsing only; each sub-command hands a plain config struct to its
- * module (serve.c today; user and scrub commands join here later). */
+ * module (serve.c), or its arguments to its own parser (cli_scrub.c, cli_user.c). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -21,6 +21,8 @@ static const char usage_main[] = "Usage: coffer COMMAND [OPTIONS]\n"
                                  "  serve     run the server (see `coffer serve --help`)\n"
                                  "  scrub     check every stored chunk and repair damaged copies\n"
                                  "            (see `coffer scrub --help`)\n"
+                                 "  user      add, list and remove users (see `coffer user --help`)\n"
+                                 "  key       add, list and remove users' access keys (see `coffer key --help`)\n"
                                  "  help      show this text\n"
                                  "\n"
                                  "Options:\n"
@@ -50,7 +52,8 @@ static const char usage_serve[] =
     "\n"
     "Credentials: the root user's keys come from COFFER_ROOT_ACCESS_KEY and\n"
     "COFFER_ROOT_SECRET_KEY. When those are unset, keys are generated on first\n"
-    "start, kept in the metadata directory, and printed at every start.\n";
+    "start, kept in the metadata directory, and printed at every start. Other\n"
+    "users and their keys live in the metadata directory: see `coffer user --help`.\n";
 
 static int parse_listen(const char *arg, serve_config_t *cfg)
 {
@@ -211,6 +214,10 @@ int main(int argc, char **argv)
         return cmd_serve(argc - 1, argv + 1);
     if (strcmp(cmd, "scrub") == 0)
         return cli_scrub(argc - 1, argv + 1);
+    if (strcmp(cmd, "user") == 0)
+        return cli_user(argc - 1, argv + 1);
+    if (strcmp(cmd, "key") == 0)
+        return cli_key(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0) {
         fputs(usage_main, stdout);
         return 0;

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "server/authz.h"
 #include "server/handler.h"
 
 static const struct {
@@ -148,11 +149,8 @@ void ops_get_object_attributes(s3_req_t *r)
     }
 
     store_object_t obj;
-    int rc = store_object_get(store, r->route.bucket, r->route.key, r->route.key_len, &obj);
-    if (rc != 0) {
-        s3_send_error(r, s3err_from_store(rc), NULL);
+    if (authz_get_object(r, &obj) != 0)
         return;
-    }
     s3_add_last_modified(r, obj.mtime_ns);
 
     xmlw_t w;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/authz.h"
 #include "server/handler.h"
 #include "server/payload.h"
 
@@ -171,6 +172,8 @@ static void run_update_config(s3_job_t *j)
                                : store_bucket_conf_delete(store, r->route.bucket, st->name);
     if (rc != 0)
         j->err = s3err_from_store(rc);
+    else
+        authz_invalidate(); /* ownership controls and public access blocks decide access */
     j->status = st->value != NULL ? 200 : 204;
 }
 

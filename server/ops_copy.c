@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "auth/sigv4.h"
+#include "server/authz.h"
 #include "server/handler.h"
 #include "server/tagging.h"
 
@@ -121,15 +122,16 @@ static size_t copy_headers(const copy_state_t *cs, const store_object_t *src, in
     }
     for (size_t i = 0; i < src->num_headers; i++) {
         const store_kv_t *h = &src->headers[i];
-        int keep = is_checksum_header(h)          ? keep_checksum
-                   : is_header(h, TAGGING_HEADER) ? !cs->replace_tagging
-                                                  : !cs->replace_metadata;
+        int keep = is_checksum_header(h)            ? keep_checksum
+                   : is_header(h, TAGGING_HEADER)   ? !cs->replace_tagging
+                   : is_header(h, AUTHZ_ACL_HEADER) ? 0 /* a copy gets the request's ACL and owner, never the source's */
+                                                    : !cs->replace_metadata;
         if (keep && n < S3_STORED_HEADERS_MAX + 4)
             out[n++] = *h;
     }
-    if (!cs->replace_metadata && cs->replace_tagging) { /* the request's tags, with the source's metadata */
+    if (!cs->replace_metadata) { /* with the source's metadata: the request's ACL, and its tags when replaced */
         for (size_t i = 0; i < cs->num_request_headers; i++)
-            if (is_header(&cs->headers[i], TAGGING_HEADER))
+            if ((cs->replace_tagging && is_header(&cs->headers[i], TAGGING_HEADER)) || is_header(&cs->headers[i], AUTHZ_ACL_HEADER))
                 out[n++] = cs->headers[i];
     }
     return n;
@@ -213,6 +215,8 @@ static int copy_once(s3_job_t *j, store_object_t *src, store_object_t *out, stor
     store_object_free(src);
     if ((rc = store_object_get(st, cs->src.bucket, cs->src.key, cs->src.key_len, src)) != 0)
         return rc;
+    if ((j->err = authz_source(r, cs->src.bucket, cs->src.key, cs->src.key_len, src)) != S3ERR_NONE)
+        return 0;
     if (s3_check_conditions(r, "x-amz-copy-source-", src) != S3_COND_PASS) {
         j->err = S3ERR_PRECONDITION_FAILED;
         return 0;

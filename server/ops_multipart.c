@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "auth/sigv4.h"
+#include "server/authz.h"
 #include "server/handler.h"
 #include "server/payload.h"
 #include "server/range.h"
@@ -210,6 +211,8 @@ static int copy_part_once(s3_job_t *j, part_state_t *ps, store_object_t *src, st
     store_object_free(src);
     if ((rc = store_object_get(st, ps->src_bucket, ps->src_key, ps->src_key_len, src)) != 0)
         return rc;
+    if ((j->err = authz_source(j->r, ps->src_bucket, ps->src_key, ps->src_key_len, src)) != S3ERR_NONE)
+        return 0;
     if (s3_check_conditions(j->r, "x-amz-copy-source-", src) != S3_COND_PASS) {
         j->err = S3ERR_PRECONDITION_FAILED;
         return 0;

@@ -17,6 +17,7 @@
 #include "auth/sigv4.h"
 #include "server/getstream.h"
 #include "server/handler.h"
+#include "server/authz.h"
 #include "server/log.h"
 #include "server/payload.h"
 #include "server/range.h"
@@ -90,7 +91,7 @@ s3err_t s3_collect_stored_headers(s3_req_t *r, store_kv_t *out, size_t *num, con
             continue;
         if (kind == 2)
             meta_bytes += h->name->len - 11 + h->value.len;
-        if (n == S3_STORED_HEADERS_MAX - 1 || meta_bytes > USER_METADATA_MAX)
+        if (n == S3_STORED_HEADERS_MAX - 2 || meta_bytes > USER_METADATA_MAX) /* room for the type and the ACL */
             return S3ERR_METADATA_TOO_LARGE;
         if (h2o_memis(h->name->base, h->name->len, H2O_STRLIT("content-type")))
             has_type = 1;
@@ -104,11 +105,13 @@ s3err_t s3_collect_stored_headers(s3_req_t *r, store_kv_t *out, size_t *num, con
     s3err_t err = s3_tagging_from_header(r, &out[n], &has_tags, message);
     if (err != S3ERR_NONE)
         return err;
-    if (has_tags && ++n + !has_type > S3_STORED_HEADERS_MAX)
+    if (has_tags && ++n + !has_type > S3_STORED_HEADERS_MAX - 1)
         return S3ERR_METADATA_TOO_LARGE;
     if (!has_type) /* what AWS reports for an object stored without a Content-Type */
         out[n++] = (store_kv_t){H2O_STRLIT("content-type"), H2O_STRLIT("binary/octet-stream")};
-    *num = n;
+    if ((err = authz_new_object_acl(r, &out[n], message)) != S3ERR_NONE) /* its owner and grants */
+        return err;
+    *num = n + 1;
     return S3ERR_NONE;
 }
 
@@ -296,6 +299,8 @@ static void add_object_headers(s3_req_t *r, const store_object_t *obj, int with_
             continue;
         if (overridden(overrides, h))
             continue;
+        if (h2o_memis(h->name, h->name_len, H2O_STRLIT(AUTHZ_ACL_HEADER))) /* GetObjectAcl's */
+            continue;
         if (h2o_memis(h->name, h->name_len, H2O_STRLIT(TAGGING_HEADER))) { /* the tags themselves: GetObjectTagging */
             char count[24];
             s3_add_header(r, TAGGING_COUNT_HEADER, count,
@@ -314,11 +319,8 @@ void ops_get_object(s3_req_t *r, int head)
 {
     h2o_req_t *req = r->req;
     store_object_t obj;
-    int rc = store_object_get(r->thread->server->store, r->route.bucket, r->route.key, r->route.key_len, &obj);
-    if (rc != 0) {
-        s3_send_error(r, s3err_from_store(rc), NULL);
+    if (authz_get_object(r, &obj) != 0)
         return;
-    }
 
     switch (s3_check_conditions(r, "", &obj)) {
     case S3_COND_PASS:

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/authz.h"
 #include "server/handler.h"
 #include "server/payload.h"
 #include "server/tagging.h"
@@ -133,11 +134,8 @@ static void run_update_object_tagging(s3_job_t *j)
 static void get_object_tagging(s3_req_t *r)
 {
     store_object_t obj;
-    int rc = store_object_get(r->thread->server->store, r->route.bucket, r->route.key, r->route.key_len, &obj);
-    if (rc != 0) {
-        s3_send_error(r, s3err_from_store(rc), NULL);
+    if (authz_get_object(r, &obj) != 0)
         return;
-    }
     const char *tags = ""; /* an object without tags answers an empty TagSet */
     size_t tags_len = 0;
     for (size_t i = 0; i < obj.num_headers; i++) {
@@ -154,6 +152,12 @@ void ops_object_tagging(s3_req_t *r)
     if (r->route.op == S3OP_GET_OBJECT_TAGGING) {
         get_object_tagging(r);
         return;
+    }
+    if (r->authz_deferred) { /* who may change the tags depends on whose object it is */
+        store_object_t obj;
+        if (authz_get_object(r, &obj) != 0)
+            return;
+        store_object_free(&obj);
     }
     s3_job_t *j = s3_job_new(r, run_update_object_tagging, sizeof(object_tagging_state_t));
     object_tagging_state_t *st = (object_tagging_state_t *)j->extra;

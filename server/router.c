@@ -55,8 +55,19 @@ static const char *const op_names[S3OP_COUNT] = {
     [S3OP_DELETE_PUBLIC_ACCESS_BLOCK] = "DeletePublicAccessBlock",
     [S3OP_LIST_OBJECT_VERSIONS] = "ListObjectVersions",
     [S3OP_GET_OBJECT_ATTRIBUTES] = "GetObjectAttributes",
+    [S3OP_PUT_BUCKET_ACL] = "PutBucketAcl",
+    [S3OP_PUT_OBJECT_ACL] = "PutObjectAcl",
+    [S3OP_GET_BUCKET_POLICY] = "GetBucketPolicy",
+    [S3OP_PUT_BUCKET_POLICY] = "PutBucketPolicy",
+    [S3OP_DELETE_BUCKET_POLICY] = "DeleteBucketPolicy",
+    [S3OP_GET_BUCKET_POLICY_STATUS] = "GetBucketPolicyStatus",
     [S3OP_ADMIN_SCRUB_START] = "AdminScrubStart",
     [S3OP_ADMIN_SCRUB_STATUS] = "AdminScrubStatus",
+    [S3OP_ADMIN_USERS_LIST] = "AdminListUsers",
+    [S3OP_ADMIN_USER_ADD] = "AdminAddUser",
+    [S3OP_ADMIN_USER_REMOVE] = "AdminRemoveUser",
+    [S3OP_ADMIN_KEY_ADD] = "AdminAddKey",
+    [S3OP_ADMIN_KEY_REMOVE] = "AdminRemoveKey",
     [S3OP_NOT_IMPLEMENTED] = "NotImplemented",
     [S3OP_METHOD_NOT_ALLOWED] = "MethodNotAllowed",
 };
@@ -205,6 +216,12 @@ static s3_op_t bucket_op(const router_input_t *in, route_t *r)
             return crud_op(in, S3OP_GET_PUBLIC_ACCESS_BLOCK, S3OP_PUT_PUBLIC_ACCESS_BLOCK, S3OP_DELETE_PUBLIC_ACCESS_BLOCK);
         if (strcmp(r->subresource, "delete") == 0)
             return method_is(in, "POST") ? S3OP_DELETE_OBJECTS : S3OP_METHOD_NOT_ALLOWED;
+        if (strcmp(r->subresource, "policy") == 0)
+            return crud_op(in, S3OP_GET_BUCKET_POLICY, S3OP_PUT_BUCKET_POLICY, S3OP_DELETE_BUCKET_POLICY);
+        if (strcmp(r->subresource, "policyStatus") == 0)
+            return method_is(in, "GET") ? S3OP_GET_BUCKET_POLICY_STATUS : S3OP_METHOD_NOT_ALLOWED;
+        if (strcmp(r->subresource, "acl") == 0 && method_is(in, "PUT"))
+            return S3OP_PUT_BUCKET_ACL;
         if (method_is(in, "GET")) {
             if (strcmp(r->subresource, "versions") == 0)
                 return S3OP_LIST_OBJECT_VERSIONS;
@@ -259,8 +276,10 @@ static s3_op_t object_op(const router_input_t *in, route_t *r)
             return method_is(in, "POST") ? S3OP_CREATE_MULTIPART_UPLOAD : S3OP_METHOD_NOT_ALLOWED;
         if (strcmp(r->subresource, "uploadId") == 0)
             return upload_op(in);
-        if (method_is(in, "GET") && strcmp(r->subresource, "acl") == 0)
-            return S3OP_GET_OBJECT_ACL;
+        if (strcmp(r->subresource, "acl") == 0)
+            return method_is(in, "GET")   ? S3OP_GET_OBJECT_ACL
+                   : method_is(in, "PUT") ? S3OP_PUT_OBJECT_ACL
+                                          : S3OP_METHOD_NOT_ALLOWED;
         if (strcmp(r->subresource, "tagging") == 0)
             return crud_op(in, S3OP_GET_OBJECT_TAGGING, S3OP_PUT_OBJECT_TAGGING, S3OP_DELETE_OBJECT_TAGGING);
         if (strcmp(r->subresource, "attributes") == 0)
@@ -278,6 +297,67 @@ static s3_op_t object_op(const router_input_t *in, route_t *r)
     if (method_is(in, "POST"))
         return S3OP_NOT_IMPLEMENTED;
     return S3OP_METHOD_NOT_ALLOWED;
+}
+
+/* Whether path (len bytes) is exactly s. */
+static int path_is(const char *path, size_t len, const char *s)
+{
+    return len == strlen(s) && memcmp(path, s, len) == 0;
+}
+
+/*
+ * Coffer's own admin endpoints, path-style only: no bucket can be named "_coffer". Returns 1
+ * with out->op set (and out->key the user name or access key the path names), 0 when the path
+ * is not an admin endpoint (it then names an object in the invalid bucket "_coffer"), or -1
+ * for a bad escape.
+ */
+static int admin_route(const router_input_t *in, route_t *out, char **cursor)
+{
+    const char *p = out->raw_path, *item;
+    size_t len = out->raw_path_len, item_len, prefix_len;
+    int keys = 0;
+    if (path_is(p, len, ROUTER_ADMIN_SCRUB)) {
+        out->op = method_is(in, "POST")  ? S3OP_ADMIN_SCRUB_START
+                  : method_is(in, "GET") ? S3OP_ADMIN_SCRUB_STATUS
+                                         : S3OP_METHOD_NOT_ALLOWED;
+        return 1;
+    }
+    if (path_is(p, len, ROUTER_ADMIN_USERS)) {
+        out->op = method_is(in, "GET")    ? S3OP_ADMIN_USERS_LIST
+                  : method_is(in, "POST") ? S3OP_ADMIN_USER_ADD
+                                          : S3OP_METHOD_NOT_ALLOWED;
+        return 1;
+    }
+    if (len > (prefix_len = sizeof(ROUTER_ADMIN_USERS)) && memcmp(p, ROUTER_ADMIN_USERS "/", prefix_len) == 0) {
+        item = p + prefix_len;
+        item_len = len - prefix_len;
+        const char *slash = memchr(item, '/', item_len);
+        if (slash != NULL) { /* only USERS/NAME/keys goes deeper */
+            if (!path_is(slash, (size_t)(item + item_len - slash), "/keys"))
+                return 0;
+            item_len = (size_t)(slash - item);
+            keys = 1;
+        }
+    } else if (len > (prefix_len = sizeof(ROUTER_ADMIN_KEYS)) && memcmp(p, ROUTER_ADMIN_KEYS "/", prefix_len) == 0) {
+        item = p + prefix_len;
+        item_len = len - prefix_len;
+        if (memchr(item, '/', item_len) != NULL)
+            return 0;
+        keys = 2;
+    } else {
+        return 0;
+    }
+    if (item_len == 0)
+        return 0;
+    if ((out->key = decode_into(item, item_len, cursor, &out->key_len)) == NULL)
+        return -1;
+    if (keys == 0)
+        out->op = method_is(in, "DELETE") ? S3OP_ADMIN_USER_REMOVE : S3OP_METHOD_NOT_ALLOWED;
+    else if (keys == 1)
+        out->op = method_is(in, "POST") ? S3OP_ADMIN_KEY_ADD : S3OP_METHOD_NOT_ALLOWED;
+    else
+        out->op = method_is(in, "DELETE") ? S3OP_ADMIN_KEY_REMOVE : S3OP_METHOD_NOT_ALLOWED;
+    return 1;
 }
 
 s3err_t router_route(const router_input_t *in, route_t *out, char *scratch, size_t scratch_len)
@@ -313,14 +393,9 @@ s3err_t router_route(const router_input_t *in, route_t *out, char *scratch, size
     } else {
         const char *slash = memchr(p, '/', (size_t)(end - p));
         const char *seg_end = slash != NULL ? slash : end;
-        if (out->raw_path_len == sizeof(ROUTER_ADMIN_SCRUB) - 1 &&
-            memcmp(out->raw_path, ROUTER_ADMIN_SCRUB, out->raw_path_len) == 0) {
-            /* Coffer's own admin endpoint: no bucket can be named "_coffer" */
-            out->op = method_is(in, "POST")  ? S3OP_ADMIN_SCRUB_START
-                      : method_is(in, "GET") ? S3OP_ADMIN_SCRUB_STATUS
-                                             : S3OP_METHOD_NOT_ALLOWED;
-            return S3ERR_NONE;
-        }
+        int admin = admin_route(in, out, &cursor);
+        if (admin != 0)
+            return admin > 0 ? S3ERR_NONE : S3ERR_INVALID_URI;
         if (seg_end == p) { /* "/" : the service itself */
             out->op = method_is(in, "GET") ? S3OP_LIST_BUCKETS : S3OP_METHOD_NOT_ALLOWED;
             return S3ERR_NONE;

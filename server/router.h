@@ -46,8 +46,19 @@ typedef enum s3_op {
     S3OP_DELETE_PUBLIC_ACCESS_BLOCK,
     S3OP_LIST_OBJECT_VERSIONS,
     S3OP_GET_OBJECT_ATTRIBUTES,
+    S3OP_PUT_BUCKET_ACL,
+    S3OP_PUT_OBJECT_ACL,
+    S3OP_GET_BUCKET_POLICY,
+    S3OP_PUT_BUCKET_POLICY,
+    S3OP_DELETE_BUCKET_POLICY,
+    S3OP_GET_BUCKET_POLICY_STATUS,
     S3OP_ADMIN_SCRUB_START,  /* POST /_coffer/scrub (server/admin.h) */
     S3OP_ADMIN_SCRUB_STATUS, /* GET /_coffer/scrub */
+    S3OP_ADMIN_USERS_LIST,   /* GET /_coffer/users */
+    S3OP_ADMIN_USER_ADD,     /* POST /_coffer/users */
+    S3OP_ADMIN_USER_REMOVE,  /* DELETE /_coffer/users/NAME */
+    S3OP_ADMIN_KEY_ADD,      /* POST /_coffer/users/NAME/keys */
+    S3OP_ADMIN_KEY_REMOVE,   /* DELETE /_coffer/keys/ACCESS_KEY */
     S3OP_NOT_IMPLEMENTED,    /* a sub-resource or form S3 has and Coffer does not serve yet */
     S3OP_METHOD_NOT_ALLOWED, /* a method S3 does not accept on this resource */
     S3OP_COUNT
@@ -77,15 +88,17 @@ typedef struct router_input {
     int has_copy_source; /* the request has an x-amz-copy-source header (a PUT is then a copy) */
 } router_input_t;
 
-/** The path of the admin scrub endpoint (server/admin.h). */
+/** The paths of the admin endpoints (server/admin.h). */
 #define ROUTER_ADMIN_SCRUB "/_coffer/scrub"
+#define ROUTER_ADMIN_USERS "/_coffer/users"
+#define ROUTER_ADMIN_KEYS "/_coffer/keys"
 
 typedef struct route {
     s3_op_t op;
     const char *subresource; /* the sub-resource that chose op ("location", "uploads"), or NULL */
     const char *bucket;      /* decoded, NUL-terminated; "" when the request names no bucket */
     size_t bucket_len;
-    const char *key; /* decoded bytes, NUL-terminated; "" when no key */
+    const char *key; /* decoded bytes, NUL-terminated; "" when no key (admin routes: the user or access key in the path) */
     size_t key_len;
     int virtual_host;     /* the bucket came from the Host header */
     const char *raw_path; /* borrowed from the input: the path before '?' */

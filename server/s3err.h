@@ -6,6 +6,7 @@
     X(ACCESS_DENIED, 403, "AccessDenied", "Access Denied")                                                                         \
     X(AUTH_HEADER_MALFORMED, 400, "AuthorizationHeaderMalformed", "The authorization header is malformed.")                        \
     X(AUTH_QUERY_MALFORMED, 400, "AuthorizationQueryParametersError", "Error parsing the query-string authentication parameters.") \
+    X(ACL_NOT_SUPPORTED, 400, "AccessControlListNotSupported", "The bucket does not allow ACLs")                                   \
     X(BAD_DIGEST, 400, "BadDigest", "The Content-MD5 you specified did not match what we received.")                               \
     X(BAD_REQUEST, 400, "BadRequest", "Bad Request")                                                                               \
     X(BUCKET_ALREADY_EXISTS, 409, "BucketAlreadyExists",                                                                           \
@@ -20,6 +21,8 @@
       "You did not provide the number of bytes specified by the Content-Length HTTP header")                                       \
     X(INTERNAL_ERROR, 500, "InternalError", "We encountered an internal error. Please try again.")                                 \
     X(INVALID_ACCESS_KEY_ID, 403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")       \
+    X(INVALID_BUCKET_ACL_WITH_OWNERSHIP, 400, "InvalidBucketAclWithObjectOwnership",                                               \
+      "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting")                                            \
     X(INVALID_ARGUMENT, 400, "InvalidArgument", "Invalid Argument")                                                                \
     X(INVALID_BUCKET_NAME, 400, "InvalidBucketName", "The specified bucket is not valid.")                                         \
     X(INVALID_CHUNK_SIZE, 400, "InvalidChunkSizeError", "Only the last chunk is allowed to have a size less than 8192 bytes")      \
@@ -38,6 +41,9 @@
     X(INVALID_TAG, 400, "InvalidTag", "The TagSet is not valid.")                                                                  \
     X(INVALID_URI, 400, "InvalidURI", "Couldn't parse the specified URI.")                                                         \
     X(KEY_TOO_LONG, 400, "KeyTooLongError", "Your key is too long")                                                                \
+    X(MALFORMED_ACL, 400, "MalformedACLError",                                                                                     \
+      "The XML you provided was not well-formed or did not validate against our published schema")                                 \
+    X(MALFORMED_POLICY, 400, "MalformedPolicy", "Policies must be valid JSON and the first byte must be '{'")                      \
     X(MALFORMED_XML, 400, "MalformedXML",                                                                                          \
       "The XML you provided was not well-formed or did not validate against our published schema")                                 \
     X(MALFORMED_POST_REQUEST, 400, "MalformedPOSTRequest",                                                                         \
@@ -50,6 +56,7 @@
     X(MISSING_REQUEST_BODY, 400, "MissingRequestBodyError", "Request Body is empty")                                               \
     X(MISSING_SECURITY_HEADER, 400, "MissingSecurityHeader", "Your request is missing a required header.")                         \
     X(NO_SUCH_BUCKET, 404, "NoSuchBucket", "The specified bucket does not exist")                                                  \
+    X(NO_SUCH_BUCKET_POLICY, 404, "NoSuchBucketPolicy", "The bucket policy does not exist")                                        \
     X(NO_SUCH_KEY, 404, "NoSuchKey", "The specified key does not exist.")                                                          \
     X(NO_SUCH_PUBLIC_ACCESS_BLOCK, 404, "NoSuchPublicAccessBlockConfiguration",                                                    \
       "The public access block configuration was not found")                                                                       \
@@ -65,6 +72,8 @@
     X(SERVICE_UNAVAILABLE, 503, "ServiceUnavailable", "Please reduce your request rate.")                                          \
     X(DATA_UNAVAILABLE, 503, "ServiceUnavailable",                                                                                 \
       "No data directory can store or serve this data right now; the server log says why.")                                        \
+    X(UNRESOLVABLE_GRANT, 400, "UnresolvableGrantByEmailAddress",                                                                  \
+      "The email address you provided does not match any account on record.")                                                      \
     X(SIGNATURE_DOES_NOT_MATCH, 403, "SignatureDoesNotMatch",                                                                      \
       "The request signature we calculated does not match the signature you provided. Check your key and signing method.")         \
     X(STORAGE_FULL, 507, "InsufficientStorage", "There is not enough space left on the storage to complete the request.")          \

@@ -33,6 +33,7 @@
 #include "server/handler.h"
 #include "server/admin.h"
 #include "server/log.h"
+#include "storage/users.h"
 
 #define MAX_REQUEST_BODY ((size_t)5 * 1024 * 1024 * 1024 + 1024 * 1024) /* 5 GiB, S3's single-PUT limit, + slack */
 #define MMAP_THRESHOLD (1024 * 1024)
@@ -55,23 +56,16 @@ void serve_config_defaults(serve_config_t *cfg)
 
 /* ------------------------------------------------------------------ credentials */
 
-static void random_string(char *out, size_t len, const char *alphabet)
-{
-    size_t n = strlen(alphabet);
-    unsigned char rnd[128];
-    if (RAND_bytes(rnd, (int)len) != 1)
-        abort();
-    for (size_t i = 0; i < len; ++i)
-        out[i] = alphabet[rnd[i] % n]; /* alphabets are 32 or 64 long: no modulo bias */
-    out[len] = '\0';
-}
-
-/* Root credentials: the environment wins; else the meta directory; else new ones, kept there. */
+/*
+ * Root credentials: the environment wins; else the meta directory's settings; else new ones,
+ * kept there. Then the root user record exists (made on first start, or on the first start
+ * after an upgrade from a store without users) and that key is its configured key.
+ */
 static int load_root_credentials(server_t *s)
 {
     const char *ak = getenv("COFFER_ROOT_ACCESS_KEY"), *sk = getenv("COFFER_ROOT_SECRET_KEY");
     char akbuf[129], skbuf[129];
-    int generated = 0, from_env = 0;
+    int generated = 0, from_env = 0, ret = -1;
     if (ak != NULL && sk != NULL && ak[0] != '\0' && sk[0] != '\0') {
         from_env = 1;
     } else {
@@ -81,23 +75,42 @@ static int load_root_credentials(server_t *s)
             akbuf[alen] = '\0';
             skbuf[slen] = '\0';
         } else {
-            random_string(akbuf, 20, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567");
-            random_string(skbuf, 40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+            users_key_t k;
+            users_generate_key(&k);
+            memcpy(akbuf, k.access_key, sizeof(akbuf));
+            memcpy(skbuf, k.secret, sizeof(skbuf));
+            explicit_bzero(&k, sizeof(k));
             if (store_setting_put(s->store, "root_access_key", akbuf, strlen(akbuf)) != 0 ||
                 store_setting_put(s->store, "root_secret_key", skbuf, strlen(skbuf)) != 0) {
                 log_error("cannot keep the generated root credentials in the meta directory");
-                return -1;
+                goto Exit;
             }
             generated = 1;
         }
         ak = akbuf;
         sk = skbuf;
     }
-    if (keys_add(s->keys, ak, sk, "root") != 0) {
-        log_error("the root access key or secret key is empty or longer than 128 characters");
-        return -1;
+    users_user_t root;
+    size_t retired = 0;
+    int rc = users_ensure_root(s->store, ak, sk, &root, &retired);
+    if (rc == -EINVAL) {
+        log_error("the root access key or secret key is empty, longer than 128 characters or not printable ASCII");
+        goto Exit;
     }
-    keys_lookup(s->keys, ak, &s->root);
+    if (rc == -EEXIST) {
+        users_key_t other = {0};
+        users_key_get(s->store, ak, &other);
+        log_error("the root access key %s belongs to user %s: choose another root key, or remove it from that user", ak,
+                  other.user);
+        explicit_bzero(&other, sizeof(other));
+        goto Exit;
+    }
+    if (rc != 0) {
+        log_error("cannot record the root user in the meta directory: %s", strerror(-rc));
+        goto Exit;
+    }
+    if (retired != 0)
+        log_info("root's previously configured access key no longer works (the configuration names %s now)", ak);
     if (!from_env) {
         printf("Coffer root credentials (%s the meta directory %s):\n"
                "  access key: %s\n"
@@ -106,7 +119,58 @@ static int load_root_credentials(server_t *s)
                generated ? "new, kept in" : "from", s->cfg.meta_dir, ak, sk);
         fflush(stdout);
     }
+    snprintf(s->root.access_key, sizeof(s->root.access_key), "%s", ak);
+    ret = 0;
+Exit:
     explicit_bzero(skbuf, sizeof(skbuf));
+    return ret;
+}
+
+static int load_user(void *ctx, const users_user_t *u)
+{
+    return keys_set_user(ctx, u->name, u->canonical_id, u->email) == 0 ? 0 : -EINVAL;
+}
+
+typedef struct load_keys_ctx {
+    keys_t *keys;
+    size_t num;
+} load_keys_ctx_t;
+
+static int load_key(void *ctx, const users_key_t *k)
+{
+    load_keys_ctx_t *c = ctx;
+    keys_user_t u;
+    if (keys_find_user(c->keys, k->user, &u) != 0 || strcmp(u.name, k->user) != 0) {
+        log_warn("access key %s names user %s, who does not exist: ignored", k->access_key, k->user);
+        return 0;
+    }
+    if (keys_add(c->keys, k->access_key, k->secret, u.name, u.canonical_id, u.email) != 0) {
+        log_warn("access key %s of user %s is not usable: ignored", k->access_key, k->user);
+        return 0;
+    }
+    c->num++;
+    return 0;
+}
+
+/* Every user and access key of the metadata store into the credential table; s->root gets root's identity. */
+static int load_users(server_t *s)
+{
+    load_keys_ctx_t c = {s->keys, 0};
+    int rc = users_list(s->store, load_user, s->keys);
+    if (rc == 0)
+        rc = users_key_list(s->store, NULL, load_key, &c);
+    if (rc != 0) {
+        log_error("cannot read the users and access keys from the meta directory: %s", strerror(rc < 0 ? -rc : EIO));
+        return -1;
+    }
+    char root_key[sizeof(s->root.access_key)];
+    memcpy(root_key, s->root.access_key, sizeof(root_key));
+    if (keys_lookup(s->keys, root_key, &s->root) != 0) {
+        log_error("the root access key did not load");
+        return -1;
+    }
+    explicit_bzero(s->root.secret, sizeof(s->root.secret));
+    log_info("users: %zu access keys loaded", c.num);
     return 0;
 }
 
@@ -326,7 +390,7 @@ int serve_run(const serve_config_t *cfg)
         return 1;
     }
     s->keys = keys_create();
-    if (load_root_credentials(s) != 0)
+    if (load_root_credentials(s) != 0 || load_users(s) != 0)
         goto Exit;
     if (RAND_bytes((unsigned char *)&s->request_id_salt, sizeof(s->request_id_salt)) != 1)
         abort();

@@ -12,7 +12,9 @@
  *   'M'                                   marker: "this is a Coffer metadata store"
  *   'U' u8 len(bucket) bucket esc(key) 00 00 id[16]   multipart upload (record as an object's, no data)
  *   'P' id[16] u16be part-number          uploaded part (record as an object's, chunked data)
- *   'G' u8 len(bucket) bucket name        a bucket's configuration document (tags, ownership controls...)
+ *   'G' u8 len(bucket) bucket name        a bucket's configuration document (tags, ownership controls, acl, policy...)
+ *   'W' name                              user record (storage/users.c)
+ *   'K' access-key                        access key record (storage/users.c)
  *
  * esc() doubles a NUL byte as 00 FF, so "key, then 00 00" keeps S3 key order
  * for upload keys, and uploads of one key sort by id, whose first 8 bytes are

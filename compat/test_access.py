@@ -1,0 +1,245 @@
+"""Users, ownership and access control, with three users: root, alice and bob.
+
+Each test starts its own server (access decisions are cached per bucket, and
+these tests change users), creates alice and bob through the admin CLI, and
+checks with boto3 (signed), curl-like anonymous requests and presigned URLs
+that every user reaches exactly what ownership, ACLs and bucket policies give.
+"""
+
+import json
+import os
+import subprocess
+
+import pytest
+from botocore.exceptions import ClientError
+
+from s3compat import (
+    ACCESS_KEY, SECRET_KEY, coffer_bin, make_client, open_url, raw_request,
+)
+
+ALICE = ("ALICEKEY000000000001", "alice-secret/0123456789abcdefghijklmnopq")
+BOB = ("BOBKEY00000000000001", "bob-secret/0123456789abcdefghijklmnopqrst")
+
+
+def coffer_cli(srv, *args):
+    env = dict(os.environ, COFFER_ROOT_ACCESS_KEY=ACCESS_KEY, COFFER_ROOT_SECRET_KEY=SECRET_KEY)
+    return subprocess.run([coffer_bin(), *args, "--endpoint", srv.endpoint], env=env, capture_output=True, text=True,
+                          timeout=60)
+
+
+def add_user(srv, name, keys):
+    res = coffer_cli(srv, "user", "add", name, "--access-key", keys[0], "--secret-key", keys[1])
+    assert res.returncode == 0, res.stderr
+    return make_client(srv.endpoint, access_key=keys[0], secret_key=keys[1])
+
+
+@pytest.fixture
+def three(server_factory):
+    srv = server_factory()
+    root = srv.client()
+    alice = add_user(srv, "alice", ALICE)
+    bob = add_user(srv, "bob", BOB)
+    return srv, root, alice, bob
+
+
+def code_of(fn, *args, **kwargs):
+    try:
+        fn(*args, **kwargs)
+    except ClientError as e:
+        return e.response["Error"]["Code"]
+    return "OK"
+
+
+def anon(srv, path, method="GET"):
+    status, _, body = open_url(srv.endpoint + path, method=method)
+    return status, body
+
+
+def test_users_own_their_buckets(three):
+    srv, root, alice, bob = three
+    alice.create_bucket(Bucket="alice-b")
+    bob.create_bucket(Bucket="bob-b")
+    assert [b["Name"] for b in alice.list_buckets()["Buckets"]] == ["alice-b"]
+    assert [b["Name"] for b in bob.list_buckets()["Buckets"]] == ["bob-b"]
+    assert code_of(bob.create_bucket, Bucket="alice-b") == "BucketAlreadyExists"
+    assert code_of(alice.create_bucket, Bucket="alice-b") == "BucketAlreadyOwnedByYou"
+    owner = alice.get_bucket_acl(Bucket="alice-b")["Owner"]
+    assert owner["DisplayName"] == "alice" and len(owner["ID"]) == 64
+    assert owner["ID"] != bob.get_bucket_acl(Bucket="bob-b")["Owner"]["ID"]
+
+
+def test_private_objects_stay_private(three):
+    srv, root, alice, bob = three
+    bob.create_bucket(Bucket="bob-b")
+    bob.put_object(Bucket="bob-b", Key="secret.txt", Body=b"bob's")
+    assert code_of(alice.get_object, Bucket="bob-b", Key="secret.txt") == "AccessDenied"
+    assert code_of(alice.head_object, Bucket="bob-b", Key="secret.txt") == "403"
+    assert code_of(alice.get_object, Bucket="bob-b", Key="missing") == "AccessDenied"  # no hint the key is absent
+    assert code_of(alice.list_objects_v2, Bucket="bob-b") == "AccessDenied"
+    assert code_of(alice.put_object, Bucket="bob-b", Key="x", Body=b"x") == "AccessDenied"
+    assert code_of(alice.delete_object, Bucket="bob-b", Key="secret.txt") == "AccessDenied"
+    assert code_of(alice.delete_bucket, Bucket="bob-b") == "AccessDenied"
+    assert code_of(alice.get_bucket_acl, Bucket="bob-b") == "AccessDenied"
+    alice.create_bucket(Bucket="alice-b")
+    assert code_of(alice.copy_object, Bucket="alice-b", Key="stolen",
+                   CopySource={"Bucket": "bob-b", "Key": "secret.txt"}) == "AccessDenied"
+    assert anon(srv, "/bob-b/secret.txt")[0] == 403
+    assert anon(srv, "/bob-b")[0] == 403
+    # root, the administrator, reaches everything
+    assert root.get_object(Bucket="bob-b", Key="secret.txt")["Body"].read() == b"bob's"
+    assert bob.get_object(Bucket="bob-b", Key="secret.txt")["Body"].read() == b"bob's"
+
+
+def test_canned_acls_open_exactly_what_they_say(three):
+    srv, root, alice, bob = three
+    alice.create_bucket(Bucket="pub-read", ACL="public-read")
+    alice.put_object(Bucket="pub-read", Key="open.txt", Body=b"open", ACL="public-read")
+    alice.put_object(Bucket="pub-read", Key="closed.txt", Body=b"closed")
+    # public-read bucket: anyone lists; objects are readable only with their own public-read
+    status, body = anon(srv, "/pub-read")
+    assert status == 200 and b"open.txt" in body and b"closed.txt" in body
+    assert anon(srv, "/pub-read/open.txt") == (200, b"open")
+    assert anon(srv, "/pub-read/closed.txt")[0] == 403
+    assert anon(srv, "/pub-read/open.txt", method="DELETE")[0] == 403
+    assert code_of(bob.put_object, Bucket="pub-read", Key="bob.txt", Body=b"b") == "AccessDenied"
+    assert bob.get_object(Bucket="pub-read", Key="open.txt")["Body"].read() == b"open"
+    # authenticated-read: any user with keys, never anonymous
+    alice.put_object(Bucket="pub-read", Key="members.txt", Body=b"members", ACL="authenticated-read")
+    assert bob.get_object(Bucket="pub-read", Key="members.txt")["Body"].read() == b"members"
+    assert anon(srv, "/pub-read/members.txt")[0] == 403
+    # public-read-write bucket: bob may write into it, and owns what he writes
+    alice.create_bucket(Bucket="drop-box", ACL="public-read-write")
+    bob.put_object(Bucket="drop-box", Key="from-bob", Body=b"hi")
+    acl = bob.get_object_acl(Bucket="drop-box", Key="from-bob")
+    assert acl["Owner"]["DisplayName"] == "bob"
+    # bucket-owner-full-control hands the bucket owner full control of bob's object
+    bob.put_object(Bucket="drop-box", Key="shared", Body=b"s", ACL="bucket-owner-full-control")
+    assert alice.get_object(Bucket="drop-box", Key="shared")["Body"].read() == b"s"
+
+
+def test_grants_and_acl_documents(three):
+    srv, root, alice, bob = three
+    alice.create_bucket(Bucket="alice-b")
+    alice.put_object(Bucket="alice-b", Key="doc", Body=b"doc")
+    bob_id = bob.list_buckets()["Owner"]["ID"]
+    assert code_of(bob.get_object, Bucket="alice-b", Key="doc") == "AccessDenied"
+    alice.put_object_acl(Bucket="alice-b", Key="doc", GrantRead='id="%s"' % bob_id)
+    assert bob.get_object(Bucket="alice-b", Key="doc")["Body"].read() == b"doc"
+    assert code_of(bob.get_object_acl, Bucket="alice-b", Key="doc") == "AccessDenied"  # READ is not READ_ACP
+    acl = alice.get_object_acl(Bucket="alice-b", Key="doc")
+    grants = {(g["Grantee"].get("ID"), g["Permission"]) for g in acl["Grants"]}
+    assert (bob_id, "READ") in grants
+    # an AccessControlPolicy document: bob may write into the bucket, nothing more
+    owner = alice.get_bucket_acl(Bucket="alice-b")["Owner"]
+    alice.put_bucket_acl(Bucket="alice-b", AccessControlPolicy={
+        "Owner": owner,
+        "Grants": [{"Grantee": {"Type": "CanonicalUser", "ID": owner["ID"]}, "Permission": "FULL_CONTROL"},
+                   {"Grantee": {"Type": "CanonicalUser", "ID": bob_id}, "Permission": "WRITE"}]})
+    bob.put_object(Bucket="alice-b", Key="by-bob", Body=b"b")
+    assert code_of(bob.list_objects_v2, Bucket="alice-b") == "AccessDenied"
+    assert code_of(alice.put_bucket_acl, Bucket="alice-b", GrantRead='id="%s"' % ("0" * 64)) == "InvalidArgument"
+    # revoking takes effect on the next request
+    alice.put_object_acl(Bucket="alice-b", Key="doc", ACL="private")
+    assert code_of(bob.get_object, Bucket="alice-b", Key="doc") == "AccessDenied"
+
+
+def test_policy_makes_a_prefix_public_and_deny_beats_allow(three):
+    srv, root, alice, bob = three
+    alice.create_bucket(Bucket="site")
+    for key in ("public/index.html", "public/secret.html", "private/notes.txt"):
+        alice.put_object(Bucket="site", Key=key, Body=key.encode())
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Sid": "Public", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+         "Resource": "arn:aws:s3:::site/public/*"},
+        {"Sid": "NotThat", "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+         "Resource": "arn:aws:s3:::site/public/secret.html"},
+    ]}
+    alice.put_bucket_policy(Bucket="site", Policy=json.dumps(policy))
+    assert json.loads(alice.get_bucket_policy(Bucket="site")["Policy"]) == policy
+    assert alice.get_bucket_policy_status(Bucket="site")["PolicyStatus"]["IsPublic"] is True
+    assert anon(srv, "/site/public/index.html") == (200, b"public/index.html")
+    assert anon(srv, "/site/public/secret.html")[0] == 403
+    assert anon(srv, "/site/private/notes.txt")[0] == 403
+    assert anon(srv, "/site")[0] == 403  # listing was not made public
+    assert anon(srv, "/site/public/index.html", method="DELETE")[0] == 403
+    # the Deny holds for the owner too; bob gets what everyone gets
+    assert code_of(alice.get_object, Bucket="site", Key="public/secret.html") == "AccessDenied"
+    assert bob.get_object(Bucket="site", Key="public/index.html")["Body"].read() == b"public/index.html"
+    # only the owner sees or changes the policy
+    assert code_of(bob.get_bucket_policy, Bucket="site") == "AccessDenied"
+    assert code_of(bob.delete_bucket_policy, Bucket="site") == "AccessDenied"
+    alice.delete_bucket_policy(Bucket="site")
+    assert anon(srv, "/site/public/index.html")[0] == 403
+    assert code_of(alice.get_bucket_policy, Bucket="site") == "NoSuchBucketPolicy"
+
+
+def test_malformed_policies_are_refused(three):
+    srv, root, alice, bob = three
+    alice.create_bucket(Bucket="alice-b")
+    bad = ["not json", "{}", json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow"}]}),
+           json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*",
+                                                               "Action": "s3:GetObject",
+                                                               "Resource": "arn:aws:s3:::other-bucket/*"}]})]
+    for doc in bad:
+        assert code_of(alice.put_bucket_policy, Bucket="alice-b", Policy=doc) == "MalformedPolicy", doc
+
+
+def test_ip_condition_and_user_principal(three):
+    srv, root, alice, bob = three
+    alice.create_bucket(Bucket="lan")
+    alice.put_object(Bucket="lan", Key="k", Body=b"v")
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:user/bob"}, "Action": "s3:GetObject",
+         "Resource": "arn:aws:s3:::lan/*", "Condition": {"IpAddress": {"aws:SourceIp": "127.0.0.0/8"}}},
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::lan",
+         "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}},
+    ]}
+    alice.put_bucket_policy(Bucket="lan", Policy=json.dumps(policy))
+    assert bob.get_object(Bucket="lan", Key="k")["Body"].read() == b"v"  # from 127.0.0.1
+    assert anon(srv, "/lan/k")[0] == 403  # bob only
+    assert anon(srv, "/lan")[0] == 403  # not from 10/8
+    assert alice.get_bucket_policy_status(Bucket="lan")["PolicyStatus"]["IsPublic"] is False
+
+
+def test_public_access_block(three):
+    srv, root, alice, bob = three
+    alice.create_bucket(Bucket="locked", ACL="public-read")
+    alice.put_public_access_block(Bucket="locked", PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+    assert anon(srv, "/locked")[0] == 403  # the public-read grant is ignored now
+    assert code_of(alice.put_object, Bucket="locked", Key="x", Body=b"x", ACL="public-read") == "AccessDenied"
+    public = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                                                       "Resource": "arn:aws:s3:::locked/*"}]}
+    assert code_of(alice.put_bucket_policy, Bucket="locked", Policy=json.dumps(public)) == "AccessDenied"
+
+
+def test_bucket_owner_enforced_disables_acls(three):
+    srv, root, alice, bob = three
+    alice.create_bucket(Bucket="enforced", ObjectOwnership="BucketOwnerEnforced")
+    assert code_of(alice.put_object, Bucket="enforced", Key="x", Body=b"x", ACL="public-read") == \
+        "AccessControlListNotSupported"
+    alice.put_object(Bucket="enforced", Key="y", Body=b"y")
+    assert code_of(alice.create_bucket, Bucket="enforced2", ObjectOwnership="BucketOwnerEnforced",
+                   ACL="public-read") == "InvalidBucketAclWithObjectOwnership"
+
+
+def test_presigned_urls_carry_the_signers_permissions(three):
+    srv, root, alice, bob = three
+    alice.create_bucket(Bucket="alice-b")
+    alice.put_object(Bucket="alice-b", Key="k", Body=b"alice data")
+    by_alice = alice.generate_presigned_url("get_object", Params={"Bucket": "alice-b", "Key": "k"}, ExpiresIn=300)
+    by_bob = bob.generate_presigned_url("get_object", Params={"Bucket": "alice-b", "Key": "k"}, ExpiresIn=300)
+    assert open_url(by_alice)[0] == 200 and open_url(by_alice)[2] == b"alice data"
+    assert open_url(by_bob)[0] == 403
+
+
+def test_removed_key_is_refused_at_once(three):
+    srv, root, alice, bob = three
+    bob.create_bucket(Bucket="bob-b")
+    res = coffer_cli(srv, "key", "rm", BOB[0])
+    assert res.returncode == 0, res.stderr
+    assert code_of(bob.list_buckets) == "InvalidAccessKeyId"
+    raw = raw_request(srv.port, "GET", "/bob-b", access_key=BOB[0], secret_key=BOB[1])
+    assert raw.status == 403 and raw.error_code() == "InvalidAccessKeyId"
+    # the bucket is still bob's: root sees its owner
+    assert root.get_bucket_acl(Bucket="bob-b")["Owner"]["DisplayName"] == "bob"
