@@ -1,9 +1,9 @@
 """Users, ownership and access control, with three users: root, alice and bob.
 
-Each test starts its own server (access decisions are cached per bucket, and
-these tests change users), creates alice and bob through the admin CLI, and
-checks with boto3 (signed), curl-like anonymous requests and presigned URLs
-that every user reaches exactly what ownership, ACLs and bucket policies give.
+Each test starts its own server (these tests add and remove users), creates
+alice and bob through the admin CLI, and checks with boto3 (signed), curl
+(anonymous) and presigned URLs that every user reaches exactly what
+ownership, ACLs and bucket policies give.
 """
 
 import json
@@ -14,7 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from s3compat import (
-    ACCESS_KEY, SECRET_KEY, coffer_bin, make_client, open_url, raw_request,
+    ACCESS_KEY, SECRET_KEY, coffer_bin, curl, make_client, open_url, raw_request,
 )
 
 ALICE = ("ALICEKEY000000000001", "alice-secret/0123456789abcdefghijklmnopq")
@@ -51,7 +51,8 @@ def code_of(fn, *args, **kwargs):
 
 
 def anon(srv, path, method="GET"):
-    status, _, body = open_url(srv.endpoint + path, method=method)
+    """An anonymous request with curl: (status, body)."""
+    status, _, body = curl(method, srv.endpoint + path)
     return status, body
 
 

@@ -1,34 +1,11 @@
 """Presigned URLs (SigV4 in the query string) from boto3 and `aws s3 presign`, used with curl."""
 
-import subprocess
 import time
 
 import pytest
 from botocore.exceptions import ClientError
 
-from s3compat import KiB, data_of, error_code_of, md5_hex
-
-CURL = "/usr/bin/curl"
-
-
-def curl(method, url, body=None, headers=(), timeout=60):
-    """Runs curl; returns (status, headers as a lower-case dict, body bytes)."""
-    argv = [CURL, "-s", "-S", "-g", "-D", "-", url, "--max-time", str(timeout)]
-    argv += ["-I"] if method == "HEAD" else ["-X", method]
-    for h in headers:
-        argv += ["-H", h]
-    if body is not None:
-        argv += ["--data-binary", "@-", "-H", "Content-Type:", "-H", "Expect:"]
-    p = subprocess.run(argv, input=body, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout + 10)
-    assert p.returncode == 0, p.stderr
-    head, _, rest = p.stdout.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split()[1])
-    headers = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    return status, headers, rest
+from s3compat import KiB, curl, data_of, error_code_of, md5_hex
 
 
 def presign(s3, method, bucket, key, expires=300, **params):
