@@ -1418,6 +1418,17 @@ static int parse_conditions(parser_t *ps, const json_t *v, stmt_t *st)
     return 0;
 }
 
+/* A statement has exactly one of field and Not<field>; *negated tells which. Returns 0 or -EINVAL. */
+static int one_of(parser_t *ps, const json_t *pos, const json_t *neg, const char *field, uint8_t *negated)
+{
+    if (pos == NULL && neg == NULL)
+        return fail(ps, "Missing required field %s", field);
+    if (pos != NULL && neg != NULL)
+        return fail(ps, "A statement cannot have both %s and Not%s", field, field);
+    *negated = neg != NULL;
+    return 0;
+}
+
 static int parse_statement(parser_t *ps, const json_t *s)
 {
     static const char *const fields[] = {"Sid",       "Effect",   "Principal",   "NotPrincipal", "Action",
@@ -1457,28 +1468,13 @@ static int parse_statement(parser_t *ps, const json_t *s)
         return fail(ps, "Invalid effect: %s", json_is_string(effect) ? excerpt(json_string_value(effect), show) : "(not a string)");
     st.deny = strcmp(json_string_value(effect), "Deny") == 0;
 
-    if (principal == NULL && not_principal == NULL)
-        return fail(ps, "Missing required field Principal");
-    if (principal != NULL && not_principal != NULL)
-        return fail(ps, "A statement cannot have both Principal and NotPrincipal");
-    st.not_principal = not_principal != NULL;
-    if (parse_principal(ps, principal ? principal : not_principal, &st) != 0)
+    if (one_of(ps, principal, not_principal, "Principal", &st.not_principal) != 0 ||
+        parse_principal(ps, principal ? principal : not_principal, &st) != 0)
         return -EINVAL;
-
-    if (action == NULL && not_action == NULL)
-        return fail(ps, "Missing required field Action");
-    if (action != NULL && not_action != NULL)
-        return fail(ps, "A statement cannot have both Action and NotAction");
-    st.not_action = not_action != NULL;
-    if (parse_actions(ps, action ? action : not_action, &st) != 0)
+    if (one_of(ps, action, not_action, "Action", &st.not_action) != 0 || parse_actions(ps, action ? action : not_action, &st) != 0)
         return -EINVAL;
-
-    if (resource == NULL && not_resource == NULL)
-        return fail(ps, "Missing required field Resource");
-    if (resource != NULL && not_resource != NULL)
-        return fail(ps, "A statement cannot have both Resource and NotResource");
-    st.not_resource = not_resource != NULL;
-    if (parse_resources(ps, resource ? resource : not_resource, &st) != 0)
+    if (one_of(ps, resource, not_resource, "Resource", &st.not_resource) != 0 ||
+        parse_resources(ps, resource ? resource : not_resource, &st) != 0)
         return -EINVAL;
 
     if (condition != NULL && parse_conditions(ps, condition, &st) != 0)

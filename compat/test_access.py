@@ -189,22 +189,31 @@ def test_ip_condition_and_user_principal(three):
     srv, root, alice, bob = three
     alice.create_bucket(Bucket="lan")
     alice.put_object(Bucket="lan", Key="k", Body=b"v")
-    policy = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:user/bob"}, "Action": "s3:GetObject",
-         "Resource": "arn:aws:s3:::lan/*", "Condition": {"IpAddress": {"aws:SourceIp": "127.0.0.0/8"}}},
-        {"Effect": "Allow", "Principal": "*", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::lan",
-         "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}},
-    ]}
-    alice.put_bucket_policy(Bucket="lan", Policy=json.dumps(policy))
-    assert bob.get_object(Bucket="lan", Key="k")["Body"].read() == b"v"  # from 127.0.0.1
-    assert anon(srv, "/lan/k")[0] == 403  # bob only
+
+    def policy(bob_from, list_from):
+        return json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:user/bob"}, "Action": "s3:GetObject",
+             "Resource": "arn:aws:s3:::lan/*", "Condition": {"IpAddress": {"aws:SourceIp": bob_from}}},
+            {"Effect": "Allow", "Principal": "*", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::lan",
+             "Condition": {"IpAddress": {"aws:SourceIp": list_from}}},
+        ]})
+
+    # every request here comes from 127.0.0.1
+    alice.put_bucket_policy(Bucket="lan", Policy=policy("127.0.0.0/8", "10.0.0.0/8"))
+    assert bob.get_object(Bucket="lan", Key="k")["Body"].read() == b"v"
+    assert anon(srv, "/lan/k")[0] == 403  # the grant names bob only
     assert anon(srv, "/lan")[0] == 403  # not from 10/8
     assert alice.get_bucket_policy_status(Bucket="lan")["PolicyStatus"]["IsPublic"] is False
+    alice.put_bucket_policy(Bucket="lan", Policy=policy("10.0.0.0/8", "127.0.0.1/32"))
+    assert code_of(bob.get_object, Bucket="lan", Key="k") == "AccessDenied"
+    status, body = anon(srv, "/lan")
+    assert status == 200 and b"<Key>k</Key>" in body
 
 
 def test_public_access_block(three):
     srv, root, alice, bob = three
     alice.create_bucket(Bucket="locked", ACL="public-read")
+    assert anon(srv, "/locked")[0] == 200  # public before the block
     alice.put_public_access_block(Bucket="locked", PublicAccessBlockConfiguration={
         "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
     assert anon(srv, "/locked")[0] == 403  # the public-read grant is ignored now

@@ -218,17 +218,17 @@ static bucket_access_t *access_load(s3_req_t *r)
     return b;
 }
 
-typedef s3err_t (*decide_fn)(s3_req_t *r, const bucket_access_t *b, const store_object_t *obj);
+typedef s3err_t (*bucket_fn)(s3_req_t *r, const bucket_access_t *b, void *arg);
 
-/* Runs fn on r's bucket's access state, from the cache or loaded into it. */
-static s3err_t with_bucket(s3_req_t *r, decide_fn fn, const store_object_t *obj)
+/* Runs fn(r, state, arg) on r's bucket's access state, from the cache or loaded into it. */
+static s3err_t with_bucket(s3_req_t *r, bucket_fn fn, void *arg)
 {
     size_t slot = slot_of(r->route.bucket);
     s3err_t err;
     pthread_rwlock_rdlock(&cache.lock);
     bucket_access_t *b = cache.slots[slot];
     if (b != NULL && strcmp(b->name, r->route.bucket) == 0) {
-        err = fn(r, b, obj);
+        err = fn(r, b, arg);
         pthread_rwlock_unlock(&cache.lock);
         return err;
     }
@@ -236,7 +236,7 @@ static s3err_t with_bucket(s3_req_t *r, decide_fn fn, const store_object_t *obj)
 
     uint64_t gen = atomic_load(&cache.generation);
     b = access_load(r);
-    err = fn(r, b, obj);
+    err = fn(r, b, arg);
     pthread_rwlock_wrlock(&cache.lock);
     if (atomic_load(&cache.generation) == gen) { /* nothing changed while it loaded: keep it */
         access_free(cache.slots[slot]);
@@ -365,8 +365,10 @@ static unsigned acl_perms(s3_req_t *r, const acl_t *acl, unsigned pab)
     return pab & PAB_IGNORE_ACLS ? acl_private_permissions(acl, id) : acl_permissions(acl, id);
 }
 
-static s3err_t decide(s3_req_t *r, const bucket_access_t *b, const store_object_t *obj)
+/* bucket_fn: the decision for r; arg is the object (NULL: none, or it does not exist). */
+static s3err_t decide(s3_req_t *r, const bucket_access_t *b, void *arg)
 {
+    const store_object_t *obj = arg;
     const action_t *a = &actions[r->route.op];
     if (!b->exists)
         return S3ERR_NONE; /* the operation answers NoSuchBucket */
@@ -415,7 +417,7 @@ s3err_t authz_object(s3_req_t *r, const store_object_t *obj)
     if (!r->authz_deferred)
         return S3ERR_NONE;
     r->authz_deferred = 0;
-    return with_bucket(r, decide, obj);
+    return with_bucket(r, decide, (void *)obj);
 }
 
 int authz_object_acl(const store_object_t *obj, acl_t *out)
@@ -450,15 +452,16 @@ s3err_t authz_source(s3_req_t *r, const char *bucket, const char *key, size_t ke
     r->route.bucket_len = strlen(bucket);
     r->route.key = key;
     r->route.key_len = key_len;
-    s3err_t err = with_bucket(r, decide, obj);
+    s3err_t err = with_bucket(r, decide, (void *)obj);
     r->route = saved;
     return err;
 }
 
-static s3err_t copy_info(s3_req_t *r, const bucket_access_t *b, const store_object_t *obj)
+/* bucket_fn: copies what the bucket operations need into arg (an authz_bucket_info_t). */
+static s3err_t copy_info(s3_req_t *r, const bucket_access_t *b, void *arg)
 {
     (void)r;
-    authz_bucket_info_t *out = (authz_bucket_info_t *)obj; /* with_bucket's third argument, reused */
+    authz_bucket_info_t *out = arg;
     out->exists = b->exists;
     memcpy(out->owner_id, b->owner_id, sizeof(out->owner_id));
     memcpy(out->owner_name, b->owner_name, sizeof(out->owner_name));
@@ -466,13 +469,15 @@ static s3err_t copy_info(s3_req_t *r, const bucket_access_t *b, const store_obje
     out->block_public_policy = (b->pab & PAB_BLOCK_POLICY) != 0;
     out->acls_disabled = b->acls_disabled;
     out->owner_preferred = b->owner_preferred;
+    out->has_policy = b->policy != NULL;
+    out->policy_public = b->policy_public;
     return S3ERR_NONE;
 }
 
 void authz_bucket_info(s3_req_t *r, authz_bucket_info_t *out)
 {
     memset(out, 0, sizeof(*out));
-    with_bucket(r, copy_info, (const store_object_t *)out);
+    with_bucket(r, copy_info, out);
 }
 
 s3err_t authz_acl_error(acl_err_t err)
@@ -498,14 +503,16 @@ const char *authz_header(void *ctx, const char *name, size_t *len)
     return s3_header(ctx, name, len);
 }
 
-s3err_t authz_new_object_acl(s3_req_t *r, store_kv_t *out, const char **message)
+s3err_t authz_new_object_acl(s3_req_t *r, store_kv_t *out, int *has_acl, const char **message)
 {
     authz_bucket_info_t b;
-    acl_t *acl = h2o_mem_alloc_pool(&r->req->pool, sizeof(*acl));
+    acl_t acl_buf, *acl = &acl_buf;
+    uint8_t enc[ACL_ENCODED_MAX];
     int none = 0;
     size_t canned_len;
     const char *canned = s3_header(r, ACL_HEADER_CANNED, &canned_len);
     *message = NULL;
+    *has_acl = 0;
     authz_bucket_info(r, &b);
     /* the writer owns the object, except where the bucket owner takes everything (or is handed it) */
     int to_bucket_owner =
@@ -525,8 +532,12 @@ s3err_t authz_new_object_acl(s3_req_t *r, store_kv_t *out, const char **message)
     }
     if (b.block_public_acls && acl_is_public(acl))
         return S3ERR_ACCESS_DENIED;
-    uint8_t *buf = h2o_mem_alloc_pool(&r->req->pool, ACL_ENCODED_MAX);
-    size_t n = acl_encode(acl, buf, ACL_ENCODED_MAX);
-    *out = (store_kv_t){H2O_STRLIT(AUTHZ_ACL_HEADER), (const char *)buf, n};
+    if (strcmp(acl->owner_id, b.owner_id) == 0 && acl->num_grants == 1 && acl->grants[0].type == ACL_GRANTEE_USER &&
+        strcmp(acl->grants[0].id, b.owner_id) == 0 && acl->grants[0].perm == ACL_FULL_CONTROL)
+        return S3ERR_NONE; /* the bucket owner's, private: what an object without an ACL has, so nothing is stored */
+    size_t n = acl_encode(acl, enc, sizeof(enc));
+    *out = (store_kv_t){H2O_STRLIT(AUTHZ_ACL_HEADER), h2o_mem_alloc_pool(&r->req->pool, n), n};
+    memcpy((char *)out->value, enc, n);
+    *has_acl = 1;
     return S3ERR_NONE;
 }

@@ -59,15 +59,19 @@ typedef struct authz_bucket_info {
     int block_public_acls, block_public_policy;
     int acls_disabled;   /* BucketOwnerEnforced */
     int owner_preferred; /* BucketOwnerPreferred */
+    int has_policy;      /* a bucket policy that parses */
+    int policy_public;   /* ... and is public (policy_is_public) */
 } authz_bucket_info_t;
 void authz_bucket_info(s3_req_t *r, authz_bucket_info_t *out);
 
 /**
- * The ACL of an object r writes (PutObject, CopyObject, CreateMultipartUpload, POST), from x-amz-acl
+ * The ACL of an object r writes (PutObject, CopyObject, CreateMultipartUpload), from x-amz-acl
  * or x-amz-grant-* (private by default), owned by the writer or, when ownership controls say so,
- * by the bucket owner; as a stored header in pool memory. S3ERR_NONE, or the error with *message.
+ * by the bucket owner; as a stored header in pool memory (*has_acl = 1), or nothing (*has_acl =
+ * 0) when it is the default an object without one has: the bucket owner's, private. S3ERR_NONE,
+ * or the error with *message.
  */
-s3err_t authz_new_object_acl(s3_req_t *r, store_kv_t *out, const char **message);
+s3err_t authz_new_object_acl(s3_req_t *r, store_kv_t *out, int *has_acl, const char **message);
 
 /** An acl_header_fn over a request's headers (ctx: the s3_req_t). */
 const char *authz_header(void *ctx, const char *name, size_t *len);

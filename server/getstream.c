@@ -8,8 +8,9 @@
  * the block mapped from its chunk file and checksummed in place, so the bytes
  * are copied once, into the socket, instead of page cache -> buffer -> socket
  * (on the test machines that copy cost more than everything else in a large
- * GET); the slot's buffer is only the fallback. A worker unmaps a slot's old
- * view when it reuses the slot, keeping munmap off the event loop.
+ * GET); only a piece that cannot be mapped is read into a buffer of its own.
+ * A worker releases a slot's old view when it reuses the slot, keeping munmap
+ * and free off the event loop.
  *
  * Lifetime: the stream lives in shared memory linked to the request pool;
  * every read job holds a reference, so a client that disconnects mid-read
@@ -33,7 +34,6 @@ typedef struct getstream {
     uint64_t read_pos, end;  /* next byte to read; end exclusive */
     uint64_t remaining_to_send;
     struct {
-        uint8_t *data;     /* owned: the fallback buffer */
         store_view_t view; /* owned: what is sent */
         size_t len;
         int state;
@@ -56,10 +56,8 @@ static void pump(getstream_t *gs);
 static void gs_dispose(void *p)
 {
     getstream_t *gs = p;
-    for (int i = 0; i < 2; ++i) {
+    for (int i = 0; i < 2; ++i)
         store_view_release(&gs->buf[i].view);
-        free(gs->buf[i].data);
-    }
     store_object_free(&gs->obj);
 }
 
@@ -68,8 +66,7 @@ static void read_work(iopool_job_t *job)
     read_job_t *rj = (read_job_t *)job;
     getstream_t *gs = rj->gs;
     store_view_release(&gs->buf[rj->idx].view); /* sent already: the slot is free */
-    rj->rc =
-        store_object_view(gs->thread->server->store, &gs->obj, rj->offset, rj->len, gs->buf[rj->idx].data, &gs->buf[rj->idx].view);
+    rj->rc = store_object_view(gs->thread->server->store, &gs->obj, rj->offset, rj->len, &gs->buf[rj->idx].view);
 }
 
 static void read_done(iopool_job_t *job)
@@ -179,11 +176,6 @@ void getstream_start(s3_req_t *r, store_object_t *obj, uint64_t first, uint64_t 
     gs->read_pos = first;
     gs->end = first + len;
     gs->remaining_to_send = len;
-    size_t buf_size = len < STORE_READ_BLOCK ? (size_t)len : STORE_READ_BLOCK; /* no piece is larger */
-    for (int i = 0; i < 2; ++i) {
-        if ((gs->buf[i].data = malloc(buf_size)) == NULL)
-            abort();
-    }
     r->req->res.content_length = len;
     pump(gs);
 }

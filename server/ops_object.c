@@ -109,9 +109,10 @@ s3err_t s3_collect_stored_headers(s3_req_t *r, store_kv_t *out, size_t *num, con
         return S3ERR_METADATA_TOO_LARGE;
     if (!has_type) /* what AWS reports for an object stored without a Content-Type */
         out[n++] = (store_kv_t){H2O_STRLIT("content-type"), H2O_STRLIT("binary/octet-stream")};
-    if ((err = authz_new_object_acl(r, &out[n], message)) != S3ERR_NONE) /* its owner and grants */
+    int has_acl;
+    if ((err = authz_new_object_acl(r, &out[n], &has_acl, message)) != S3ERR_NONE) /* its owner and grants */
         return err;
-    *num = n + 1;
+    *num = n + has_acl;
     return S3ERR_NONE;
 }
 

@@ -29,8 +29,21 @@ static void run_update_policy(s3_job_t *j)
     j->status = 204;
 }
 
-static void get_policy(s3_req_t *r)
+static void get_policy(s3_req_t *r, const authz_bucket_info_t *b)
 {
+    if (r->route.op == S3OP_GET_BUCKET_POLICY_STATUS) { /* judged once, when authz parsed the policy */
+        if (!b->has_policy) {
+            s3_send_error(r, S3ERR_NO_SUCH_BUCKET_POLICY, NULL);
+            return;
+        }
+        xmlw_t w;
+        xmlw_init(&w);
+        xmlw_open(&w, "PolicyStatus " S3_XMLNS);
+        xmlw_elem_str(&w, "IsPublic", b->policy_public ? "true" : "false");
+        xmlw_close(&w, "PolicyStatus");
+        s3_send_xml(r, 200, &w);
+        return;
+    }
     void *val;
     size_t len;
     int rc = store_bucket_conf_get(r->thread->server->store, r->route.bucket, "policy", &val, &len);
@@ -38,21 +51,8 @@ static void get_policy(s3_req_t *r)
         s3_send_error(r, rc == -ENOENT ? S3ERR_NO_SUCH_BUCKET_POLICY : s3err_from_store(rc), NULL);
         return;
     }
-    if (r->route.op == S3OP_GET_BUCKET_POLICY) {
-        s3_add_header(r, "content-type", H2O_STRLIT("application/json"));
-        s3_send_body(r, 200, val, len);
-    } else {
-        char err[256];
-        policy_t *p = NULL;
-        int is_public = policy_parse(val, len, r->route.bucket, &p, err, sizeof(err)) == 0 && policy_is_public(p);
-        policy_free(p);
-        xmlw_t w;
-        xmlw_init(&w);
-        xmlw_open(&w, "PolicyStatus " S3_XMLNS);
-        xmlw_elem_str(&w, "IsPublic", is_public ? "true" : "false");
-        xmlw_close(&w, "PolicyStatus");
-        s3_send_xml(r, 200, &w);
-    }
+    s3_add_header(r, "content-type", H2O_STRLIT("application/json"));
+    s3_send_body(r, 200, val, len);
     free(val);
 }
 
@@ -65,7 +65,7 @@ void ops_bucket_policy(s3_req_t *r)
         return;
     }
     if (r->route.op == S3OP_GET_BUCKET_POLICY || r->route.op == S3OP_GET_BUCKET_POLICY_STATUS) {
-        get_policy(r);
+        get_policy(r, &b);
         return;
     }
     if (r->route.op == S3OP_PUT_BUCKET_POLICY) {

@@ -1482,10 +1482,9 @@ static int map_block(store_t *st, const store_chunk_ref_t *c, uint32_t b, size_t
     return ret;
 }
 
-int store_object_view(store_t *st, const store_object_t *obj, uint64_t offset, size_t len, void *buf, store_view_t *v)
+int store_object_view(store_t *st, const store_object_t *obj, uint64_t offset, size_t len, store_view_t *v)
 {
     memset(v, 0, sizeof(*v));
-    v->data = buf;
     if (obj->inline_data == NULL && obj->num_chunks > 0 && len > 0 && offset < obj->size) {
         const store_chunk_ref_t *c = &obj->chunks[chunk_at(obj, offset)];
         uint64_t coff = offset - c->offset;
@@ -1499,13 +1498,16 @@ int store_object_view(store_t *st, const store_object_t *obj, uint64_t offset, s
             return 0;
         }
     }
-    return store_object_read(st, obj, offset, buf, len); /* with every fallback and repair */
+    v->buf = xcalloc(1, len); /* xcalloc: never NULL, also for len 0 */
+    v->data = v->buf;
+    return store_object_read(st, obj, offset, v->buf, len); /* with every fallback and repair */
 }
 
 void store_view_release(store_view_t *v)
 {
     if (v->map != NULL)
         munmap(v->map, v->map_len);
+    free(v->buf);
     memset(v, 0, sizeof(*v));
 }
 

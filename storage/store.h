@@ -232,11 +232,12 @@ int store_object_delete(store_t *st, const char *bucket, const char *key, size_t
 #define STORE_READ_BLOCK (1024 * 1024)
 int store_object_read(store_t *st, const store_object_t *obj, uint64_t offset, void *buf, size_t len);
 
-/** A verified piece of an object's data: mapped from its chunk file, or read into a buffer. */
+/** A verified piece of an object's data: mapped from its chunk file, or read into a buffer of its own. */
 typedef struct store_view {
     const uint8_t *data; /* the bytes asked for */
-    void *map;           /* owned mapping of the whole block (NULL: data points into the caller's buffer) */
+    void *map;           /* owned mapping of the whole block, or NULL */
     size_t map_len;
+    uint8_t *buf; /* owned: the bytes read, when not mapped */
 } store_view_t;
 
 /**
@@ -244,12 +245,12 @@ typedef struct store_view {
  * at least STORE_MAP_MIN bytes is mapped from the chunk file (the first copy in read order),
  * the whole block checked against its CRC32C, and v->data points into the mapping. Any other
  * piece, or any failure of the mapped read (a damaged or missing copy, a file cut short), goes
- * through store_object_read into buf (len bytes), with its fallback to other copies and repair.
- * Returns as store_object_read; on success release v with store_view_release.
+ * through store_object_read into a buffer the view allocates, with its fallback to other copies
+ * and repair. Returns as store_object_read; release v with store_view_release in any case.
  */
 #define STORE_MAP_MIN (64 * 1024)
-int store_object_view(store_t *st, const store_object_t *obj, uint64_t offset, size_t len, void *buf, store_view_t *v);
-/** Unmaps v's block, if any (safe on a zeroed or released view). */
+int store_object_view(store_t *st, const store_object_t *obj, uint64_t offset, size_t len, store_view_t *v);
+/** Unmaps or frees what v holds (safe on a zeroed or released view). */
 void store_view_release(store_view_t *v);
 
 /**
