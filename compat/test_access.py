@@ -253,3 +253,120 @@ def test_removed_key_is_refused_at_once(three):
     assert raw.status == 403 and raw.error_code() == "InvalidAccessKeyId"
     # the bucket is still bob's: root sees its owner
     assert root.get_bucket_acl(Bucket="bob-b")["Owner"]["DisplayName"] == "bob"
+
+
+def allow(bucket, user, actions, resource):
+    """A bucket policy statement letting user (a name) do actions on resource ("" the bucket, else bucket/resource)."""
+    return {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:user/%s" % user}, "Action": actions,
+            "Resource": "arn:aws:s3:::%s%s" % (bucket, "/" + resource if resource else "")}
+
+
+def put_policy(client, bucket, *statements):
+    client.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": list(statements)}))
+
+
+def owner_of(user_client, name):
+    return {"ID": user_client.list_buckets()["Owner"]["ID"], "DisplayName": name}
+
+
+def test_listings_show_each_objects_owner(three):
+    srv, root, alice, bob = three
+    alice.create_bucket(Bucket="shared")
+    put_policy(alice, "shared", allow("shared", "bob", "s3:PutObject", "*"))
+    for key in ("a1", "dir/1", "dir/2", "dir/3", "dir/4", "dir/5", "m-alice"):
+        alice.put_object(Bucket="shared", Key=key, Body=b"a")
+    for key in ("by-bob", "dir/6", "z-bob"):
+        bob.put_object(Bucket="shared", Key=key, Body=b"b")
+    alice.put_object(Bucket="shared", Key="public", Body=b"p", ACL="public-read")  # an ACL, alice's
+    a, b = owner_of(alice, "alice"), owner_of(bob, "bob")
+    want = {"a1": a, "by-bob": b, "dir/1": a, "dir/2": a, "dir/3": a, "dir/4": a, "dir/5": a, "dir/6": b,
+            "m-alice": a, "public": a, "z-bob": b}
+    for client in (alice, root):  # the objects' owners, never the requester
+        got = {o["Key"]: o["Owner"] for o in client.list_objects(Bucket="shared")["Contents"]}
+        assert got == want
+        got = {o["Key"]: o["Owner"] for o in client.list_objects_v2(Bucket="shared", FetchOwner=True)["Contents"]}
+        assert got == want
+        got = {o["Key"]: o["Owner"] for o in client.list_object_versions(Bucket="shared")["Versions"]}
+        assert got == want
+    assert all("Owner" not in o for o in alice.list_objects_v2(Bucket="shared")["Contents"])
+    # a delimiter rolls dir/ up: the entries after it still get their own owners
+    res = alice.list_objects(Bucket="shared", Delimiter="/")
+    assert {o["Key"]: o["Owner"] for o in res["Contents"]} == {k: v for k, v in want.items() if "/" not in k}
+    assert [p["Prefix"] for p in res["CommonPrefixes"]] == ["dir/"]
+    # page by page, each page its own walk
+    pages = alice.get_paginator("list_objects_v2").paginate(Bucket="shared", FetchOwner=True, PaginationConfig={"PageSize": 2})
+    assert {o["Key"]: o["Owner"] for p in pages for o in p["Contents"]} == want
+    # an object bob overwrites becomes his
+    bob.put_object(Bucket="shared", Key="a1", Body=b"b")
+    assert alice.list_objects(Bucket="shared", Prefix="a1")["Contents"][0]["Owner"] == b
+
+
+def test_multipart_listings_show_the_initiator(three):
+    srv, root, alice, bob = three
+    alice.create_bucket(Bucket="mpu")
+    put_policy(alice, "mpu", allow("mpu", "bob", ["s3:PutObject", "s3:ListMultipartUploadParts"], "*"))
+    a, b = owner_of(alice, "alice"), owner_of(bob, "bob")
+    by_bob = bob.create_multipart_upload(Bucket="mpu", Key="big-bob")["UploadId"]
+    by_alice = alice.create_multipart_upload(Bucket="mpu", Key="big-alice")["UploadId"]
+    bob.upload_part(Bucket="mpu", Key="big-bob", UploadId=by_bob, PartNumber=1, Body=b"part")
+    for client in (alice, root):
+        uploads = {u["UploadId"]: u for u in client.list_multipart_uploads(Bucket="mpu")["Uploads"]}
+        assert (uploads[by_bob]["Initiator"], uploads[by_bob]["Owner"]) == (b, b)
+        assert (uploads[by_alice]["Initiator"], uploads[by_alice]["Owner"]) == (a, a)
+        parts = client.list_parts(Bucket="mpu", Key="big-bob", UploadId=by_bob)
+        assert (parts["Initiator"], parts["Owner"]) == (b, b)
+        assert [p["PartNumber"] for p in parts["Parts"]] == [1]
+    parts = bob.list_parts(Bucket="mpu", Key="big-bob", UploadId=by_bob)
+    assert (parts["Initiator"], parts["Owner"]) == (b, b)
+    parts = alice.list_parts(Bucket="mpu", Key="big-alice", UploadId=by_alice)
+    assert (parts["Initiator"], parts["Owner"]) == (a, a)
+    # the completed object is bob's, and the initiator stays with the upload
+    bob.complete_multipart_upload(Bucket="mpu", Key="big-bob", UploadId=by_bob,
+                                  MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": parts_etag(bob, by_bob)}]})
+    head = alice.head_object(Bucket="mpu", Key="big-bob")
+    assert not any(h.startswith("x-coffer") for h in head["ResponseMetadata"]["HTTPHeaders"])
+    assert alice.list_objects(Bucket="mpu")["Contents"][0]["Owner"] == b
+    assert [u["UploadId"] for u in alice.list_multipart_uploads(Bucket="mpu")["Uploads"]] == [by_alice]
+
+
+def parts_etag(client, upload_id):
+    return client.list_parts(Bucket="mpu", Key="big-bob", UploadId=upload_id)["Parts"][0]["ETag"]
+
+
+def test_delete_objects_is_decided_key_by_key(three):
+    srv, root, alice, bob = three
+    alice.create_bucket(Bucket="del")
+    keys = ["a/1", "a/2", "a/b/3", "b/1", "c", "keep/x"]
+    for key in keys:
+        alice.put_object(Bucket="del", Key=key, Body=key.encode())
+
+    def delete(client, names, quiet=False):
+        res = client.delete_objects(Bucket="del", Delete={"Objects": [{"Key": k} for k in names], "Quiet": quiet})
+        return sorted(d["Key"] for d in res.get("Deleted", [])), {e["Key"]: e["Code"] for e in res.get("Errors", [])}
+
+    def remaining():
+        return [o["Key"] for o in alice.list_objects_v2(Bucket="del").get("Contents", [])]
+
+    # without a grant every key is refused, in a 200 answer
+    assert delete(bob, ["a/1", "c"]) == ([], {"a/1": "AccessDenied", "c": "AccessDenied"})
+    # bob may delete under a/ only: those go, the others come back AccessDenied and stay
+    put_policy(alice, "del", allow("del", "bob", "s3:DeleteObject", "a/*"))
+    assert delete(bob, ["a/1", "b/1", "a/b/3", "c", "a/never-was"]) == (
+        ["a/1", "a/b/3", "a/never-was"], {"b/1": "AccessDenied", "c": "AccessDenied"})
+    assert remaining() == ["a/2", "b/1", "c", "keep/x"]
+    assert delete(bob, ["b/1"], quiet=True) == ([], {"b/1": "AccessDenied"})  # errors show in quiet mode too
+    # an Allow on everything with a Deny on a prefix: the Deny holds for that prefix, for the owner too
+    put_policy(alice, "del", allow("del", "bob", "s3:DeleteObject", "*"),
+               {"Effect": "Deny", "Principal": "*", "Action": "s3:DeleteObject", "Resource": "arn:aws:s3:::del/keep/*"})
+    assert delete(bob, ["b/1", "keep/x"]) == (["b/1"], {"keep/x": "AccessDenied"})
+    assert delete(alice, ["keep/x"]) == ([], {"keep/x": "AccessDenied"})
+    assert remaining() == ["a/2", "c", "keep/x"]
+    # the policy's conditions are judged per key as for DeleteObject: every request here comes from 127.0.0.1
+    put_policy(alice, "del", allow("del", "bob", "s3:DeleteObject", "*"),
+               {"Effect": "Deny", "Principal": "*", "Action": "s3:DeleteObject", "Resource": "arn:aws:s3:::del/c",
+                "Condition": {"IpAddress": {"aws:SourceIp": "127.0.0.0/8"}}})
+    assert delete(bob, ["a/2", "c"]) == (["a/2"], {"c": "AccessDenied"})
+    assert code_of(bob.delete_object, Bucket="del", Key="c") == "AccessDenied"  # as the single delete decides
+    # root, the administrator, deletes anything
+    assert delete(root, ["c", "keep/x"]) == (["c", "keep/x"], {})
+    assert remaining() == []

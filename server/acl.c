@@ -715,6 +715,15 @@ int acl_decode(const uint8_t *buf, size_t len, acl_t *out)
     return 0;
 }
 
+int acl_decode_owner(const uint8_t *buf, size_t len, char owner_id[ACL_ID_MAX + 1])
+{
+    reader_t r = {buf, buf + len};
+    unsigned version;
+    if (len == 0 || get_u8(&r, &version) != 0 || version != ACL_ENCODING_VERSION || get_str(&r, ACL_ID_MAX, 0, owner_id) != 0)
+        return -EINVAL;
+    return 0;
+}
+
 /* ------------------------------------------------------------------ the check */
 
 static unsigned permissions(const acl_t *acl, const char *requester_id, int public_grants)

@@ -173,6 +173,12 @@ size_t acl_encode(const acl_t *acl, uint8_t *buf, size_t buf_len);
 int acl_decode(const uint8_t *buf, size_t len, acl_t *out);
 
 /**
+ * Reads only the owner's id of what acl_encode wrote (what a listing shows of an object's ACL),
+ * without the grants. Returns 0, or -EINVAL for an unknown version or a cut or bad id.
+ */
+int acl_decode_owner(const uint8_t *buf, size_t len, char owner_id[ACL_ID_MAX + 1]);
+
+/**
  * The permission bits acl grants a requester: requester_id NULL is anonymous (AllUsers grants
  * only); an authenticated requester gets AllUsers, AuthenticatedUsers and its own CanonicalUser
  * grants. LogDelivery grants apply to no requester. The owner is not implicitly granted

@@ -18,7 +18,8 @@
 
 /* ------------------------------------------------------------------ actions */
 
-enum { AT_NONE = 0, AT_SERVICE, AT_BUCKET, AT_OBJECT_WRITE, AT_OBJECT };
+/* AT_OBJECTS: the keys a request's body names, each decided as AT_OBJECT_WRITE on its own (authz_key) */
+enum { AT_NONE = 0, AT_SERVICE, AT_BUCKET, AT_OBJECT_WRITE, AT_OBJECT, AT_OBJECTS };
 
 typedef struct action {
     const char *name;    /* the IAM action */
@@ -51,7 +52,7 @@ static const action_t actions[S3OP_COUNT] = {
     A(ABORT_MULTIPART_UPLOAD, "s3:AbortMultipartUpload", AT_OBJECT_WRITE, ACL_WRITE),
     A(LIST_PARTS, "s3:ListMultipartUploadParts", AT_OBJECT_WRITE, ACL_READ),
     A(DELETE_OBJECT, "s3:DeleteObject", AT_OBJECT_WRITE, ACL_WRITE),
-    A(DELETE_OBJECTS, "s3:DeleteObject", AT_OBJECT_WRITE, ACL_WRITE),
+    A(DELETE_OBJECTS, "s3:DeleteObject", AT_OBJECTS, ACL_WRITE),
     A(GET_OBJECT, "s3:GetObject", AT_OBJECT, ACL_READ),
     A(HEAD_OBJECT, "s3:GetObject", AT_OBJECT, ACL_READ),
     A(GET_OBJECT_ATTRIBUTES, "s3:GetObjectAttributes", AT_OBJECT, ACL_READ),
@@ -167,6 +168,45 @@ int authz_resolve_grantee(void *ctx, char kind, const char *value, size_t value_
     snprintf(id, 65, "%s", u.canonical_id);
     snprintf(name, 64, "%.63s", u.name);
     return 0;
+}
+
+/* From o's recent owners, or else the server's users (memory: no store read). */
+const authz_owner_t *authz_owner_by_id(s3_req_t *r, authz_owners_t *o, const char *id, size_t id_len)
+{
+    if (!o->ready) {
+        authz_bucket_info_t b;
+        authz_bucket_info(r, &b);
+        memcpy(o->bucket_owner.id, b.owner_id, sizeof(o->bucket_owner.id));
+        memcpy(o->bucket_owner.name, b.owner_name, sizeof(o->bucket_owner.name));
+        o->ready = 1;
+    }
+    if (id == NULL || id_len == 0 || id_len >= sizeof(o->bucket_owner.id))
+        return &o->bucket_owner;
+    if (memcmp(o->bucket_owner.id, id, id_len) == 0 && o->bucket_owner.id[id_len] == '\0')
+        return &o->bucket_owner;
+    for (size_t i = 0; i < o->num_recent; i++)
+        if (memcmp(o->recent[i].id, id, id_len) == 0 && o->recent[i].id[id_len] == '\0')
+            return &o->recent[i];
+    authz_owner_t *slot = &o->recent[o->next]; /* the oldest goes */
+    o->next = (o->next + 1) % AUTHZ_OWNERS_CACHED;
+    if (o->num_recent < AUTHZ_OWNERS_CACHED)
+        o->num_recent++;
+    memcpy(slot->id, id, id_len);
+    slot->id[id_len] = '\0';
+    keys_user_t u;
+    if (keys_find_user(r->thread->server->keys, slot->id, &u) == 0 && strcmp(u.canonical_id, slot->id) == 0)
+        snprintf(slot->name, sizeof(slot->name), "%.63s", u.name);
+    else
+        slot->name[0] = '\0'; /* its user is gone; the id still names the owner */
+    return slot;
+}
+
+const authz_owner_t *authz_owner_of_acl(s3_req_t *r, authz_owners_t *o, const char *acl, size_t acl_len)
+{
+    char id[ACL_ID_MAX + 1];
+    if (acl == NULL || acl_decode_owner((const uint8_t *)acl, acl_len, id) != 0)
+        return authz_owner_by_id(r, o, NULL, 0);
+    return authz_owner_by_id(r, o, id, strlen(id));
 }
 
 /* Reads what a bucket's access depends on (blocking reads: metadata only). */
@@ -324,27 +364,34 @@ static void build_context(s3_req_t *r, const store_object_t *obj, ctx_builder_t 
     }
 }
 
+/* What decide() judges r's operation on, besides r. */
+typedef struct decision {
+    const store_object_t *obj; /* the object; NULL: none, or it does not exist */
+    const ctx_builder_t *ctx;  /* r's condition keys when built already (authz_key), else NULL */
+} decision_t;
+
 /* The bucket's policy's decision for r (POLICY_NONE without a policy). */
-static policy_decision_t policy_decide(s3_req_t *r, const bucket_access_t *b, const action_t *a, const store_object_t *obj)
+static policy_decision_t policy_decide(s3_req_t *r, const bucket_access_t *b, const action_t *a, const decision_t *d)
 {
     if (b->policy == NULL)
         return POLICY_NONE;
     size_t blen = strlen(r->route.bucket), klen = r->route.key_len;
-    char *res = h2o_mem_alloc_pool(&r->req->pool, 13 + blen + 2 + klen + 1);
+    char stack_res[13 + STORE_BUCKET_NAME_MAX + 1 + STORE_KEY_MAX + 1];
+    size_t res_len = 13 + blen + 1 + klen + 1;
+    char *res = res_len <= sizeof(stack_res) ? stack_res : h2o_mem_alloc_pool(&r->req->pool, res_len);
     size_t n = (size_t)sprintf(res, "arn:aws:s3:::%s", r->route.bucket);
-    if (a->level == AT_OBJECT || a->level == AT_OBJECT_WRITE) {
-        if (r->route.op == S3OP_DELETE_OBJECTS) { /* several keys: what the whole bucket's objects allow */
-            memcpy(res + n, "/*", 2);
-            n += 2;
-        } else {
-            res[n++] = '/';
-            memcpy(res + n, r->route.key, klen);
-            n += klen;
-        }
+    if (a->level != AT_BUCKET) {
+        res[n++] = '/';
+        memcpy(res + n, r->route.key, klen);
+        n += klen;
     }
     res[n] = '\0';
-    ctx_builder_t c;
-    build_context(r, obj, &c);
+    ctx_builder_t built;
+    const ctx_builder_t *c = d->ctx;
+    if (c == NULL) {
+        build_context(r, d->obj, &built);
+        c = &built;
+    }
     policy_request_t pr = {
         .action = a->name,
         .resource = res,
@@ -352,8 +399,8 @@ static policy_decision_t policy_decide(s3_req_t *r, const bucket_access_t *b, co
         .anonymous = !r->authenticated,
         .user_name = r->authenticated ? r->user.name : NULL,
         .canonical_id = r->authenticated ? r->user.canonical_id : NULL,
-        .ctx = c.kv,
-        .num_ctx = c.n,
+        .ctx = c->kv,
+        .num_ctx = c->n,
     };
     return policy_evaluate(b->policy, &pr);
 }
@@ -365,15 +412,16 @@ static unsigned acl_perms(s3_req_t *r, const acl_t *acl, unsigned pab)
     return pab & PAB_IGNORE_ACLS ? acl_private_permissions(acl, id) : acl_permissions(acl, id);
 }
 
-/* bucket_fn: the decision for r; arg is the object (NULL: none, or it does not exist). */
+/* bucket_fn: the decision for r; arg is a decision_t. */
 static s3err_t decide(s3_req_t *r, const bucket_access_t *b, void *arg)
 {
-    const store_object_t *obj = arg;
+    const decision_t *d = arg;
+    const store_object_t *obj = d->obj;
     const action_t *a = &actions[r->route.op];
     if (!b->exists)
         return S3ERR_NONE; /* the operation answers NoSuchBucket */
     int is_owner = r->authenticated && b->owner_id[0] != '\0' && strcmp(b->owner_id, r->user.canonical_id) == 0;
-    policy_decision_t pd = policy_decide(r, b, a, obj);
+    policy_decision_t pd = policy_decide(r, b, a, d);
     if (pd == POLICY_DENY)
         return S3ERR_ACCESS_DENIED;
     if (a->owner_only || is_owner)
@@ -405,11 +453,11 @@ s3err_t authz_request(s3_req_t *r)
         return r->authenticated ? S3ERR_NONE : S3ERR_ACCESS_DENIED;
     if (is_root(r))
         return S3ERR_NONE;
-    if (a->level == AT_OBJECT) {
+    if (a->level == AT_OBJECT || a->level == AT_OBJECTS) {
         r->authz_deferred = 1;
         return S3ERR_NONE;
     }
-    return with_bucket(r, decide, NULL);
+    return with_bucket(r, decide, &(decision_t){NULL, NULL});
 }
 
 s3err_t authz_object(s3_req_t *r, const store_object_t *obj)
@@ -417,7 +465,37 @@ s3err_t authz_object(s3_req_t *r, const store_object_t *obj)
     if (!r->authz_deferred)
         return S3ERR_NONE;
     r->authz_deferred = 0;
-    return with_bucket(r, decide, (void *)obj);
+    return with_bucket(r, decide, &(decision_t){obj, NULL});
+}
+
+struct authz_keys {
+    ctx_builder_t ctx; /* built by the first key's decision */
+    int built;
+};
+
+authz_keys_t *authz_keys_begin(s3_req_t *r)
+{
+    authz_keys_t *k = h2o_mem_alloc_pool(&r->req->pool, sizeof(*k));
+    k->built = 0;
+    return k;
+}
+
+s3err_t authz_key(s3_req_t *r, authz_keys_t *k, const char *key, size_t key_len)
+{
+    if (!r->authz_deferred) /* root */
+        return S3ERR_NONE;
+    if (!k->built) { /* the same for every key: who, from where, when, the request's own values */
+        build_context(r, NULL, &k->ctx);
+        k->built = 1;
+    }
+    const char *saved_key = r->route.key;
+    size_t saved_key_len = r->route.key_len;
+    r->route.key = key;
+    r->route.key_len = key_len;
+    s3err_t err = with_bucket(r, decide, &(decision_t){NULL, &k->ctx});
+    r->route.key = saved_key;
+    r->route.key_len = saved_key_len;
+    return err;
 }
 
 int authz_object_acl(const store_object_t *obj, acl_t *out)
@@ -452,7 +530,7 @@ s3err_t authz_source(s3_req_t *r, const char *bucket, const char *key, size_t ke
     r->route.bucket_len = strlen(bucket);
     r->route.key = key;
     r->route.key_len = key_len;
-    s3err_t err = with_bucket(r, decide, (void *)obj);
+    s3err_t err = with_bucket(r, decide, &(decision_t){obj, NULL});
     r->route = saved;
     return err;
 }

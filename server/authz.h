@@ -25,7 +25,10 @@
  * Decisions that need the object (reading it, its ACL or tags) are deferred:
  * authz_request() leaves r->authz_deferred set and the operation calls
  * authz_object() once it has looked the object up, before answering anything
- * that would tell an outsider whether the key exists.
+ * that would tell an outsider whether the key exists. DeleteObjects names its
+ * keys in the body: it is deferred too, and each key is decided on its own
+ * with authz_key(), as DeleteObject of that key would be (a key the requester
+ * may not delete is answered AccessDenied in the result; the others go).
  */
 #ifndef COFFER_AUTHZ_H
 #define COFFER_AUTHZ_H
@@ -47,6 +50,20 @@ s3err_t authz_object(s3_req_t *r, const store_object_t *obj);
  * with store_object_free), or -1 when the error (AccessDenied, NoSuchKey...) has been answered.
  */
 int authz_get_object(s3_req_t *r, store_object_t *obj);
+
+/** What the decisions on the keys of one request share (its condition keys, built once); pool memory. */
+typedef struct authz_keys authz_keys_t;
+
+/** Starts deciding the keys r's body names (DeleteObjects), one by one with authz_key. */
+authz_keys_t *authz_keys_begin(s3_req_t *r);
+
+/**
+ * Decides r's operation on one key of its body: s3:DeleteObject on arn:aws:s3:::bucket/key, with
+ * the bucket policy (conditions included) and the bucket's ACL, exactly as DeleteObject of that
+ * key is decided. Call from the operation's job (it may read the bucket's access state). S3ERR_NONE
+ * or AccessDenied.
+ */
+s3err_t authz_key(s3_req_t *r, authz_keys_t *k, const char *key, size_t key_len);
 
 /** Decides s3:GetObject on a copy's source object (CopyObject, UploadPartCopy). S3ERR_NONE or AccessDenied. */
 s3err_t authz_source(s3_req_t *r, const char *bucket, const char *key, size_t key_len, const store_object_t *obj);
@@ -84,6 +101,37 @@ void authz_invalidate(void);
 
 /** The canonical id of a bucket's owner as stored (an id, or the user name older versions stored). 0 or -ENOENT. */
 int authz_owner_id(s3_req_t *r, const char *stored_owner, char id[65], char name[64]);
+
+/** An owner as listings show it (Owner, Initiator): canonical id and display name ("" when the user is gone). */
+typedef struct authz_owner {
+    char id[65];
+    char name[64];
+} authz_owner_t;
+
+#define AUTHZ_OWNERS_CACHED 8
+
+/**
+ * The owners one listing shows (zero it before use; nothing to free). Entries name their owner
+ * by canonical id, or name none (then it is the bucket owner); display names come from the
+ * server's users (memory, no store read), looked up once per id: the last AUTHZ_OWNERS_CACHED
+ * ids are kept, as a bucket's objects mostly share a few owners.
+ */
+typedef struct authz_owners {
+    int ready; /* bucket_owner is known */
+    authz_owner_t bucket_owner;
+    authz_owner_t recent[AUTHZ_OWNERS_CACHED];
+    size_t num_recent, next;
+} authz_owners_t;
+
+/**
+ * The owner an object's or upload's stored ACL (the AUTHZ_ACL_HEADER value) names; acl NULL (the
+ * record has none) or unreadable: the bucket owner, as authz_object_acl has it. Borrowed from o,
+ * valid until the next call on o.
+ */
+const authz_owner_t *authz_owner_of_acl(s3_req_t *r, authz_owners_t *o, const char *acl, size_t acl_len);
+
+/** The user of canonical id id (id_len bytes); id NULL (none recorded): the bucket owner. Borrowed as above. */
+const authz_owner_t *authz_owner_by_id(s3_req_t *r, authz_owners_t *o, const char *id, size_t id_len);
 
 /** Resolves a grantee for the ACL parsers (acl_resolve_fn) against the server's users; ctx is the server's keys_t. */
 int authz_resolve_grantee(void *ctx, char kind, const char *value, size_t value_len, char id[65], char name[64]);

@@ -105,6 +105,9 @@ s3err_t s3_parse_write_conditions(s3_req_t *r, store_precondition_t *cond, const
 /** Writes <tag><ID>..</ID><DisplayName>..</DisplayName></tag> for a user (Owner, Initiator). */
 void s3_xml_owner(xmlw_t *w, const char *tag, const keys_user_t *u);
 
+/** As s3_xml_owner, for an owner known by canonical id and display name (both NUL-terminated). */
+void s3_xml_owner_id(xmlw_t *w, const char *tag, const char *id, const char *name);
+
 /** Writes <tag>value</tag>, URL-encoded when url_encode (the request asked for encoding-type=url). */
 void s3_xml_key(xmlw_t *w, const char *tag, const char *v, size_t len, int url_encode);
 

@@ -14,12 +14,17 @@
 #include "server/authz.h"
 #include "server/handler.h"
 
-void s3_xml_owner(xmlw_t *w, const char *tag, const keys_user_t *u)
+void s3_xml_owner_id(xmlw_t *w, const char *tag, const char *id, const char *name)
 {
     xmlw_open(w, tag);
-    xmlw_elem_str(w, "ID", u->canonical_id);
-    xmlw_elem_str(w, "DisplayName", u->name);
+    xmlw_elem_str(w, "ID", id);
+    xmlw_elem_str(w, "DisplayName", name);
     xmlw_close(w, tag);
+}
+
+void s3_xml_owner(xmlw_t *w, const char *tag, const keys_user_t *u)
+{
+    s3_xml_owner_id(w, tag, u->canonical_id, u->name);
 }
 
 typedef struct list_buckets_ctx {

@@ -9,10 +9,14 @@
  *
  * As in S3 the request is not atomic: every key is answered on its own, <Deleted>
  * (also for a key that held nothing) or <Error>, and the response is 200 whatever
- * the keys' fates. Coffer keeps no versions, so the only version a key can have is
- * "null": deleting it deletes the object, any other is NoSuchVersion. */
+ * the keys' fates. Each key is authorized on its own too, as DeleteObject of it
+ * would be (authz_key): a key the requester may not delete is an AccessDenied
+ * <Error>, whether or not it exists. Coffer keeps no versions, so the only
+ * version a key can have is "null": deleting it deletes the object, any other
+ * is NoSuchVersion. */
 #include <string.h>
 
+#include "server/authz.h"
 #include "server/handler.h"
 #include "server/payload.h"
 
@@ -36,10 +40,13 @@ static void key_error(xmlw_t *w, const xml_delete_object_t *o, int url_encode, s
 }
 
 /* Deletes one key; returns S3ERR_NONE or the key's error (with *message when AWS has a specific text). */
-static s3err_t delete_one(s3_req_t *r, const xml_delete_object_t *o, const char **message)
+static s3err_t delete_one(s3_req_t *r, authz_keys_t *authz, const xml_delete_object_t *o, const char **message)
 {
     if (o->key_len > STORE_KEY_MAX)
         return S3ERR_KEY_TOO_LONG;
+    s3err_t denied = authz_key(r, authz, o->key, o->key_len);
+    if (denied != S3ERR_NONE)
+        return denied;
     if (o->version_id != NULL && !h2o_memis(o->version_id, o->version_id_len, H2O_STRLIT("null")))
         return S3ERR_NO_SUCH_VERSION; /* no version but "null" exists in a bucket without versioning */
     if (o->has_conditions) {          /* deleting regardless would drop what the client meant to keep */
@@ -75,10 +82,11 @@ static void run_delete_objects(s3_job_t *j)
     xmlw_t *w = &j->xml;
     xmlw_init(w);
     xmlw_open(w, "DeleteResult " S3_XMLNS);
+    authz_keys_t *authz = authz_keys_begin(r);
     for (size_t i = 0; i < del.num_objects; i++) {
         const xml_delete_object_t *o = &del.objects[i];
         const char *message = NULL;
-        s3err_t err = delete_one(r, o, &message);
+        s3err_t err = delete_one(r, authz, o, &message);
         if (err != S3ERR_NONE) {
             key_error(w, o, st->url_encode, err, message);
         } else if (!del.quiet) {

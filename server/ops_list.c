@@ -18,12 +18,21 @@
  * and '/' stay, a space becomes '+', every other byte %XX. Without it, values
  * go out XML-escaped; control characters become &#xN; as AWS writes them, and
  * bytes that are not UTF-8 (a prefix cut inside a character) become U+FFFD so
- * the document stays parseable. */
+ * the document stays parseable.
+ *
+ * An entry's Owner is the object's: the one its stored ACL names, or the bucket
+ * owner for an object without one (authz.h). Storage's walk decodes only each
+ * record's head, so a record cursor (storage/record_cursor.h) reads the ACL
+ * header in step with it, and the owners' display names are resolved once per
+ * listing (authz_owners_t), not once per entry. A V2 listing without
+ * fetch-owner reads neither. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/authz.h"
 #include "server/handler.h"
+#include "storage/record_cursor.h"
 
 typedef enum list_kind {
     LIST_V1,
@@ -48,6 +57,8 @@ typedef struct list_state {
 typedef struct list_walk {
     s3_job_t *job;
     list_state_t *st;
+    store_cursor_t *records; /* owned; opened at the first entry that shows its owner */
+    authz_owners_t owners;
     xmlw_t entries;  /* <Contents> or <Version>, in key order */
     xmlw_t prefixes; /* <CommonPrefixes>, in order; S3 writes them after the entries */
     size_t count;
@@ -165,6 +176,19 @@ int s3_parse_list_limit(const char *v, size_t len, size_t *out)
 
 /* ------------------------------------------------------------------ the walk */
 
+/* The owner of object e: the one its stored ACL names, else the bucket owner. */
+static const authz_owner_t *entry_owner(list_walk_t *lw, const store_list_entry_t *e)
+{
+    s3_req_t *r = lw->job->r;
+    const char *acl = NULL;
+    size_t acl_len = 0;
+    if (lw->records == NULL)
+        lw->records = store_cursor_new(r->thread->server->store, r->route.bucket, STORE_CURSOR_OBJECTS);
+    if (store_cursor_find_object(lw->records, e->key, e->key_len) == 0)
+        acl = store_cursor_header(lw->records, H2O_STRLIT(AUTHZ_ACL_HEADER), &acl_len);
+    return authz_owner_of_acl(r, &lw->owners, acl, acl_len);
+}
+
 static int on_entry(void *ctx, const store_list_entry_t *e)
 {
     list_walk_t *lw = ctx;
@@ -187,8 +211,10 @@ static int on_entry(void *ctx, const store_list_entry_t *e)
         xmlw_elem_time(w, "LastModified", e->mtime_ns);
         xmlw_elem_etag_parts(w, "ETag", e->md5, e->num_parts);
         xmlw_elem_u64(w, "Size", e->size);
-        if (st->kind != LIST_V2 || st->fetch_owner)
-            s3_xml_owner(w, "Owner", &lw->job->r->user);
+        if (st->kind != LIST_V2 || st->fetch_owner) {
+            const authz_owner_t *owner = entry_owner(lw, e);
+            s3_xml_owner_id(w, "Owner", owner->id, owner->name);
+        }
         xmlw_elem_str(w, "StorageClass", "STANDARD");
         xmlw_close(w, tag);
     }
@@ -271,6 +297,7 @@ static void run_list(s3_job_t *j)
     xmlw_close(w, root);
     j->has_xml = 1;
 Exit:
+    store_cursor_free(lw->records);
     xmlw_free(&lw->entries);
     xmlw_free(&lw->prefixes);
     free(lw);

@@ -5,7 +5,12 @@
  * without a copy (see the lifetime rule in handler.h); UploadPartCopy reads
  * the source object chunk by chunk on the worker. Completion is a metadata
  * operation in storage (the parts' chunks become the object's). This file
- * validates parameters, maps storage's answers to S3 errors and writes XML. */
+ * validates parameters, maps storage's answers to S3 errors and writes XML.
+ *
+ * An upload records who initiated it (UPLOAD_INITIATOR_HEADER, a canonical id)
+ * next to the ACL its object will have; ListParts and ListMultipartUploads show
+ * them as Initiator and Owner. Uploads created before the initiator was kept,
+ * or anonymously, show the bucket owner as their initiator. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +21,13 @@
 #include "server/handler.h"
 #include "server/payload.h"
 #include "server/range.h"
+#include "storage/record_cursor.h"
 
 /* Where an upload keeps the checksum it was created with (x-amz-checksum-algorithm / -type); never an object's header. */
 #define UPLOAD_ALG_HEADER "x-amz-checksum-algorithm"
 #define UPLOAD_TYPE_HEADER "x-amz-checksum-type"
+/* Where an upload keeps its initiator's canonical id; never an object's header. */
+#define UPLOAD_INITIATOR_HEADER "x-coffer-initiator"
 
 /* The value of a stored header, or NULL. */
 static const char *kv_find(const store_kv_t *h, size_t n, const char *name, size_t *len)
@@ -64,7 +72,7 @@ static store_upload_ref_t upload_ref(s3_req_t *r)
 /* ------------------------------------------------------------------ create */
 
 typedef struct create_state {
-    store_kv_t headers[S3_STORED_HEADERS_MAX + 2]; /* + the checksum algorithm and type */
+    store_kv_t headers[S3_STORED_HEADERS_MAX + 3]; /* + the checksum algorithm and type, the initiator */
     size_t num_headers;
     cksum_alg_t alg;
     cksum_type_t type;
@@ -141,6 +149,9 @@ void ops_create_multipart_upload(s3_req_t *r)
         s3_job_refuse(j, err, message);
         return;
     }
+    if (r->authenticated) /* r->user outlives the job */
+        cs->headers[cs->num_headers++] =
+            (store_kv_t){H2O_STRLIT(UPLOAD_INITIATOR_HEADER), r->user.canonical_id, strlen(r->user.canonical_id)};
     s3_job_start(j);
 }
 
@@ -388,14 +399,15 @@ static int complete_hook(void *ctx, const store_object_t *upload, const store_ob
         }
     }
 
-    /* the upload's headers, less its checksum settings, plus the object's checksum and type */
+    /* the upload's headers, less its checksum settings and initiator, plus the object's checksum and type */
     cs->headers = calloc(upload->num_headers + 2, sizeof(*cs->headers));
     if (cs->headers == NULL)
         abort();
     size_t n = 0;
     for (size_t i = 0; i < upload->num_headers; i++) {
         const store_kv_t *h = &upload->headers[i];
-        if (!(h->name_len > 15 && memcmp(h->name, "x-amz-checksum-", 15) == 0))
+        if (!(h->name_len > 15 && memcmp(h->name, "x-amz-checksum-", 15) == 0) &&
+            !h2o_memis(h->name, h->name_len, H2O_STRLIT(UPLOAD_INITIATOR_HEADER)))
             cs->headers[n++] = *h;
     }
     if (cs->alg != CKSUM_NONE) {
@@ -552,17 +564,31 @@ static int on_part(void *ctx, const store_part_info_t *p)
     return 0;
 }
 
+/* Writes an upload's Initiator and Owner from its stored headers (initiator, acl: NULL when absent). */
+static void write_upload_owners(s3_req_t *r, xmlw_t *w, authz_owners_t *owners, const char *initiator, size_t initiator_len,
+                                const char *acl, size_t acl_len)
+{
+    const authz_owner_t *o = authz_owner_by_id(r, owners, initiator, initiator_len);
+    s3_xml_owner_id(w, "Initiator", o->id, o->name);
+    o = authz_owner_of_acl(r, owners, acl, acl_len);
+    s3_xml_owner_id(w, "Owner", o->id, o->name);
+}
+
 static void run_list_parts(s3_job_t *j)
 {
     s3_req_t *r = j->r;
     parts_state_t *ps = (parts_state_t *)j->extra;
     store_upload_ref_t u = upload_ref(r);
     parts_walk_t pw = {.last = ps->marker};
+    store_object_t upload;
     int truncated = 0;
-    int rc = store_part_list(r->thread->server->store, &u, ps->marker, ps->max_parts, on_part, &pw, &truncated);
+    int rc = store_upload_get(r->thread->server->store, &u, &upload); /* its initiator and ACL; zeroed on an error */
+    if (rc == 0)
+        rc = store_part_list(r->thread->server->store, &u, ps->marker, ps->max_parts, on_part, &pw, &truncated);
     if (rc != 0) {
         j->err = s3err_from_store(rc);
         xmlw_free(&pw.parts);
+        store_object_free(&upload);
         return;
     }
     xmlw_t *w = &j->xml;
@@ -571,8 +597,11 @@ static void run_list_parts(s3_job_t *j)
     xmlw_elem(w, "Bucket", r->route.bucket, r->route.bucket_len);
     s3_xml_key(w, "Key", r->route.key, r->route.key_len, ps->url_encode);
     xmlw_elem(w, "UploadId", u.upload_id, u.upload_id_len);
-    s3_xml_owner(w, "Initiator", &r->user);
-    s3_xml_owner(w, "Owner", &r->user);
+    authz_owners_t owners = {0};
+    size_t initiator_len = 0, acl_len = 0;
+    const char *initiator = kv_find(upload.headers, upload.num_headers, UPLOAD_INITIATOR_HEADER, &initiator_len);
+    const char *acl = kv_find(upload.headers, upload.num_headers, AUTHZ_ACL_HEADER, &acl_len);
+    write_upload_owners(r, w, &owners, initiator, initiator_len, acl, acl_len);
     xmlw_elem_str(w, "StorageClass", "STANDARD");
     xmlw_elem_u64(w, "PartNumberMarker", ps->marker);
     xmlw_elem_u64(w, "NextPartNumberMarker", pw.last);
@@ -584,6 +613,7 @@ static void run_list_parts(s3_job_t *j)
         xmlw_raw(w, pw.parts.buf, pw.parts.len);
     xmlw_close(w, "ListPartsResult");
     xmlw_free(&pw.parts);
+    store_object_free(&upload);
     j->has_xml = 1;
 }
 
@@ -621,6 +651,8 @@ typedef struct uploads_state {
 typedef struct uploads_walk {
     s3_job_t *job;
     xmlw_t uploads, prefixes;
+    store_cursor_t *records; /* owned: the uploads' records, for their initiators and ACLs */
+    authz_owners_t owners;
     char last_key[STORE_KEY_MAX];
     size_t last_key_len;
     char last_id[STORE_UPLOAD_ID_LEN + 1];
@@ -640,8 +672,13 @@ static int on_upload(void *ctx, const store_upload_entry_t *e)
         xmlw_open(w, "Upload");
         s3_xml_key(w, "Key", e->key, e->key_len, us->url_encode);
         xmlw_elem_str(w, "UploadId", e->upload_id);
-        s3_xml_owner(w, "Initiator", &uw->job->r->user);
-        s3_xml_owner(w, "Owner", &uw->job->r->user);
+        const char *initiator = NULL, *acl = NULL;
+        size_t initiator_len = 0, acl_len = 0;
+        if (store_cursor_find_upload(uw->records, e->key, e->key_len, e->upload_id) == 0) {
+            initiator = store_cursor_header(uw->records, H2O_STRLIT(UPLOAD_INITIATOR_HEADER), &initiator_len);
+            acl = store_cursor_header(uw->records, H2O_STRLIT(AUTHZ_ACL_HEADER), &acl_len);
+        }
+        write_upload_owners(uw->job->r, w, &uw->owners, initiator, initiator_len, acl, acl_len);
         xmlw_elem_str(w, "StorageClass", "STANDARD");
         xmlw_elem_time(w, "Initiated", e->initiated_ns);
         xmlw_close(w, "Upload");
@@ -661,6 +698,7 @@ static void run_list_uploads(s3_job_t *j)
     if (uw == NULL)
         abort();
     uw->job = j;
+    uw->records = store_cursor_new(r->thread->server->store, r->route.bucket, STORE_CURSOR_UPLOADS);
     int truncated = 0;
     int rc = store_upload_list(r->thread->server->store, p, on_upload, uw, &truncated);
     if (rc != 0) {
@@ -692,6 +730,7 @@ static void run_list_uploads(s3_job_t *j)
     xmlw_close(w, "ListMultipartUploadsResult");
     j->has_xml = 1;
 Exit:
+    store_cursor_free(uw->records);
     xmlw_free(&uw->uploads);
     xmlw_free(&uw->prefixes);
     free(uw);

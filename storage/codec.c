@@ -321,6 +321,32 @@ int codec_object_decode_head(const void *rec, size_t len, uint64_t *size, int64_
     return decode_head(&r, size, mtime_ns, md5, num_parts);
 }
 
+int codec_object_find_header(const void *rec, size_t len, const char *name, size_t name_len, const char **value, size_t *value_len)
+{
+    rd_t r = {rec, len};
+    uint64_t size, num_headers, v;
+    int64_t mtime;
+    uint8_t md5[16];
+    uint32_t num_parts;
+    const uint8_t *p;
+
+    if (decode_head(&r, &size, &mtime, md5, &num_parts) != 0 || r_int(&r, &num_headers, 2) != 0)
+        return -EINVAL;
+    for (uint64_t i = 0; i < num_headers; i++) {
+        if (r_int(&r, &v, 2) != 0 || r_bytes(&r, &p, v) != 0)
+            return -EINVAL;
+        int match = v == name_len && memcmp(p, name, name_len) == 0;
+        if (r_int(&r, &v, 2) != 0 || r_bytes(&r, &p, v) != 0)
+            return -EINVAL;
+        if (match) {
+            *value = (const char *)p;
+            *value_len = v;
+            return 0;
+        }
+    }
+    return -ENOENT;
+}
+
 int codec_object_decode(const void *rec, size_t len, store_object_t *out)
 {
     rd_t r = {rec, len};

@@ -148,6 +148,12 @@ int codec_object_encode(const codec_object_in_t *in, uint8_t **out, size_t *out_
 /** Decodes only the fixed head (size, mtime, md5, number of parts). Returns 0 or -EINVAL. */
 int codec_object_decode_head(const void *rec, size_t len, uint64_t *size, int64_t *mtime_ns, uint8_t md5[16], uint32_t *num_parts);
 /**
+ * Finds header name in an object (or upload) record without decoding the rest: 0 with *value /
+ * *value_len pointing into rec, -ENOENT when the record has no such header, or -EINVAL when the
+ * record is corrupt up to the headers. Allocates nothing (listings call it once per entry).
+ */
+int codec_object_find_header(const void *rec, size_t len, const char *name, size_t name_len, const char **value, size_t *value_len);
+/**
  * Decodes a whole record into out; out->rec is NOT set (the caller owns rec and
  * stores it there) but every pointer in out points into rec; the headers and
  * chunks arrays are malloc'ed. Returns 0 or -EINVAL (nothing to free then).

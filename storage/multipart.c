@@ -58,8 +58,7 @@ static int hex_value(char c)
     return -1;
 }
 
-/* Parses an upload id as ids are written (lower-case hex). Returns 0 or -1. */
-static int id_from_hex(const char *s, size_t len, uint8_t id[CODEC_UPLOAD_ID_LEN])
+int store_upload_id_parse(const char *s, size_t len, uint8_t id[CODEC_UPLOAD_ID_LEN])
 {
     if (s == NULL || len != STORE_UPLOAD_ID_LEN)
         return -1;
@@ -93,7 +92,7 @@ typedef struct upload_at {
 /* Returns 0, or STORE_E_NO_UPLOAD for an id or key no upload can have. */
 static int resolve(const store_upload_ref_t *u, upload_at_t *at)
 {
-    if (u->bucket == NULL || id_from_hex(u->upload_id, u->upload_id_len, at->id) != 0)
+    if (u->bucket == NULL || store_upload_id_parse(u->upload_id, u->upload_id_len, at->id) != 0)
         return STORE_E_NO_UPLOAD;
     int n = codec_upload_key(at->key, u->bucket, strlen(u->bucket), u->key, u->key_len, at->id);
     if (n < 0)
@@ -610,7 +609,7 @@ int store_upload_list(store_t *st, const store_upload_list_params_t *p, int (*cb
 
     /* start at the prefix, or just after the marker when it sorts later */
     uint8_t marker_id[CODEC_UPLOAD_ID_LEN];
-    int have_id = p->key_marker != NULL && id_from_hex(p->upload_id_marker, p->upload_id_marker_len, marker_id) == 0;
+    int have_id = p->key_marker != NULL && store_upload_id_parse(p->upload_id_marker, p->upload_id_marker_len, marker_id) == 0;
     int n;
     if (p->key_marker != NULL && p->key_marker_len <= STORE_KEY_MAX &&
         store_bytes_cmp(p->key_marker, p->key_marker_len, p->prefix, prefix_len) >= 0) {

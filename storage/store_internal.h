@@ -176,6 +176,9 @@ int store_bytes_cmp(const void *a, size_t a_len, const void *b, size_t b_len);
 #define STORE_FNV_SEED 2166136261u
 uint32_t store_fnv1a(uint32_t h, const void *p, size_t n);
 
+/** Parses an upload id as ids are written (STORE_UPLOAD_ID_LEN lower-case hex digits). Returns 0 or -1. Defined in multipart.c. */
+int store_upload_id_parse(const char *s, size_t len, uint8_t id[CODEC_UPLOAD_ID_LEN]);
+
 /** Current time in nanoseconds since the epoch. */
 int64_t store_now_ns(void);
 

@@ -141,11 +141,16 @@ static void check_encode_round_trip(const acl_t *acl)
     assert_non_null(back);
     assert_int_equal(acl_decode(buf, need, back), 0);
     check_equal(acl, back);
+    char owner[ACL_ID_MAX + 1];
+    assert_int_equal(acl_decode_owner(buf, need, owner), 0); /* what listings read: the owner alone */
+    assert_string_equal(owner, acl->owner_id);
+    size_t owner_end = 2 + strlen(acl->owner_id); /* version, length, id */
     for (size_t cut = 0; cut < need; cut++) {
         uint8_t *prefix = malloc(cut != 0 ? cut : 1);
         assert_non_null(prefix);
         memcpy(prefix, buf, cut);
         assert_int_equal(acl_decode(prefix, cut, back), -EINVAL);
+        assert_int_equal(acl_decode_owner(prefix, cut, owner), cut < owner_end ? -EINVAL : 0);
         free(prefix);
     }
     uint8_t *longer = malloc(need + 1);

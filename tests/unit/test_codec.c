@@ -233,6 +233,20 @@ static void test_object_record_inline(void **state)
         for (size_t cut = 0; cut < len; cut++)
             assert_int_equal(codec_object_decode(rec, cut, &o), -EINVAL);
         assert_int_equal(codec_object_decode_head(rec, CODEC_OBJECT_HEAD_LEN - 1, &size, &mtime, md5, &parts), -EINVAL);
+
+        /* one header found in place, without decoding the record */
+        const char *v;
+        size_t vlen;
+        for (size_t h = 0; h < cases[i].num_headers; h++) {
+            assert_int_equal(codec_object_find_header(rec, len, hdrs[h].name, hdrs[h].name_len, &v, &vlen), 0);
+            assert_int_equal(vlen, hdrs[h].value_len);
+            if (vlen)
+                assert_memory_equal(v, hdrs[h].value, vlen);
+        }
+        assert_int_equal(codec_object_find_header(rec, len, S("x-absent"), &v, &vlen), -ENOENT);
+        assert_int_equal(codec_object_find_header(rec, CODEC_OBJECT_HEAD_LEN - 1, S("x-absent"), &v, &vlen), -EINVAL);
+        if (cases[i].num_headers) /* cut inside the headers */
+            assert_int_equal(codec_object_find_header(rec, CODEC_OBJECT_HEAD_LEN + 3, S("x-absent"), &v, &vlen), -EINVAL);
         free(rec);
     }
 }

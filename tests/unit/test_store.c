@@ -25,6 +25,7 @@
 #include <openssl/evp.h>
 
 #include "storage/blob.h"
+#include "storage/record_cursor.h"
 #include "storage/store.h"
 #include "storage/store_internal.h" /* store_stage, st->dirs, meta: to leave what a crash leaves */
 
@@ -1344,6 +1345,93 @@ static void test_list_delimiter_seeks(void **state)
     assert_true(store_stat_list_steps(f->st) - before >= 1000);
 }
 
+/* ------------------------------------------------------------------ record cursor */
+
+/* Puts key into bucket "b" with header x-who: who (none when who is ""). */
+static void put_who(store_t *st, const char *key, const char *who)
+{
+    store_kv_t h = {S("x-who"), who, strlen(who)};
+    struct iovec iov = {(void *)"d", 1};
+    store_put_t put = {.bucket = "b",
+                       .key = key,
+                       .key_len = strlen(key),
+                       .body = &iov,
+                       .body_iovcnt = 1,
+                       .headers = &h,
+                       .num_headers = who[0] != '\0'};
+    assert_int_equal(store_object_put(st, &put, NULL), 0);
+}
+
+/* What the cursor says of key's x-who: the value, "-" without one, "?" when the object is not there. */
+static const char *who_of(store_cursor_t *c, const char *key, char *buf)
+{
+    size_t len;
+    if (store_cursor_find_object(c, key, strlen(key)) != 0)
+        return "?";
+    const char *v = store_cursor_header(c, S("x-who"), &len);
+    if (v == NULL)
+        return "-";
+    memcpy(buf, v, len);
+    buf[len] = '\0';
+    return buf;
+}
+
+static void test_record_cursor(void **state)
+{
+    fixture_t *f = *state;
+    char buf[64], key[16];
+    assert_int_equal(store_bucket_create(f->st, "b", "o", ""), 0);
+    assert_int_equal(store_bucket_create(f->st, "b2", "o", ""), 0);
+    put_who(f->st, "a", "alice");
+    put_who(f->st, "b", "");
+    for (int i = 0; i < 100; i++) { /* what a delimiter rolls up: the cursor seeks past it */
+        snprintf(key, sizeof(key), "d/%03d", i);
+        put_who(f->st, key, "bob");
+    }
+    put_who(f->st, "e", "bob");
+    assert_int_equal(put_str(f->st, "b2", "f", "other bucket"), 0);
+
+    store_cursor_t *c = store_cursor_new(f->st, "b", STORE_CURSOR_OBJECTS);
+    assert_string_equal(who_of(c, "a", buf), "alice");
+    assert_string_equal(who_of(c, "b", buf), "-");
+    assert_string_equal(who_of(c, "c", buf), "?"); /* not there: the cursor stays on d/000 */
+    assert_string_equal(who_of(c, "d/000", buf), "bob");
+    assert_string_equal(who_of(c, "d/099", buf), "bob");
+    put_who(f->st, "da", "carol"); /* after the cursor's snapshot */
+    assert_string_equal(who_of(c, "da", buf), "?");
+    assert_string_equal(who_of(c, "e", buf), "bob");
+    assert_string_equal(who_of(c, "f", buf), "?"); /* another bucket's */
+    assert_string_equal(who_of(c, "g", buf), "?");
+    store_cursor_free(c);
+
+    /* a fresh cursor sees the later object; a key no object can have is simply absent */
+    c = store_cursor_new(f->st, "b", STORE_CURSOR_OBJECTS);
+    assert_string_equal(who_of(c, "da", buf), "carol");
+    char long_key[STORE_KEY_MAX + 2];
+    memset(long_key, 'z', sizeof(long_key) - 1);
+    long_key[sizeof(long_key) - 1] = '\0';
+    assert_string_equal(who_of(c, long_key, buf), "?");
+    store_cursor_free(c);
+
+    /* uploads: found by key and id, in the listing's order */
+    char id1[STORE_UPLOAD_ID_LEN + 1], id2[STORE_UPLOAD_ID_LEN + 1];
+    store_kv_t h = {S("x-who"), S("bob")};
+    assert_int_equal(store_upload_create(f->st, "b", S("up"), &h, 1, id1), 0);
+    assert_int_equal(store_upload_create(f->st, "b", S("up"), NULL, 0, id2), 0);
+    c = store_cursor_new(f->st, "b", STORE_CURSOR_UPLOADS);
+    size_t len;
+    assert_int_equal(store_cursor_find_object(c, S("up")), -ENOENT); /* an uploads cursor finds no objects */
+    assert_int_equal(store_cursor_find_upload(c, S("up"), id1), 0);
+    const char *v = store_cursor_header(c, S("x-who"), &len);
+    assert_non_null(v);
+    assert_memory_equal(v, "bob", 3);
+    assert_int_equal(store_cursor_find_upload(c, S("up"), id2), 0);
+    assert_null(store_cursor_header(c, S("x-who"), &len));
+    assert_int_equal(store_cursor_find_upload(c, S("up"), "not-an-id"), -ENOENT);
+    assert_null(store_cursor_header(c, S("x-who"), &len));
+    store_cursor_free(c);
+}
+
 /* ------------------------------------------------------------------ multipart */
 
 #define MP_KEY "dir/big"
@@ -2432,6 +2520,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_list_start_point_survives_changes, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_list_odd_bytes, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_list_delimiter_seeks, setup1, teardown),
+        cmocka_unit_test_setup_teardown(test_record_cursor, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_multipart_complete, setup_small_chunks, teardown),
         cmocka_unit_test_setup_teardown(test_multipart_small_and_empty, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_multipart_refused_completion, setup1, teardown),
