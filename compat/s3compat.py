@@ -121,8 +121,9 @@ def count_files(root):
 class CofferServer:
     """One coffer process on fixed dirs and port; can be stopped, killed and restarted."""
 
-    def __init__(self, workdir, port=None, threads=2, domain=DOMAIN, data_dirs=None, copies=None):
+    def __init__(self, workdir, port=None, threads=2, domain=DOMAIN, data_dirs=None, copies=None, log_level="info"):
         self.workdir = workdir
+        self.log_level = log_level
         self.port = port or free_port()
         self.threads = threads
         self.domain = domain
@@ -144,7 +145,7 @@ class CofferServer:
             argv += ["--data", d]
         if self.copies is not None:
             argv += ["--copies", str(self.copies)]
-        argv += ["--meta", self.meta_dir, "--threads", str(self.threads), "--log-level", "info"]
+        argv += ["--meta", self.meta_dir, "--threads", str(self.threads), "--log-level", self.log_level]
         if self.domain:
             argv += ["--domain", self.domain]
         return argv

@@ -17,6 +17,7 @@
 #include "auth/sigv4.h"
 #include "server/getstream.h"
 #include "server/handler.h"
+#include "server/ingest.h"
 #include "server/authz.h"
 #include "server/log.h"
 #include "server/payload.h"
@@ -46,6 +47,8 @@ typedef struct put_state {
     s3_payload_t payload;
     uint8_t expected_md5[16];
     store_kv_t headers[S3_STORED_HEADERS_MAX + 2]; /* + the checksum and its type */
+    ingest_t *ingest;                              /* the body, already being staged as it arrived (or NULL) */
+    uint8_t ingest_md5[16];
 } put_state_t;
 
 /*
@@ -121,12 +124,18 @@ static void run_put_object(s3_job_t *j)
     s3_req_t *r = j->r;
     put_state_t *st = (put_state_t *)j->extra;
     s3_payload_t *p = &st->payload;
-    if ((j->err = s3_payload_verify(r, p, CKSUM_NONE, &j->err_message)) != S3ERR_NONE) {
+    if (st->ingest != NULL) { /* req->entity may be gone: only the ingest has the body */
+        j->err = ingest_finish(st->ingest, r->verify_payload_in_job ? r->payload_sha256 : NULL, &st->put, st->ingest_md5);
+        st->ingest = NULL;
+        if (j->err != S3ERR_NONE)
+            return;
+    } else if ((j->err = s3_payload_verify(r, p, CKSUM_NONE, &j->err_message)) != S3ERR_NONE) {
         s3_payload_free(p);
         return;
+    } else {
+        st->put.body = p->iov;
+        st->put.body_iovcnt = p->iovcnt;
     }
-    st->put.body = p->iov;
-    st->put.body_iovcnt = p->iovcnt;
     if (s3_payload_checksum_header(p, &st->headers[st->put.num_headers]) != 0) {
         st->headers[++st->put.num_headers] = (store_kv_t){H2O_STRLIT("x-amz-checksum-type"), H2O_STRLIT("FULL_OBJECT")};
         st->put.num_headers++;
@@ -226,6 +235,13 @@ void ops_put_object(s3_req_t *r)
     st->put.key_len = r->route.key_len;
     st->put.headers = st->headers;
     st->put.num_headers = num;
+    /* an ingest (server/ingest.c) is started only for a body with neither aws-chunked framing nor a checksum */
+    if ((st->ingest = ingest_take(&r->thread->ingests, req)) != NULL && (r->streaming != NULL || st->payload.alg != CKSUM_NONE)) {
+        ingest_cancel(st->ingest);
+        st->ingest = NULL;
+        s3_job_refuse(j, S3ERR_INTERNAL_ERROR, NULL); /* its pages may be punched out of req->entity */
+        return;
+    }
     s3_job_start(j);
 }
 

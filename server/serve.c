@@ -326,13 +326,18 @@ static void *thread_main(void *arg)
     h2o_socket_read_start(t->listener, on_accept);
 
     time_t deadline = 0;
-    uint64_t last_trim = 0, last_spill_check = 0;
+    uint64_t last_trim = 0, last_spill_check = 0, last_ingest_poll = 0;
     choose_spill_dir(s);
+    ingest_list_init(&t->ingests);
     int32_t max_wait = 200;
     for (;;) {
         h2o_evloop_run(loop, max_wait);
         log_access_flush();
         uint64_t now = h2o_now(loop);
+        if (now != last_ingest_poll) { /* at most once a millisecond: it walks every connection */
+            ingest_poll(&t->ingests, &t->ctx, s->store, s->cfg.domain);
+            last_ingest_poll = now;
+        }
         if (now - last_spill_check >= SPILL_CHECK_MS) {
             choose_spill_dir(s);
             last_spill_check = now;
@@ -351,6 +356,7 @@ static void *thread_main(void *arg)
         if (t->jobs_in_flight == 0 && (t->active_requests == 0 || time(NULL) >= deadline))
             break;
     }
+    ingest_cancel_all(&t->ingests);
     log_access_flush();
     return NULL;
 }
@@ -445,7 +451,8 @@ int serve_run(const serve_config_t *cfg)
     for (int i = 0; i < cfg->threads; ++i)
         pthread_join(s->threads[i].tid, NULL);
     iopool_destroy(s->iopool);
-    admin_shutdown(); /* a scrub reads the store: stop it before the store closes */
+    ingest_wait_idle(); /* cancelled ingests remove their temp files: before the store closes */
+    admin_shutdown();   /* a scrub reads the store: stop it before the store closes */
     log_info("stopped");
     exit_status = 0;
 

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "auth/keys.h"
+#include "server/ingest.h"
 #include "server/iopool.h"
 #include "storage/store.h"
 
@@ -44,6 +45,7 @@ typedef struct server_thread {
     uint64_t req_counter;
     size_t jobs_in_flight;
     size_t active_requests; /* handed to on_req and not yet disposed */
+    ingest_list_t ingests;  /* large PutObject bodies staged as they arrive */
 } server_thread_t;
 
 struct server {

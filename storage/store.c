@@ -766,92 +766,190 @@ void store_staged_discard(store_t *st, store_staged_t *sb)
     store_staged_free(sb);
 }
 
-#define STAGES_OF(i) (&stages[(i)*st->copies])
+/*
+ * A body staged chunk by chunk (store_stager_*): store_stage() feeds it a body
+ * in memory or a stored object's range; a large upload still being received
+ * feeds it each chunk as it arrives. Either way the chunks are written, synced
+ * a few behind, and renamed only once all of them are durable and the MD5 holds.
+ */
+struct store_stager {
+    store_t *st;
+    uint64_t size;
+    size_t blocks_per_chunk, num_chunks, num_staged;
+    codec_chunk_in_t *chunks;
+    blob_stage_t *stages; /* chunk i: from i * st->copies */
+    uint32_t *crcs;
+    struct iovec *pieces; /* room for pieces_cap */
+    size_t pieces_cap;
+    int ret; /* the first error: from then on the stager only cleans up */
+};
 
-int store_stage(store_t *st, const store_source_t *src, const uint8_t *expected_md5, store_staged_t *out)
+#define STAGES_OF(sg, i) (&(sg)->stages[(i) * (sg)->st->copies])
+
+store_stager_t *store_stager_open(store_t *st, uint64_t size)
 {
-    size_t blocks_per_chunk = st->chunk_size / STORE_READ_BLOCK;
-    size_t num_chunks = (size_t)((src->size + st->chunk_size - 1) / st->chunk_size);
-    size_t num_staged = 0, num_renamed = 0, abort_from;
-    codec_chunk_in_t *chunks = xcalloc(num_chunks, sizeof(*chunks));
-    blob_stage_t *stages = xcalloc(num_chunks * st->copies, sizeof(*stages)); /* chunk i: from i * st->copies */
-    uint32_t *crcs = xcalloc(num_chunks * blocks_per_chunk, sizeof(*crcs));
-    struct iovec *pieces = xcalloc((src->object != NULL ? 1 : src->iovcnt) + 1, sizeof(*pieces));
-    body_cursor_t cur = {src->iov, src->iovcnt, 0, 0};
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    md5_job_t md5_job = {src->iov, src->iovcnt, {0}};
-    pthread_t md5_tid;
-    int ret = 0;
+    store_stager_t *sg = xcalloc(1, sizeof(*sg));
+    sg->st = st;
+    sg->size = size;
+    sg->blocks_per_chunk = st->chunk_size / STORE_READ_BLOCK;
+    sg->num_chunks = (size_t)((size + st->chunk_size - 1) / st->chunk_size);
+    sg->chunks = xcalloc(sg->num_chunks, sizeof(*sg->chunks));
+    sg->stages = xcalloc(sg->num_chunks * st->copies, sizeof(*sg->stages));
+    sg->crcs = xcalloc(sg->num_chunks * sg->blocks_per_chunk, sizeof(*sg->crcs));
+    return sg;
+}
+
+size_t store_stager_next_len(const store_stager_t *sg)
+{
+    if (sg->num_staged == sg->num_chunks)
+        return 0;
+    uint64_t left = sg->size - (uint64_t)sg->num_staged * sg->st->chunk_size;
+    return (size_t)(left < sg->st->chunk_size ? left : sg->st->chunk_size);
+}
+
+/* Room for a body of iovcnt iovecs in sg->pieces (take_block needs iovcnt + 1). */
+static void stager_reserve_pieces(store_stager_t *sg, size_t iovcnt)
+{
+    if (iovcnt + 1 <= sg->pieces_cap)
+        return;
+    free(sg->pieces);
+    sg->pieces_cap = iovcnt + 1;
+    sg->pieces = xcalloc(sg->pieces_cap, sizeof(*sg->pieces));
+}
+
+/* Stages the next chunk from cur (fed to md unless NULL), then fdatasyncs the one PUT_SYNC_LAG behind: its
+ * writeback started long ago, and few fds stay open. Returns 0 or -errno (kept in sg->ret). */
+static int stager_chunk(store_stager_t *sg, body_cursor_t *cur, EVP_MD_CTX *md)
+{
+    if (sg->ret != 0)
+        return sg->ret;
+    size_t i = sg->num_staged, len = store_stager_next_len(sg);
+    if (len == 0)
+        return sg->ret = -EINVAL;
+    codec_chunk_in_t *c = &sg->chunks[i];
+    c->len = (uint32_t)len;
+    uint32_t *crcs = sg->crcs + i * sg->blocks_per_chunk;
+    c->crcs = crcs;
+    if ((sg->ret = stage_chunk(sg->st, cur, md, sg->pieces, c, crcs, STAGES_OF(sg, i))) != 0)
+        return sg->ret;
+    sg->num_staged++;
+    if (i >= PUT_SYNC_LAG)
+        sg->ret = sync_chunk(&sg->chunks[i - PUT_SYNC_LAG], STAGES_OF(sg, i - PUT_SYNC_LAG));
+    return sg->ret;
+}
+
+int store_stager_write(store_stager_t *sg, const struct iovec *iov, size_t iovcnt)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < iovcnt; i++)
+        total += iov[i].iov_len;
+    if (sg->ret == 0 && total != store_stager_next_len(sg))
+        sg->ret = -EINVAL; /* take_block would read past the caller's data */
+    if (sg->ret != 0)
+        return sg->ret;
+    stager_reserve_pieces(sg, iovcnt);
+    body_cursor_t cur = {iov, iovcnt, 0, 0};
+    return stager_chunk(sg, &cur, NULL);
+}
+
+static void stager_free(store_stager_t *sg)
+{
+    free(sg->chunks);
+    free(sg->crcs);
+    free(sg->stages);
+    free(sg->pieces);
+    free(sg);
+}
+
+int store_stager_finish(store_stager_t *sg, const uint8_t md5[16], const uint8_t *expected_md5, store_staged_t *out)
+{
+    store_t *st = sg->st;
+    size_t num_renamed = 0, abort_from = 0;
+    int ret = sg->ret;
 
     memset(out, 0, sizeof(*out));
-    if (md == NULL || EVP_DigestInit_ex(md, EVP_md5(), NULL) != 1)
-        abort();
-    /* a stored object is read one chunk at a time into copy_buf, and hashed as it goes */
-    uint8_t *copy_buf = src->object != NULL && num_chunks ? malloc(st->chunk_size) : NULL;
-    struct iovec copy_iov = {copy_buf, 0};
-    if (src->object != NULL && num_chunks && copy_buf == NULL)
-        abort();
-    int md5_threaded = src->object == NULL && num_chunks >= 2 && pthread_create(&md5_tid, NULL, md5_thread, &md5_job) == 0;
-    for (; num_staged < num_chunks; num_staged++) {
-        codec_chunk_in_t *c = &chunks[num_staged];
-        uint64_t off = (uint64_t)num_staged * st->chunk_size, left = src->size - off;
-        c->len = (uint32_t)(left < st->chunk_size ? left : st->chunk_size);
-        c->crcs = crcs + num_staged * blocks_per_chunk;
-        if (copy_buf != NULL) {
-            if ((ret = store_object_read(st, src->object, src->object_offset + off, copy_buf, c->len)) != 0)
-                break;
-            copy_iov.iov_len = c->len;
-            cur = (body_cursor_t){&copy_iov, 1, 0, 0};
-        }
-        if ((ret = stage_chunk(st, &cur, md5_threaded ? NULL : md, pieces, c, crcs + num_staged * blocks_per_chunk,
-                               STAGES_OF(num_staged))) != 0)
-            break;
-        /* fdatasync a few chunks behind: their writeback started long ago, and few fds stay open */
-        size_t lag = num_staged - PUT_SYNC_LAG;
-        if (num_staged >= PUT_SYNC_LAG && (ret = sync_chunk(&chunks[lag], STAGES_OF(lag))) != 0) {
-            num_staged++;
-            break;
-        }
-    }
-    for (size_t i = num_staged > PUT_SYNC_LAG ? num_staged - PUT_SYNC_LAG : 0; ret == 0 && i < num_staged; i++)
-        ret = sync_chunk(&chunks[i], STAGES_OF(i));
-    if (md5_threaded) { /* the thread reads the caller's body: never return before it is done */
-        pthread_join(md5_tid, NULL);
-        memcpy(out->md5, md5_job.md5, 16);
-    } else {
-        EVP_DigestFinal_ex(md, out->md5, NULL);
-    }
-    if (ret == 0 && expected_md5 != NULL && CRYPTO_memcmp(expected_md5, out->md5, 16) != 0)
+    if (ret == 0 && sg->num_staged != sg->num_chunks)
+        ret = -EINVAL;
+    for (size_t i = sg->num_staged > PUT_SYNC_LAG ? sg->num_staged - PUT_SYNC_LAG : 0; ret == 0 && i < sg->num_staged; i++)
+        ret = sync_chunk(&sg->chunks[i], STAGES_OF(sg, i));
+    if (ret == 0 && md5 == NULL)
+        ret = -EINVAL;
+    if (ret == 0 && expected_md5 != NULL && CRYPTO_memcmp(expected_md5, md5, 16) != 0)
         ret = STORE_E_BAD_DIGEST; /* checked before any rename: only temp files to remove */
     /* data before names: every chunk is synced; now rename all, then fsync each fan-out directory once */
-    abort_from = num_renamed;
-    while (ret == 0 && num_renamed < num_chunks) {
-        if ((ret = rename_chunk(&chunks[num_renamed], STAGES_OF(num_renamed))) != 0)
+    while (ret == 0 && num_renamed < sg->num_chunks) {
+        if ((ret = rename_chunk(&sg->chunks[num_renamed], STAGES_OF(sg, num_renamed))) != 0)
             abort_from = num_renamed + 1; /* rename_chunk left nothing of that one */
         else
             abort_from = ++num_renamed;
     }
     if (ret == 0)
-        ret = sync_fanouts(st, chunks, num_chunks);
+        ret = sync_fanouts(st, sg->chunks, sg->num_chunks);
 
     if (ret != 0) { /* nothing references these chunks: remove renamed ones, then temp files */
-        unlink_chunk_files(st, chunks, num_renamed);
-        for (size_t i = abort_from; i < num_staged; i++)
-            for (uint8_t k = 0; k < chunks[i].place.num; k++)
-                blob_stage_abort(&STAGES_OF(i)[k]);
-        free(chunks);
-        free(crcs);
+        unlink_chunk_files(st, sg->chunks, num_renamed);
+        for (size_t i = abort_from; i < sg->num_staged; i++)
+            for (uint8_t k = 0; k < sg->chunks[i].place.num; k++)
+                blob_stage_abort(&STAGES_OF(sg, i)[k]);
     } else {
-        out->size = src->size;
-        out->num_chunks = num_chunks;
-        out->chunks = chunks;
-        out->crcs = crcs;
+        out->size = sg->size;
+        memcpy(out->md5, md5, 16);
+        out->num_chunks = sg->num_chunks;
+        out->chunks = sg->chunks;
+        out->crcs = sg->crcs;
+        sg->chunks = NULL;
+        sg->crcs = NULL;
+    }
+    stager_free(sg);
+    return ret;
+}
+
+void store_stager_abort(store_stager_t *sg)
+{
+    store_staged_t unused;
+    if (sg->ret == 0)
+        sg->ret = -ECANCELED;
+    store_stager_finish(sg, NULL, NULL, &unused);
+}
+
+int store_stage(store_t *st, const store_source_t *src, const uint8_t *expected_md5, store_staged_t *out)
+{
+    store_stager_t *sg = store_stager_open(st, src->size);
+    body_cursor_t cur = {src->iov, src->iovcnt, 0, 0};
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    md5_job_t md5_job = {src->iov, src->iovcnt, {0}};
+    pthread_t md5_tid;
+    uint8_t md5[16];
+
+    if (md == NULL || EVP_DigestInit_ex(md, EVP_md5(), NULL) != 1)
+        abort();
+    stager_reserve_pieces(sg, src->object != NULL ? 1 : src->iovcnt);
+    /* a stored object is read one chunk at a time into copy_buf, and hashed as it goes */
+    uint8_t *copy_buf = src->object != NULL && sg->num_chunks ? malloc(st->chunk_size) : NULL;
+    struct iovec copy_iov = {copy_buf, 0};
+    if (src->object != NULL && sg->num_chunks && copy_buf == NULL)
+        abort();
+    int md5_threaded = src->object == NULL && sg->num_chunks >= 2 && pthread_create(&md5_tid, NULL, md5_thread, &md5_job) == 0;
+    for (size_t len; (len = store_stager_next_len(sg)) != 0;) {
+        if (copy_buf != NULL) {
+            uint64_t off = (uint64_t)sg->num_staged * st->chunk_size;
+            if ((sg->ret = store_object_read(st, src->object, src->object_offset + off, copy_buf, len)) != 0)
+                break;
+            copy_iov.iov_len = len;
+            cur = (body_cursor_t){&copy_iov, 1, 0, 0};
+        }
+        if (stager_chunk(sg, &cur, md5_threaded ? NULL : md) != 0)
+            break;
+    }
+    if (md5_threaded) { /* the thread reads the caller's body: never return before it is done */
+        pthread_join(md5_tid, NULL);
+        memcpy(md5, md5_job.md5, 16);
+    } else {
+        EVP_DigestFinal_ex(md, md5, NULL);
     }
     EVP_MD_CTX_free(md);
     free(copy_buf);
-    free(stages);
-    free(pieces);
-    return ret;
+    return store_stager_finish(sg, md5, expected_md5, out);
 }
 
 void store_chunk_list_add(store_chunk_list_t *l, uint64_t id, const chunk_place_t *place)
@@ -1079,7 +1177,7 @@ static int commit_object(store_t *st, const store_commit_t *c, const codec_objec
     return ret;
 }
 
-int store_object_put(store_t *st, const store_put_t *put, store_object_t *out_obj)
+int store_object_put(store_t *st, store_put_t *put, store_object_t *out_obj)
 {
     uint8_t okey[CODEC_OBJECT_KEY_MAX], *rec = NULL, *inline_buf = NULL;
     uint64_t size = 0;
@@ -1088,18 +1186,33 @@ int store_object_put(store_t *st, const store_put_t *put, store_object_t *out_ob
     int ret, n;
 
     if (put == NULL || put->bucket == NULL || (put->key == NULL && put->key_len) || put->key_len == 0 ||
-        (put->body == NULL && put->body_iovcnt) || (put->headers == NULL && put->num_headers))
-        return -EINVAL;
-    if ((n = codec_object_key(okey, put->bucket, strlen(put->bucket), put->key, put->key_len)) < 0)
-        return -EINVAL;
+        (put->body == NULL && put->body_iovcnt) || (put->headers == NULL && put->num_headers) ||
+        (put->stager != NULL && put->body_iovcnt)) {
+        ret = -EINVAL;
+        goto Exit;
+    }
+    if ((n = codec_object_key(okey, put->bucket, strlen(put->bucket), put->key, put->key_len)) < 0) {
+        ret = -EINVAL;
+        goto Exit;
+    }
     for (size_t i = 0; i < put->body_iovcnt; i++)
         size += put->body[i].iov_len;
+    if (put->stager != NULL)
+        size = put->stager->size;
     /* store_commit checks the bucket under its lock; a chunked body is checked first too, before files are written */
-    if (size > st->inline_max && (ret = store_bucket_check(st, put->bucket)) != 0)
-        return ret;
+    if ((size > st->inline_max || put->stager != NULL) && (ret = store_bucket_check(st, put->bucket)) != 0)
+        goto Exit;
 
     codec_object_in_t in = {.size = size, .mtime_ns = store_now_ns(), .headers = put->headers, .num_headers = put->num_headers};
-    if (size <= st->inline_max) {
+    if (put->stager != NULL) {
+        store_stager_t *sg = put->stager;
+        put->stager = NULL;
+        if ((ret = store_stager_finish(sg, put->stager_md5, put->expected_md5, &staged)) != 0)
+            goto Exit;
+        memcpy(in.md5, staged.md5, 16);
+        in.chunks = staged.chunks;
+        in.num_chunks = staged.num_chunks;
+    } else if (size <= st->inline_max) {
         if (put->body_iovcnt == 1) {
             in.inline_data = put->body[0].iov_base;
         } else {
@@ -1136,6 +1249,10 @@ int store_object_put(store_t *st, const store_put_t *put, store_object_t *out_ob
     ret = commit_object(st, &c, &in, out_obj);
 
 Exit:
+    if (put != NULL && put->stager != NULL) { /* refused before its chunks were needed */
+        store_stager_abort(put->stager);
+        put->stager = NULL;
+    }
     if (ret != 0)
         store_staged_discard(st, &staged); /* referenced by nothing */
     store_staged_free(&staged);

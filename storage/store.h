@@ -156,6 +156,8 @@ typedef struct store_precondition {
     uint32_t num_parts;
 } store_precondition_t;
 
+typedef struct store_stager store_stager_t; /* see store_stager_open */
+
 typedef struct store_put {
     const char *bucket;
     const char *key; /* any bytes; key_len <= STORE_KEY_MAX */
@@ -166,7 +168,24 @@ typedef struct store_put {
     size_t num_headers;
     const uint8_t *expected_md5;      /* optional (Content-MD5): mismatch -> STORE_E_BAD_DIGEST, nothing stored */
     const store_precondition_t *cond; /* optional: a conditional write */
+    store_stager_t *stager;           /* instead of body: a body staged as it arrived; store_object_put takes it */
+    const uint8_t *stager_md5;        /* with stager: the MD5 of the whole body */
 } store_put_t;
+
+/**
+ * A body written into chunk files while it is still arriving (a large upload):
+ * open it with the body's size, then write each chunk in order as soon as its
+ * bytes are there (store_stager_next_len says how many; 0 once all are written).
+ * Chunks are synced a few behind and stay temp files, referenced by nothing,
+ * until store_object_put (store_put_t.stager) renames and commits them, or
+ * store_stager_abort removes them. A stager is used by one thread at a time.
+ */
+store_stager_t *store_stager_open(store_t *st, uint64_t size);
+size_t store_stager_next_len(const store_stager_t *sg);
+/** Writes the next chunk: iov must hold exactly store_stager_next_len bytes. Returns 0 or -errno (then abort). */
+int store_stager_write(store_stager_t *sg, const struct iovec *iov, size_t iovcnt);
+/** Removes what was written and frees sg. */
+void store_stager_abort(store_stager_t *sg);
 
 /**
  * Stores an object durably, replacing any object under the key. On return 0
@@ -175,7 +194,7 @@ typedef struct store_put {
  * Returns 0, STORE_E_NO_BUCKET, STORE_E_BAD_DIGEST, STORE_E_PRECONDITION, -ENOENT (If-Match on no object),
  * -ENOSPC, -EIO or -EINVAL.
  */
-int store_object_put(store_t *st, const store_put_t *put, store_object_t *out_obj);
+int store_object_put(store_t *st, store_put_t *put, store_object_t *out_obj);
 
 /** A server-side copy: the destination shares the source's chunks (each gains a reference); no data is read. */
 typedef struct store_copy {

@@ -74,6 +74,11 @@ typedef struct store_chunk_list {
  * error nothing is left on disk. Returns 0, STORE_E_BAD_DIGEST or -errno.
  */
 int store_stage(store_t *st, const store_source_t *src, const uint8_t *expected_md5, store_staged_t *out);
+/**
+ * Ends a stager: syncs its last chunks, checks md5 against expected_md5 (may be NULL), renames
+ * the chunks and fsyncs their fan-out directories, as store_stage does. Frees sg either way.
+ */
+int store_stager_finish(store_stager_t *sg, const uint8_t md5[16], const uint8_t *expected_md5, store_staged_t *out);
 /** Unlinks staged chunks nothing came to reference, and frees sb. */
 void store_staged_discard(store_t *st, store_staged_t *sb);
 void store_staged_free(store_staged_t *sb);

@@ -1998,6 +1998,73 @@ static void test_copy_races_overwrite_and_delete(void **state)
     free(b);
 }
 
+/* ------------------------------------------------------------------ stagers (a body written as it arrives) */
+
+/* A body fed chunk by chunk, each chunk as several iovecs, stores what store_stage would; refusals leave nothing. */
+static void test_stager_feeds_chunks(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(store_bucket_create(f->st, "b", "o", "r"), 0);
+    size_t len = 3 * MIB + 12345; /* chunks of 1 MiB: three full, one short */
+    uint8_t *data = malloc(len), md5[16], wrong[16] = {0};
+    fill_pattern(data, len, 42);
+    md5_of(data, len, md5);
+
+    static const struct {
+        int expect_md5_wrong; /* Content-MD5 that does not match */
+        int abort_after;      /* chunks written before store_stager_abort (-1: none) */
+        int short_write;      /* feed one byte less than a chunk */
+        int want;
+    } cases[] = {
+        {0, -1, 0, 0},
+        {1, -1, 0, STORE_E_BAD_DIGEST},
+        {0, 2, 0, 0},
+        {0, -1, 1, -EINVAL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t before = count_chunks(f, 0);
+        store_stager_t *sg = store_stager_open(f->st, len);
+        size_t off = 0, n, written = 0;
+        int rc = 0;
+        while (rc == 0 && (n = store_stager_next_len(sg)) != 0 && (int)written != cases[i].abort_after) {
+            size_t half = n / 3; /* two iovecs per chunk */
+            struct iovec iov[2] = {{data + off, half}, {data + off + half, n - half - (cases[i].short_write ? 1 : 0)}};
+            rc = store_stager_write(sg, iov, 2);
+            off += n;
+            written++;
+        }
+        if (cases[i].abort_after >= 0) {
+            store_stager_abort(sg);
+            assert_int_equal(count_files(f->data[0], "tmp", NULL, 0), 0);
+            assert_int_equal(count_chunks(f, 0), before);
+            continue;
+        }
+        store_put_t put = {.bucket = "b",
+                           .key = "k",
+                           .key_len = 1,
+                           .stager = sg,
+                           .stager_md5 = md5,
+                           .expected_md5 = cases[i].expect_md5_wrong ? wrong : NULL};
+        assert_int_equal(store_object_put(f->st, &put, NULL), cases[i].want);
+        assert_null(put.stager); /* taken either way */
+        assert_int_equal(count_files(f->data[0], "tmp", NULL, 0), 0);
+        if (cases[i].want == 0) {
+            assert_object(f->st, "b", "k", 1, data, len);
+            assert_int_equal(count_chunks(f, 0), 4);
+        } else {
+            assert_int_equal(count_chunks(f, 0), before);
+        }
+    }
+    /* a put refused before the stager is finished (no bucket) removes its chunks too */
+    store_stager_t *sg = store_stager_open(f->st, MIB);
+    struct iovec one = {data, MIB};
+    assert_int_equal(store_stager_write(sg, &one, 1), 0);
+    store_put_t put = {.bucket = "nobucket", .key = "k", .key_len = 1, .stager = sg, .stager_md5 = md5};
+    assert_int_equal(store_object_put(f->st, &put, NULL), STORE_E_NO_BUCKET);
+    assert_int_equal(count_files(f->data[0], "tmp", NULL, 0), 0);
+    free(data);
+}
+
 /* ------------------------------------------------------------------ start-up collection (storage/gc.c) */
 
 /* The path of chunk id in data directory dir, spelt out here as the layout promises (blob.h). */
@@ -2531,6 +2598,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_copy_races_overwrite_and_delete, setup_small_chunks, teardown),
         cmocka_unit_test_setup_teardown(test_gc_collects_orphans_keeps_referenced, setup2_small_chunks, teardown),
         cmocka_unit_test_setup_teardown(test_gc_refuses_ids_beyond_counter, setup1, teardown),
+        cmocka_unit_test_setup_teardown(test_stager_feeds_chunks, setup_small_chunks, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
