@@ -61,6 +61,7 @@ fi
 
 mkdir -p "$BUILD_DIR"
 work=$(mktemp -d "$BUILD_DIR/bench-work.XXXXXX")
+work=$(cd "$work" && pwd) # absolute: nginx resolves relative paths against its -p prefix
 coffer_pid=""
 nginx_pid=""
 sampler_pid=""
