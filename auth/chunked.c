@@ -24,6 +24,7 @@
  */
 #include "auth/chunked.h"
 #include "auth/sigv4.h"
+#include "auth/text.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -108,10 +109,7 @@ static void digest_end_hex(chunked_decoder_t *d, char out[64])
 
     if (!EVP_DigestFinal_ex(d->md, digest, NULL))
         abort();
-    for (size_t i = 0; i < sizeof(digest); i++) {
-        out[2 * i] = hex_lower[digest[i] >> 4];
-        out[2 * i + 1] = hex_lower[digest[i] & 0xf];
-    }
+    text_hex(digest, sizeof(digest), out);
 }
 
 /* Signs "<algorithm>\n<date>\n<scope>\n<prev_sig>\n<tail>" and compares it, in constant time, with sig. */

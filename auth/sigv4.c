@@ -120,12 +120,10 @@ static void sha256(const void *data, size_t len, uint8_t out[32])
         abort();
 }
 
+/* text_hex, NUL-terminated. */
 static void hex_encode(const uint8_t *src, size_t len, char *dst)
 {
-    for (size_t i = 0; i < len; i++) {
-        dst[2 * i] = hex_lower[src[i] >> 4];
-        dst[2 * i + 1] = hex_lower[src[i] & 0xf];
-    }
+    text_hex(src, len, dst);
     dst[2 * len] = '\0';
 }
 

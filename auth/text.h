@@ -1,5 +1,5 @@
 /* auth/text.h -- small text helpers shared by the signers and the form and policy parsers:
- * ASCII case folding that ignores the locale, and a bounded output buffer. */
+ * ASCII case folding that ignores the locale, hex digits, and a bounded output buffer. */
 #ifndef COFFER_TEXT_H
 #define COFFER_TEXT_H
 
@@ -28,6 +28,29 @@ static inline int text_ieq(const char *a, size_t a_len, const char *b, size_t b_
 static inline int text_ieq_str(const char *a, size_t a_len, const char *lit)
 {
     return text_ieq(a, a_len, lit, strlen(lit));
+}
+
+/** Writes len bytes as 2 * len lower-case hex digits into dst (no NUL). */
+static inline void text_hex(const unsigned char *src, size_t len, char *dst)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < len; i++) {
+        dst[2 * i] = digits[src[i] >> 4];
+        dst[2 * i + 1] = digits[src[i] & 15];
+    }
+}
+
+/** Whether s is exactly len hex digits (either case) and len is want. */
+static inline int text_is_hex(const char *s, size_t len, size_t want)
+{
+    if (len != want)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+            return 0;
+    }
+    return 1;
 }
 
 /** A bounded output buffer: once a write does not fit, every later write is dropped and overflow stays set. */

@@ -393,6 +393,20 @@ static int finish(const cli_opts_t *o, int ret, json_t *reply, void (*print)(con
     return ret;
 }
 
+/* Runs q and prints its reply with print (or as JSON). Returns the exit status. */
+static int call(const cli_opts_t *o, const admin_users_req_t *q, void (*print)(const json_t *))
+{
+    json_t *reply = NULL;
+    int ret = run(o, q, &reply);
+    return finish(o, ret, reply, print);
+}
+
+/* Whether verb is the command "rm" (or its long form). */
+static int is_remove(const char *verb)
+{
+    return strcmp(verb, "rm") == 0 || strcmp(verb, "remove") == 0;
+}
+
 static void print_user_added(const json_t *reply)
 {
     printf("user: %s\n"
@@ -426,27 +440,20 @@ int cli_user(int argc, char **argv)
     const char *verb = NULL;
     char **args = NULL;
     int num = 0, ret = command_line(argc, argv, &o, &verb, &args, &num);
-    json_t *reply = NULL;
     if (ret != 0)
         return ret == 1 ? 0 : ret;
     if (strcmp(verb, "add") == 0 && num == 1) {
         if ((ret = check_args(&o, args[0])) != 0)
             return ret;
         admin_users_req_t q = {ADMIN_USER_ADD, args[0], o.email, o.access_key, o.secret_key};
-        ret = run(&o, &q, &reply);
-        return finish(&o, ret, reply, print_user_added);
+        return call(&o, &q, print_user_added);
     }
-    if (strcmp(verb, "list") == 0 && num == 0) {
-        admin_users_req_t q = {.op = ADMIN_USERS_LIST};
-        ret = run(&o, &q, &reply);
-        return finish(&o, ret, reply, print_users);
-    }
-    if ((strcmp(verb, "rm") == 0 || strcmp(verb, "remove") == 0) && num == 1) {
+    if (strcmp(verb, "list") == 0 && num == 0)
+        return call(&o, &(admin_users_req_t){.op = ADMIN_USERS_LIST}, print_users);
+    if (is_remove(verb) && num == 1) {
         if ((ret = check_args(&o, args[0])) != 0)
             return ret;
-        admin_users_req_t q = {.op = ADMIN_USER_REMOVE, .name = args[0]};
-        ret = run(&o, &q, &reply);
-        return finish(&o, ret, reply, print_user_removed);
+        return call(&o, &(admin_users_req_t){.op = ADMIN_USER_REMOVE, .name = args[0]}, print_user_removed);
     }
     fprintf(stderr, "%s: unknown command or wrong number of arguments: see `coffer user --help`\n", o.prog);
     return 2;
@@ -465,8 +472,7 @@ int cli_key(int argc, char **argv)
         if ((ret = check_args(&o, args[0])) != 0)
             return ret;
         admin_users_req_t q = {ADMIN_KEY_ADD, args[0], NULL, o.access_key, o.secret_key};
-        ret = run(&o, &q, &reply);
-        return finish(&o, ret, reply, print_key_added);
+        return call(&o, &q, print_key_added);
     }
     if (strcmp(verb, "list") == 0 && num <= 1) {
         if (num == 1 && (ret = check_args(&o, args[0])) != 0)
@@ -484,14 +490,12 @@ int cli_key(int argc, char **argv)
         }
         return finish(&o, 0, list, print_keys);
     }
-    if ((strcmp(verb, "rm") == 0 || strcmp(verb, "remove") == 0) && num == 1) {
+    if (is_remove(verb) && num == 1) {
         if (args[0][0] == '\0' || strlen(args[0]) > USERS_ACCESS_KEY_MAX) {
             fprintf(stderr, "%s: an access key is 1 to 128 characters\n", o.prog);
             return 2;
         }
-        admin_users_req_t q = {.op = ADMIN_KEY_REMOVE, .access_key = args[0]};
-        ret = run(&o, &q, &reply);
-        return finish(&o, ret, reply, print_key_removed);
+        return call(&o, &(admin_users_req_t){.op = ADMIN_KEY_REMOVE, .access_key = args[0]}, print_key_removed);
     }
     fprintf(stderr, "%s: unknown command or wrong number of arguments: see `coffer key --help`\n", o.prog);
     return 2;

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "auth/sigv4.h"
+#include "auth/text.h"
 #include "server/auth_v2.h"
 #include "server/log.h"
 
@@ -275,17 +276,6 @@ static void on_req_dispose(void *p)
 
 /* ------------------------------------------------------------------ authentication */
 
-static int is_hex64(const char *s, size_t len)
-{
-    if (len != 64)
-        return 0;
-    for (size_t i = 0; i < len; ++i) {
-        if (!isxdigit((unsigned char)s[i]))
-            return 0;
-    }
-    return 1;
-}
-
 /*
  * The part of SigV4 the header and the presigned forms share: the payload hash, the key,
  * the signature over the request, then the body against a hex payload hash.
@@ -295,7 +285,7 @@ static s3err_t verify_sigv4(s3_req_t *r, const sigv4_auth_t *auth, const char *a
                             size_t hash_len, int presigned, const char **message)
 {
     h2o_req_t *req = r->req;
-    int hex_hash = is_hex64(payload_hash, hash_len);
+    int hex_hash = text_is_hex(payload_hash, hash_len, 64);
     chunked_mode_t mode = 0;
     if (!hex_hash && !h2o_memis(payload_hash, hash_len, H2O_STRLIT("UNSIGNED-PAYLOAD"))) {
         if (chunked_mode_from_content_sha256(payload_hash, hash_len, &mode) == 0) {

@@ -18,7 +18,6 @@
  * any later one's (the dup keeps the inode alive, so no other file can have it). */
 #include "server/ingest.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -30,6 +29,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "auth/checksum.h"
+#include "auth/text.h"
 #include "server/log.h"
 #include "server/router.h"
 
@@ -82,7 +83,7 @@ struct ingest {
     int ret;           /* the chunk thread's error */
     int hash_complete; /* the hash thread saw every byte */
     uint8_t md5[16];
-    char sha256[65];
+    char sha256[64]; /* lower-case hex */
 };
 
 /* ------------------------------------------------------------------ h2o 2.2's HTTP/1 connection */
@@ -277,12 +278,7 @@ static void *hash_thread(void *arg)
     EVP_DigestFinal_ex(md5, in->md5, NULL);
     if (sha != NULL) {
         EVP_DigestFinal_ex(sha, digest, NULL);
-        static const char hex[] = "0123456789abcdef";
-        for (int i = 0; i < 32; i++) {
-            in->sha256[2 * i] = hex[digest[i] >> 4];
-            in->sha256[2 * i + 1] = hex[digest[i] & 15];
-        }
-        in->sha256[64] = '\0';
+        text_hex(digest, sizeof(digest), in->sha256);
     }
     EVP_MD_CTX_free(md5);
     EVP_MD_CTX_free(sha);
@@ -335,21 +331,12 @@ static int eligible(const char *buf, size_t len, size_t reqsize, const char *dom
         } else if (header_is(h, H2O_STRLIT("x-amz-content-sha256"))) {
             if (h2o_memis(h->value, h->value_len, H2O_STRLIT("UNSIGNED-PAYLOAD")))
                 continue;
-            if (h->value_len != 64)
+            if (!text_is_hex(h->value, h->value_len, 64))
                 return 0; /* aws-chunked (STREAMING-...) or malformed: the handler's business */
-            for (size_t k = 0; k < 64; k++)
-                if (!isxdigit((unsigned char)h->value[k]))
-                    return 0;
             *want_sha256 = 1;
         } else if (header_is(h, H2O_STRLIT("transfer-encoding")) || header_is(h, H2O_STRLIT("x-amz-copy-source")) ||
-                   header_is(h, H2O_STRLIT("x-amz-trailer")) || header_is(h, H2O_STRLIT("x-amz-sdk-checksum-algorithm")) ||
-                   header_is(h, H2O_STRLIT("x-amz-decoded-content-length")) ||
-                   (h->name_len > 15 && h2o_lcstris(h->name, 15, H2O_STRLIT("x-amz-checksum-")))) {
-            return 0;
-        } else if (header_is(h, H2O_STRLIT("content-encoding"))) {
-            for (size_t k = 0; k + 11 <= h->value_len; k++)
-                if (h2o_lcstris(h->value + k, 11, H2O_STRLIT("aws-chunked")))
-                    return 0;
+                   cksum_alg_from_header(h->name, h->name_len) != CKSUM_NONE) {
+            return 0; /* what s3_payload_prepare would make a framed or checksummed payload, or a copy */
         }
     }
     if (num_host != 1 || num_length != 1 || (size_t)n + length != reqsize)

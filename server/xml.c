@@ -17,6 +17,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include "auth/text.h"
+
 static void reserve(xmlw_t *w, size_t extra)
 {
     if (w->len + extra <= w->cap)
@@ -143,13 +145,10 @@ void xmlw_elem_time(xmlw_t *w, const char *tag, int64_t unix_ns)
 
 size_t s3_format_etag(const uint8_t md5[16], uint32_t num_parts, char out[S3_ETAG_MAX])
 {
-    static const char hex[] = "0123456789abcdef";
     size_t n = 0;
     out[n++] = '"';
-    for (int i = 0; i < 16; ++i) {
-        out[n++] = hex[md5[i] >> 4];
-        out[n++] = hex[md5[i] & 15];
-    }
+    text_hex(md5, 16, out + n);
+    n += 32;
     if (num_parts != 0)
         n += (size_t)snprintf(out + n, S3_ETAG_MAX - n, "-%u", (unsigned)num_parts);
     out[n++] = '"';

@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <dirent.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,6 +27,7 @@
 #include "storage/record_cursor.h"
 #include "storage/store.h"
 #include "storage/store_internal.h" /* store_stage, st->dirs, meta: to leave what a crash leaves */
+#include "tests/unit/tmpdir.h"
 
 #define MIB (1024u * 1024)
 #define S(lit) lit, sizeof(lit) - 1
@@ -38,14 +38,6 @@ typedef struct fixture {
     char data[2][600];
     store_t *st;
 } fixture_t;
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 static store_t *open_store_copies(fixture_t *f, size_t num_dirs, size_t chunk_size, unsigned copies)
 {
@@ -67,9 +59,7 @@ static store_t *open_store(fixture_t *f, size_t num_dirs, size_t chunk_size)
 
 static int setup_dirs(fixture_t *f)
 {
-    const char *tmp = getenv("TMPDIR");
-    snprintf(f->root, sizeof(f->root), "%s/coffer-store-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (mkdtemp(f->root) == NULL)
+    if (tmpdir_make(f->root, sizeof(f->root), "store") != 0)
         return -1;
     snprintf(f->meta, sizeof(f->meta), "%s/meta", f->root);
     snprintf(f->data[0], sizeof(f->data[0]), "%s/d0", f->root);
@@ -122,7 +112,7 @@ static int teardown(void **state)
 {
     fixture_t *f = *state;
     store_close(f->st);
-    nftw(f->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tmpdir_remove(f->root);
     free(f);
     return 0;
 }
@@ -760,7 +750,7 @@ static int same_file(const char *a, const char *b)
 /* Removes a data directory with everything in it, as a failed or unmounted disk would vanish. */
 static void remove_tree(const char *path)
 {
-    assert_int_equal(nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+    assert_int_equal(tmpdir_remove(path), 0);
 }
 
 /* --copies 2: every chunk in both directories; a damaged or missing copy is served from the other and rewritten. */

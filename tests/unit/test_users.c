@@ -6,7 +6,6 @@
  * uniqueness rules; the rest checks what a reopened store still holds.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +21,7 @@
 #include "auth/keys.h"
 #include "storage/store.h"
 #include "storage/users.h"
+#include "tests/unit/tmpdir.h"
 
 #define AK_ALICE "AKALICE0000000000001"
 #define AK_ALICE2 "AKALICE0000000000002"
@@ -34,14 +34,6 @@ typedef struct fixture {
     char data[600];
     store_t *st;
 } fixture_t;
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 static store_t *open_store(fixture_t *f)
 {
@@ -58,9 +50,7 @@ static store_t *open_store(fixture_t *f)
 static int setup(void **state)
 {
     fixture_t *f = calloc(1, sizeof(*f));
-    const char *tmp = getenv("TMPDIR");
-    snprintf(f->root, sizeof(f->root), "%s/coffer-users-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (mkdtemp(f->root) == NULL)
+    if (tmpdir_make(f->root, sizeof(f->root), "users") != 0)
         return -1;
     snprintf(f->meta, sizeof(f->meta), "%s/meta", f->root);
     snprintf(f->data, sizeof(f->data), "%s/d0", f->root);
@@ -73,7 +63,7 @@ static int teardown(void **state)
 {
     fixture_t *f = *state;
     store_close(f->st);
-    nftw(f->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tmpdir_remove(f->root);
     free(f);
     return 0;
 }
