@@ -1,23 +1,25 @@
 """Large PutObject bodies written into chunk files while they arrive (server/ingest.c).
 
-From 32 MiB on, h2o keeps a request body in a temp file; for a PutObject whose
-payload is checked by hashes alone, the server writes the chunks and computes
-the MD5 (and SHA-256) while the body is still arriving, and punches what it has
-passed out of the temp file. These tests start a private server at debug level
-(its log says when an ingest starts) and check that such PUTs store the right
-bytes, that every way of refusing one stores nothing and leaves no temp file,
-and that a body cut short by the client is cleaned up.
+For a PutObject of 8 MiB or more whose payload is checked by hashes alone, the
+server takes the connection's socket from h2o once the request head is in, reads
+the body itself while writing the chunks and computing the MD5 (and SHA-256),
+and gives the socket back to h2o when the body is in. These tests start a
+private server at debug level (its log says when an ingest starts) and check
+that such PUTs store the right bytes, that every way of refusing one stores
+nothing and leaves no temp file, that a body cut short by the client is cleaned
+up, and that the connection goes on with the next request.
 """
 
 import hashlib
 import os
 import socket
+import time
 
 from s3compat import (MiB, assert_absent, assert_xml_error, content_md5, count_files, data_of, raw_request,
                       sha256, signed_headers, wait_for)
 from test_faults import log_since, tmp_files
 
-SIZE = 40 * MiB  # over h2o's 32 MiB spill threshold, not a multiple of the 8 MiB chunk size
+SIZE = 40 * MiB  # not a multiple of the 8 MiB chunk size
 STARTED = "ingest: started for a body of %d bytes" % SIZE
 
 
@@ -112,6 +114,47 @@ def test_body_cut_short_leaves_nothing(server_factory):
     r = raw_request(srv.port, "PUT", "/ing/cut", body=data, headers={"x-amz-content-sha256": "UNSIGNED-PAYLOAD"})
     assert r.status == 200, r
     assert sha256(c.get_object(Bucket="ing", Key="cut")["Body"].read()) == sha256(data)
+
+
+def read_response(f):
+    """One HTTP/1.1 response with a Content-Length from a socket's file: (status, lower-case headers, body)."""
+    status = int(f.readline().split()[1])
+    headers = {}
+    for line in iter(f.readline, b"\r\n"):
+        assert line, "connection closed inside a response head"
+        name, _, value = line.decode().partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return status, headers, f.read(int(headers.get("content-length", "0")))
+
+
+def test_connection_goes_on_after_an_ingested_body(server_factory):
+    """Expect: 100-continue, a pause mid-body, and a GET pipelined right behind the body on the same connection."""
+    srv, c = ingest_server(server_factory)
+    data = data_of(SIZE, seed=16)
+    host = "127.0.0.1:%d" % srv.port
+    put = signed_headers("PUT", host, "/ing/kept-alive", data, {"x-amz-content-sha256": "UNSIGNED-PAYLOAD"})
+    put.update({"Host": host, "Content-Length": str(SIZE), "Expect": "100-continue"})
+    get = signed_headers("GET", host, "/ing/kept-alive")
+    get["Host"] = host
+
+    def head(line, headers):
+        return (line + "\r\n" + "".join("%s: %s\r\n" % kv for kv in headers.items()) + "\r\n").encode()
+
+    offset = os.path.getsize(srv.log_path)
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=60) as s:
+        f = s.makefile("rb")
+        s.sendall(head("PUT /ing/kept-alive HTTP/1.1", put))
+        assert f.readline().startswith(b"HTTP/1.1 100") and f.readline() == b"\r\n"
+        s.sendall(data[:3 * MiB])
+        assert wait_for(lambda: STARTED in log_since(srv, offset), timeout=10)
+        s.sendall(data[3 * MiB:SIZE // 2])
+        time.sleep(0.3)  # the ingest waits for bytes, and looks for a cancel meanwhile
+        s.sendall(data[SIZE // 2:] + head("GET /ing/kept-alive HTTP/1.1", get))  # the ingest must stop at the body's end
+        status, headers, _ = read_response(f)
+        assert status == 200 and headers["etag"] == '"%s"' % hashlib.md5(data).hexdigest(), (status, headers)
+        status, headers, body = read_response(f)
+        assert status == 200 and sha256(body) == sha256(data), (status, headers, len(body))
+    assert no_temp_files(srv) == []
 
 
 def test_ingested_put_survives_restart(server_factory):

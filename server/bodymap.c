@@ -14,29 +14,24 @@
  * worker is touching the buffer, and the loop calls it every few milliseconds.
  *
  * Finding those buffers needs the connection list of h2o's HTTP/1 handler,
- * whose struct is private to lib/http1.c. Its first members are mirrored here
- * for h2o 2.2 only; with any other h2o version this file does nothing. */
+ * whose struct is private to lib/http1.c (see http1_conn.h); with any other
+ * h2o version than 2.2 this file does nothing. */
 #include "server/bodymap.h"
 
 #include <stddef.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
-#if H2O_VERSION_MAJOR == 2 && H2O_VERSION_MINOR == 2
+#include "server/http1_conn.h"
 
-/* The leading members of struct st_h2o_http1_conn_t in h2o 2.2 (lib/http1.c). */
-struct http1_conn_head {
-    h2o_conn_t super;
-    h2o_socket_t *sock;
-    h2o_linklist_t _conns;
-};
+#if HTTP1_CONN_MIRRORED
 
 int bodymap_trim(h2o_context_t *ctx)
 {
     int trimmed = 0;
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     for (h2o_linklist_t *node = ctx->http1._conns.next; node != &ctx->http1._conns; node = node->next) {
-        struct http1_conn_head *conn = H2O_STRUCT_FROM_MEMBER(struct http1_conn_head, _conns, node);
+        http1_conn_head_t *conn = H2O_STRUCT_FROM_MEMBER(http1_conn_head_t, _conns, node);
         if (conn->sock == NULL || conn->sock->input == NULL)
             continue;
         h2o_buffer_t *buf = conn->sock->input;

@@ -1,26 +1,36 @@
 /* server/ingest.c -- a large PutObject body written into chunk files while it is still arriving (see ingest.h).
  *
- * What h2o 2.2.5 does with an HTTP/1 request body (lib/http1.c, lib/common/memory.c):
- * the request head and the body stay together in the socket's input buffer
- * (input->bytes: head, then body), and conn->_reqsize is the head's length plus
- * Content-Length while the body is read. From 32 MiB on, the buffer is a
- * MAP_SHARED mapping of an unlinked temp file whose first bytes are the
- * h2o_buffer_t itself; it grows by resizing the same file and mapping it anew,
- * so a byte keeps its file offset while its address changes. The connection
- * struct is private to lib/http1.c; its first members are mirrored here for
- * h2o 2.2 only (with any other version no ingest ever starts).
+ * What h2o 2.2.5 does with an HTTP/1 request body (lib/http1.c): the request head
+ * and the body stay together in the socket's input buffer (input->bytes: head, then
+ * body); conn->_reqsize is the head's length plus Content-Length, and the request
+ * reaches its handler once input->size has reached it. The connection struct is
+ * private; its first members are mirrored in http1_conn.h for h2o 2.2 only (with any
+ * other version no ingest ever starts).
  *
- * So an ingest dup()s the temp file and maps it itself: its threads read the
- * body at file offsets that never move, through a mapping h2o never unmaps. It
- * starts only when input->bytes is input->_buf (h2o then never moves the bytes
- * within the file), and it is told the file size reached by watching
- * input->size from the loop. The file's inode tells one request's buffer from
- * any later one's (the dup keeps the inode alive, so no other file can have it). */
+ * Taking the body over: once the head of an eligible PUT has been parsed and its
+ * body is being read, the loop stops h2o reading the socket (h2o_socket_read_stop)
+ * and copies the body bytes h2o already has into a ring buffer. From then on the
+ * receive thread reads the socket itself (a dup of its fd) into the ring and hashes
+ * what it read while it is still in the CPU's cache; the chunk thread writes each
+ * chunk from the ring into the chunk files (store_stager_*). The body is copied once
+ * from the socket into the ring and once into the chunk files' page cache; no temp
+ * file takes it in between.
+ *
+ * Giving it back: when the whole body has been read, the loop grows h2o's input
+ * buffer by the bytes the ingest read (h2o reserves that room, as it would have for
+ * the body; nothing is written there), restarts reading with h2o's own callback and
+ * calls it once: h2o finds the request complete and runs the handler, which takes
+ * the ingest instead of reading req->entity. When the client hangs up mid-body, the
+ * same callback learns that the connection closed.
+ *
+ * A connection is known by its struct's address, its request index and the inode of
+ * its socket (the ingest's dup keeps that socket, and so its inode, alive). */
 #include "server/ingest.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -31,6 +41,7 @@
 
 #include "auth/checksum.h"
 #include "auth/text.h"
+#include "server/http1_conn.h"
 #include "server/log.h"
 #include "server/router.h"
 
@@ -44,70 +55,51 @@ struct phr_header {
 int phr_parse_request(const char *buf, size_t len, const char **method, size_t *method_len, const char **path, size_t *path_len,
                       int *minor_version, struct phr_header *headers, size_t *num_headers, size_t last_len);
 
-#define INGEST_MAX_LIVE 16           /* ingests at once, server-wide: each has two threads */
-#define INGEST_HASH_STEP (8u << 20)  /* bytes hashed between looks at the lock */
-#define INGEST_PUNCH_MIN (16u << 20) /* temp-file bytes punched out at once */
-#define INGEST_MAX_LEAD (64u << 20)  /* how far one thread may run ahead of the other */
+#define INGEST_MAX_LIVE 16            /* ingests at once, server-wide: each has two threads */
+#define INGEST_MIN_BODY (8u << 20)    /* smaller bodies are left to h2o */
+#define INGEST_RING (32u << 20)       /* the ring's size: how far the socket may run ahead of the chunk files */
+#define INGEST_READ_STEP (256u << 10) /* bytes read (and hashed) at once: they stay in the CPU's cache */
+#define INGEST_IDLE_MS 100            /* how often a receive thread waiting for bytes looks for a cancel */
 
 static atomic_int live_ingests;
 static pthread_mutex_t idle_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t idle_cond = PTHREAD_COND_INITIALIZER;
 
+enum recv_state { RECEIVING, RECEIVED, RECEIVE_FAILED };
+
 struct ingest {
     h2o_linklist_t link; /* on the loop's list until taken */
-    /* the request: its connection, which request of it, and its buffer's temp file */
+    /* the request: its connection, which request of it, and its socket */
     void *conn;
     uint64_t req_index;
     dev_t dev;
     ino_t ino;
-    size_t head_len; /* the body starts at input->_buf + head_len */
-    int refused;     /* not eligible: only remembered so the head is parsed once */
+    int refused; /* not eligible: only remembered so the head is parsed once */
+    size_t head_len;
     uint64_t size;
-    /* the temp file, as the threads see it */
-    int fd;
-    uint8_t *map;
-    size_t map_len;
-    uint64_t body_off; /* the body's offset in the file */
+    uint64_t prefix;      /* body bytes h2o had read before the ingest took the socket */
+    h2o_socket_cb resume; /* h2o's read callback, given back once the body is in */
+    int handed_off;       /* the loop gave the connection back to h2o */
     int want_sha256;
+    /* the threads' */
+    int fd; /* a dup of the socket */
+    uint8_t *ring;
+    size_t ring_len;
     store_stager_t *sg;
     pthread_mutex_t lock;
     pthread_cond_t cond;
     /* under lock */
-    uint64_t avail;   /* body bytes in the file */
-    uint64_t written; /* staged by the chunk thread */
-    uint64_t hashed;  /* hashed by the hash thread */
-    uint64_t punched; /* file offset up to which the body's pages were punched out */
+    uint64_t received; /* body bytes in the ring (and hashed) */
+    uint64_t written;  /* staged by the chunk thread */
+    enum recv_state recv_state;
+    int chunk_done;
     int cancelled;
     int threads_left;
     int refs;
-    int ret;           /* the chunk thread's error */
-    int hash_complete; /* the hash thread saw every byte */
+    int ret; /* the chunk thread's error */
     uint8_t md5[16];
     char sha256[64]; /* lower-case hex */
 };
-
-/* ------------------------------------------------------------------ h2o 2.2's HTTP/1 connection */
-
-#if H2O_VERSION_MAJOR == 2 && H2O_VERSION_MINOR == 2
-#define INGEST_SUPPORTED 1
-/* The leading members of struct st_h2o_http1_conn_t in h2o 2.2 (lib/http1.c). */
-struct http1_conn_head {
-    h2o_conn_t super;
-    h2o_socket_t *sock;
-    h2o_linklist_t _conns;
-    h2o_timeout_t *_timeout;
-    h2o_timeout_entry_t _timeout_entry;
-    uint64_t _req_index;
-    size_t _prevreqlen;
-    size_t _reqsize;
-    void *_req_entity_reader;
-};
-#else
-#define INGEST_SUPPORTED 0
-struct http1_conn_head {
-    h2o_conn_t super;
-};
-#endif
 
 /* ------------------------------------------------------------------ life */
 
@@ -115,8 +107,8 @@ static void ingest_free(ingest_t *in)
 {
     if (in->sg != NULL)
         store_stager_abort(in->sg);
-    if (in->map != NULL)
-        munmap(in->map, in->map_len);
+    if (in->ring != NULL)
+        munmap(in->ring, in->ring_len);
     if (in->fd >= 0)
         close(in->fd);
     pthread_mutex_destroy(&in->lock);
@@ -175,114 +167,129 @@ void ingest_wait_idle(void)
     pthread_mutex_unlock(&idle_lock);
 }
 
+#if HTTP1_CONN_MIRRORED
+
 /* ------------------------------------------------------------------ the threads */
 
-/* Punches out the temp-file pages both threads have passed (under in->lock): the
- * body then lives in memory once, in the chunk files' page cache, and is never
- * written back from the temp file. */
-static void punch_passed(ingest_t *in)
-{
-    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-    uint64_t passed = in->written < in->hashed ? in->written : in->hashed;
-    uint64_t from = in->punched, to = (in->body_off + passed) / page * page;
-    if (from == 0)
-        from = (in->body_off + page - 1) / page * page; /* never the page holding the head */
-    if (to <= from || to - from < INGEST_PUNCH_MIN)
-        return;
-    if (fallocate(in->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)from, (off_t)(to - from)) == 0)
-        in->punched = to;
-    else
-        in->punched = UINT64_MAX; /* not supported here: keep the pages */
-}
-
-/*
- * Waits until the file holds body bytes up to want, and the other thread has come within
- * INGEST_MAX_LEAD of want (other: its progress, under in->lock): what one thread has read stays
- * mapped and resident until both have passed it and it is punched out. Returns 0, or -1 when
- * the body is cancelled.
- */
-static int wait_for_bytes(ingest_t *in, uint64_t want, const uint64_t *other)
+/* A thread is done: wakes the other thread and whoever waits in ingest_finish, and drops the thread's reference. */
+static void thread_done(ingest_t *in)
 {
     pthread_mutex_lock(&in->lock);
-    while (!in->cancelled && (in->avail < want || (*other < in->size && *other + INGEST_MAX_LEAD < want)))
-        pthread_cond_wait(&in->cond, &in->lock);
-    int cancelled = in->cancelled;
-    pthread_mutex_unlock(&in->lock);
-    return cancelled ? -1 : 0;
-}
-
-/* Records a thread's progress (under in->lock), punches out what both have passed, and wakes the other. */
-static void advance(ingest_t *in, uint64_t *mine, uint64_t to)
-{
-    pthread_mutex_lock(&in->lock);
-    *mine = to;
-    if (in->punched != UINT64_MAX)
-        punch_passed(in);
-    pthread_cond_broadcast(&in->cond);
-    pthread_mutex_unlock(&in->lock);
-}
-
-/* A thread is done (mine: its progress, now final: the other thread no longer waits for it): wakes whoever waits in
- * ingest_finish, and drops the thread's reference. */
-static void thread_done(ingest_t *in, uint64_t *mine)
-{
-    pthread_mutex_lock(&in->lock);
-    *mine = in->size;
     in->threads_left--;
     pthread_cond_broadcast(&in->cond);
     pthread_mutex_unlock(&in->lock);
     ingest_release(in);
 }
 
-static void *chunk_thread(void *arg)
+static EVP_MD_CTX *digest_new(const EVP_MD *type)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    if (md == NULL || EVP_DigestInit_ex(md, type, NULL) != 1)
+        abort();
+    return md;
+}
+
+/*
+ * Reads the body from the socket into the ring, at most INGEST_RING ahead of the chunk
+ * thread, and computes its MD5 as it goes. A client that hangs up, or a socket error,
+ * fails the ingest; a cancel stops it within INGEST_IDLE_MS.
+ */
+static void *receive_thread(void *arg)
 {
     ingest_t *in = arg;
-    int ret = 0;
-    for (size_t len; ret == 0 && (len = store_stager_next_len(in->sg)) != 0;) {
-        if (wait_for_bytes(in, in->written + len, &in->hashed) != 0) {
-            ret = -ECANCELED;
+    EVP_MD_CTX *md5 = digest_new(EVP_md5());
+    EVP_DigestUpdate(md5, in->ring, in->prefix);
+    uint64_t got = in->prefix;
+    int ok = 1;
+    while (ok && got < in->size) {
+        size_t at = (size_t)(got % in->ring_len);
+        size_t want = in->ring_len - at;
+        if (want > INGEST_READ_STEP)
+            want = INGEST_READ_STEP;
+        if (want > in->size - got)
+            want = (size_t)(in->size - got);
+        pthread_mutex_lock(&in->lock);
+        while (!in->cancelled && !in->chunk_done && got + want > in->written + in->ring_len)
+            pthread_cond_wait(&in->cond, &in->lock);
+        ok = !in->cancelled;
+        pthread_mutex_unlock(&in->lock);
+        if (!ok)
             break;
+        ssize_t n = read(in->fd, in->ring + at, want);
+        if (n > 0) {
+            EVP_DigestUpdate(md5, in->ring + at, (size_t)n);
+            got += (uint64_t)n;
+            pthread_mutex_lock(&in->lock);
+            in->received = got;
+            pthread_cond_broadcast(&in->cond);
+            pthread_mutex_unlock(&in->lock);
+        } else if (n == 0) {
+            ok = 0; /* the client hung up before the end of its body */
+        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            struct pollfd p = {.fd = in->fd, .events = POLLIN};
+            (void)poll(&p, 1, INGEST_IDLE_MS); /* then look for a cancel again */
+        } else if (errno != EINTR) {
+            ok = 0;
         }
-        struct iovec iov = {in->map + in->body_off + in->written, len};
-        if ((ret = store_stager_write(in->sg, &iov, 1)) == 0)
-            advance(in, &in->written, in->written + len);
     }
+    EVP_DigestFinal_ex(md5, in->md5, NULL);
+    EVP_MD_CTX_free(md5);
     pthread_mutex_lock(&in->lock);
-    in->ret = ret;
+    in->recv_state = ok ? RECEIVED : RECEIVE_FAILED;
     pthread_mutex_unlock(&in->lock);
-    thread_done(in, &in->written);
+    thread_done(in);
     return NULL;
 }
 
-static void *hash_thread(void *arg)
+/* The ring's bytes [off, off + len) as one or two iovecs (it may wrap). Returns the count. */
+static int ring_span(const ingest_t *in, uint64_t off, size_t len, struct iovec iov[2])
+{
+    size_t at = (size_t)(off % in->ring_len), first = in->ring_len - at < len ? in->ring_len - at : len;
+    iov[0] = (struct iovec){in->ring + at, first};
+    iov[1] = (struct iovec){in->ring, len - first};
+    return first == len ? 1 : 2;
+}
+
+/* Writes each chunk once the receive thread has it, and computes the SHA-256 when the signature names one. */
+static void *chunk_thread(void *arg)
 {
     ingest_t *in = arg;
-    EVP_MD_CTX *md5 = EVP_MD_CTX_new(), *sha = in->want_sha256 ? EVP_MD_CTX_new() : NULL;
-    if (md5 == NULL || EVP_DigestInit_ex(md5, EVP_md5(), NULL) != 1 || (in->want_sha256 && sha == NULL) ||
-        (sha != NULL && EVP_DigestInit_ex(sha, EVP_sha256(), NULL) != 1))
-        abort();
-    uint64_t done = 0;
-    while (done < in->size) {
-        uint64_t step = in->size - done < INGEST_HASH_STEP ? in->size - done : INGEST_HASH_STEP;
-        if (wait_for_bytes(in, done + step, &in->written) != 0)
+    EVP_MD_CTX *sha = in->want_sha256 ? digest_new(EVP_sha256()) : NULL;
+    uint64_t off = 0;
+    int ret = 0;
+    for (size_t len; ret == 0 && (len = store_stager_next_len(in->sg)) != 0;) {
+        pthread_mutex_lock(&in->lock);
+        while (!in->cancelled && in->recv_state == RECEIVING && in->received < off + len)
+            pthread_cond_wait(&in->cond, &in->lock);
+        int ready = !in->cancelled && in->received >= off + len;
+        pthread_mutex_unlock(&in->lock);
+        if (!ready) {
+            ret = -ECANCELED;
             break;
-        const uint8_t *p = in->map + in->body_off + done;
-        EVP_DigestUpdate(md5, p, step);
-        if (sha != NULL)
-            EVP_DigestUpdate(sha, p, step);
-        done += step;
-        advance(in, &in->hashed, done);
+        }
+        struct iovec iov[2];
+        int n = ring_span(in, off, len, iov);
+        for (int i = 0; sha != NULL && i < n; i++)
+            EVP_DigestUpdate(sha, iov[i].iov_base, iov[i].iov_len);
+        if ((ret = store_stager_write(in->sg, iov, (size_t)n)) != 0)
+            break;
+        off += len;
+        pthread_mutex_lock(&in->lock);
+        in->written = off;
+        pthread_cond_broadcast(&in->cond);
+        pthread_mutex_unlock(&in->lock);
     }
-    uint8_t digest[32];
-    in->hash_complete = done == in->size; /* read by ingest_finish after this thread is done */
-    EVP_DigestFinal_ex(md5, in->md5, NULL);
     if (sha != NULL) {
+        uint8_t digest[32];
         EVP_DigestFinal_ex(sha, digest, NULL);
-        text_hex(digest, sizeof(digest), in->sha256);
+        text_hex(digest, sizeof(digest), in->sha256); /* read by ingest_finish once this thread is done */
+        EVP_MD_CTX_free(sha);
     }
-    EVP_MD_CTX_free(md5);
-    EVP_MD_CTX_free(sha);
-    thread_done(in, &in->hashed);
+    pthread_mutex_lock(&in->lock);
+    in->ret = ret;
+    in->chunk_done = 1; /* the receive thread no longer waits for ring space */
+    pthread_mutex_unlock(&in->lock);
+    thread_done(in);
     return NULL;
 }
 
@@ -361,18 +368,7 @@ static int eligible(const char *buf, size_t len, size_t reqsize, const char *dom
 
 /* ------------------------------------------------------------------ the loop's side */
 
-/* The temp file behind a connection's input buffer, when the buffer holds a request's head at its start. */
-static h2o_buffer_t *spilled_input(struct http1_conn_head *c, struct stat *stbuf)
-{
-    if (c->sock == NULL || c->sock->input == NULL)
-        return NULL;
-    h2o_buffer_t *b = c->sock->input;
-    if (b->_fd < 0 || b->bytes == NULL || b->bytes != b->_buf || fstat(b->_fd, stbuf) != 0)
-        return NULL;
-    return b;
-}
-
-static ingest_t *find(ingest_list_t *l, void *conn)
+static ingest_t *find_ingest(ingest_list_t *l, void *conn)
 {
     for (h2o_linklist_t *n = l->items.next; n != &l->items; n = n->next) {
         ingest_t *in = H2O_STRUCT_FROM_MEMBER(ingest_t, link, n);
@@ -382,52 +378,66 @@ static ingest_t *find(ingest_list_t *l, void *conn)
     return NULL;
 }
 
-/* Whether in is the ingest of the request c is on now, whose buffer is b (stat'ed as stbuf). */
-static int same_request(const ingest_t *in, const struct http1_conn_head *c, const struct stat *stbuf)
+/* The device and inode of c's socket. Returns 0, or -1 when it has none. */
+static int socket_id(const http1_conn_head_t *c, dev_t *dev, ino_t *ino)
 {
-#if INGEST_SUPPORTED
-    return in->req_index == c->_req_index && in->dev == stbuf->st_dev && in->ino == stbuf->st_ino;
-#else
-    (void)in, (void)c, (void)stbuf;
+    struct stat stbuf;
+    int fd = c->sock != NULL ? h2o_socket_get_fd(c->sock) : -1;
+    if (fd < 0 || fstat(fd, &stbuf) != 0)
+        return -1;
+    *dev = stbuf.st_dev;
+    *ino = stbuf.st_ino;
     return 0;
-#endif
 }
 
-/* Tells a running ingest how much of the body is in the file. */
-static void feed(ingest_t *in, const h2o_buffer_t *b)
+/* Whether in is the ingest of the request c is on now. */
+static int same_request(const ingest_t *in, const http1_conn_head_t *c)
 {
-    if (in->refused || b->size < in->head_len)
-        return;
-    uint64_t avail = b->size - in->head_len;
-    if (avail > in->size)
-        avail = in->size;
-    pthread_mutex_lock(&in->lock);
-    if (avail > in->avail) {
-        in->avail = avail;
-        pthread_cond_broadcast(&in->cond);
-    }
-    pthread_mutex_unlock(&in->lock);
+    dev_t dev;
+    ino_t ino;
+    return in->req_index == c->_req_index && socket_id(c, &dev, &ino) == 0 && in->dev == dev && in->ino == ino;
 }
 
-/* Starts the threads of a new ingest. Returns 0, or -1 (then in is a refused one). */
-static int start(ingest_t *in, h2o_buffer_t *b, store_t *st)
+/* Whether h2o is reading the body of c's request now, over plain TCP, with nothing to write: a body an ingest may take. */
+static int reading_large_body(const http1_conn_head_t *c)
 {
+    h2o_socket_t *s = c->sock;
+    return c->_req_entity_reader != NULL && c->_reqsize >= INGEST_MIN_BODY && s != NULL && s->ssl == NULL &&
+           h2o_socket_is_reading(s) && !h2o_socket_is_writing(s) && s->input != NULL && s->input->bytes != NULL &&
+           s->input->size < c->_reqsize;
+}
+
+static size_t page_round(uint64_t n)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    return (size_t)((n + page - 1) / page * page);
+}
+
+/* Takes c's socket over and starts the threads. Returns 0, or -1 (then in is a refused one, and h2o keeps reading). */
+static int start(ingest_t *in, http1_conn_head_t *c, store_t *st)
+{
+    h2o_buffer_t *b = c->sock->input;
     if (atomic_fetch_add(&live_ingests, 1) >= INGEST_MAX_LIVE) {
         atomic_fetch_sub(&live_ingests, 1);
         return -1;
     }
-    in->fd = fcntl(b->_fd, F_DUPFD_CLOEXEC, 0);
-    in->body_off = (uint64_t)(b->_buf - (char *)b) + in->head_len;
-    in->map_len = (size_t)(in->body_off + in->size);
-    in->map = in->fd < 0 ? MAP_FAILED : mmap(NULL, in->map_len, PROT_READ, MAP_SHARED, in->fd, 0);
-    if (in->map == MAP_FAILED) {
-        in->map = NULL;
-        if (in->fd >= 0)
-            close(in->fd);
-        in->fd = -1;
+    in->prefix = b->size - in->head_len;
+    in->ring_len = page_round(in->prefix > INGEST_RING ? in->prefix : INGEST_RING);
+    if (in->ring_len > page_round(in->size))
+        in->ring_len = page_round(in->size);
+    in->ring = mmap(NULL, in->ring_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    in->fd = in->ring == MAP_FAILED ? -1 : fcntl(h2o_socket_get_fd(c->sock), F_DUPFD_CLOEXEC, 0);
+    if (in->fd < 0) {
+        if (in->ring != MAP_FAILED)
+            munmap(in->ring, in->ring_len);
+        in->ring = NULL;
         atomic_fetch_sub(&live_ingests, 1);
         return -1;
     }
+    memcpy(in->ring, b->bytes + in->head_len, in->prefix);
+    in->received = in->prefix;
+    in->resume = c->sock->_cb.read;
+    h2o_socket_read_stop(c->sock); /* the receive thread reads the rest */
     in->sg = store_stager_open(st, in->size);
     in->threads_left = 2;
     in->refs = 3; /* the two threads, and the list (then whoever takes it) */
@@ -435,102 +445,139 @@ static int start(ingest_t *in, h2o_buffer_t *b, store_t *st)
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    if (pthread_create(&tid, &attr, chunk_thread, in) != 0)
-        abort();
-    if (pthread_create(&tid, &attr, hash_thread, in) != 0)
+    if (pthread_create(&tid, &attr, receive_thread, in) != 0 || pthread_create(&tid, &attr, chunk_thread, in) != 0)
         abort();
     pthread_attr_destroy(&attr);
     return 0;
 }
 
-/* A new entry for the request c is on (its buffer b, stat'ed as stbuf): an ingest, or a refused one. NULL on failure. */
-static ingest_t *begin(struct http1_conn_head *c, h2o_buffer_t *b, const struct stat *stbuf, store_t *st, const char *domain)
+/* A new entry for the request c is on: an ingest, or a refused one. NULL on failure. */
+static ingest_t *begin(http1_conn_head_t *c, store_t *st, const char *domain)
 {
-#if INGEST_SUPPORTED
     ingest_t *in = calloc(1, sizeof(*in));
     if (in == NULL)
         return NULL;
     in->conn = c;
     in->req_index = c->_req_index;
-    in->dev = stbuf->st_dev;
-    in->ino = stbuf->st_ino;
     in->fd = -1;
     pthread_mutex_init(&in->lock, NULL);
     pthread_cond_init(&in->cond, NULL);
-    if (!eligible(b->bytes, b->size, c->_reqsize, domain, &in->head_len, &in->size, &in->want_sha256) || in->size == 0) {
-        in->refused = 1;
-        return in;
-    }
-    if (start(in, b, st) != 0)
+    const h2o_buffer_t *b = c->sock->input;
+    if (socket_id(c, &in->dev, &in->ino) != 0 ||
+        !eligible(b->bytes, b->size, c->_reqsize, domain, &in->head_len, &in->size, &in->want_sha256) ||
+        in->size < INGEST_MIN_BODY || start(in, c, st) != 0)
         in->refused = 1;
     else
         log_debug("ingest: started for a body of %llu bytes", (unsigned long long)in->size);
     return in;
-#else
-    (void)c, (void)b, (void)stbuf, (void)st, (void)domain;
-    return NULL;
-#endif
+}
+
+/*
+ * Gives c's connection back to h2o once the receive thread is done: with the whole
+ * body, h2o runs the handler (which takes in); without it, h2o closes the connection.
+ */
+static void hand_off(ingest_t *in)
+{
+    http1_conn_head_t *c = in->conn;
+    h2o_socket_t *sock = c->sock;
+    h2o_socket_cb resume = in->resume;
+    pthread_mutex_lock(&in->lock);
+    int ok = in->recv_state == RECEIVED;
+    pthread_mutex_unlock(&in->lock);
+    in->handed_off = 1;
+    if (ok) { /* the bytes the ingest read count as received; h2o only reserves their room */
+        uint64_t missing = in->size - in->prefix;
+        ok = h2o_buffer_reserve(&sock->input, (size_t)missing).base != NULL;
+        if (ok)
+            sock->input->size += (size_t)missing;
+    }
+    h2o_socket_read_start(sock, resume);
+    if (!ok) {
+        h2o_linklist_unlink(&in->link);
+        ingest_cancel(in);
+        resume(sock, h2o_socket_error_closed); /* frees the connection */
+        return;
+    }
+    resume(sock, NULL);
 }
 
 size_t ingest_poll(ingest_list_t *l, h2o_context_t *ctx, store_t *st, const char *domain)
 {
-#if INGEST_SUPPORTED
-    size_t tracked = 0;
-    /* every tracked ingest whose request is still being received is moved to seen; the rest are over */
+    /* every tracked ingest whose request is still on is moved to seen; the rest are over */
     h2o_linklist_t seen;
     h2o_linklist_init_anchor(&seen);
     for (h2o_linklist_t *node = ctx->http1._conns.next; node != &ctx->http1._conns; node = node->next) {
-        struct http1_conn_head *c = H2O_STRUCT_FROM_MEMBER(struct http1_conn_head, _conns, node);
-        struct stat stbuf;
-        h2o_buffer_t *b = spilled_input(c, &stbuf);
-        ingest_t *in = find(l, c);
-        if (in != NULL && (b == NULL || !same_request(in, c, &stbuf)))
-            continue; /* left on l: cancelled below */
-        if (in == NULL) {
-            if (b == NULL || c->_req_entity_reader == NULL || (in = begin(c, b, &stbuf, st, domain)) == NULL)
-                continue;
-        } else {
+        http1_conn_head_t *c = H2O_STRUCT_FROM_MEMBER(http1_conn_head_t, _conns, node);
+        ingest_t *in = find_ingest(l, c);
+        if (in != NULL) {
+            if (!same_request(in, c))
+                continue; /* left on l: cancelled below */
             h2o_linklist_unlink(&in->link);
+        } else if (!reading_large_body(c) || (in = begin(c, st, domain)) == NULL) {
+            continue;
         }
         h2o_linklist_insert(&seen, &in->link);
-        feed(in, b);
-        tracked++;
     }
     ingest_cancel_all(l); /* requests that ended without the handler taking their ingest */
     h2o_linklist_insert_list(&l->items, &seen);
-    return tracked;
-#else
-    (void)l, (void)ctx, (void)st, (void)domain;
-    return 0;
-#endif
+
+    /* bodies read in full (or cut short): back to h2o, one at a time, as each may run a handler */
+    size_t receiving;
+    for (;;) {
+        ingest_t *done = NULL;
+        receiving = 0;
+        for (h2o_linklist_t *n = l->items.next; n != &l->items && done == NULL; n = n->next) {
+            ingest_t *in = H2O_STRUCT_FROM_MEMBER(ingest_t, link, n);
+            if (in->refused || in->handed_off)
+                continue;
+            pthread_mutex_lock(&in->lock);
+            if (in->recv_state == RECEIVING)
+                receiving++;
+            else
+                done = in;
+            pthread_mutex_unlock(&in->lock);
+        }
+        if (done == NULL)
+            break;
+        hand_off(done);
+    }
+    return receiving;
 }
 
 ingest_t *ingest_take(ingest_list_t *l, h2o_req_t *req)
 {
-#if INGEST_SUPPORTED
-    struct http1_conn_head *c = (struct http1_conn_head *)req->conn;
-    ingest_t *in = find(l, c);
-    struct stat stbuf;
-    h2o_buffer_t *b;
-    if (in == NULL || in->refused || (b = spilled_input(c, &stbuf)) == NULL || !same_request(in, c, &stbuf))
+    http1_conn_head_t *c = (http1_conn_head_t *)req->conn;
+    ingest_t *in = find_ingest(l, c);
+    if (in == NULL || in->refused || !in->handed_off || !same_request(in, c))
         return NULL;
-    if (req->entity.base != b->_buf + in->head_len || req->entity.len != in->size)
+    if (req->entity.base != c->sock->input->bytes + in->head_len || req->entity.len != in->size)
         return NULL; /* not this body after all: left to the poll, which cancels it when the request ends */
     h2o_linklist_unlink(&in->link);
-    feed(in, b);
     return in;
+}
+
 #else
+
+size_t ingest_poll(ingest_list_t *l, h2o_context_t *ctx, store_t *st, const char *domain)
+{
+    (void)l, (void)ctx, (void)st, (void)domain;
+    return 0;
+}
+
+ingest_t *ingest_take(ingest_list_t *l, h2o_req_t *req)
+{
     (void)l, (void)req;
     return NULL;
-#endif
 }
+
+#endif
 
 s3err_t ingest_finish(ingest_t *in, const char *want_sha256, store_put_t *put, uint8_t md5[16])
 {
     pthread_mutex_lock(&in->lock);
     while (in->threads_left > 0)
         pthread_cond_wait(&in->cond, &in->lock);
-    int ret = in->ret != 0 ? in->ret : in->hash_complete ? 0 : -EIO;
+    int ret = in->ret != 0 ? in->ret : in->recv_state == RECEIVED ? 0 : -EIO;
     pthread_mutex_unlock(&in->lock);
     s3err_t err = S3ERR_NONE;
     if (ret != 0)

@@ -1,17 +1,18 @@
 /* server/ingest.h -- a large PutObject body written into chunk files while it is still arriving.
  *
  * DESIGN: h2o 2.2.5 hands a request to the handler only once its whole body is
- * in memory (a body of 32 MiB or more in an mmap'd temp file). Hashing and
- * writing a 1 GiB body only then made a PUT take the receive time plus the
- * write time. So each loop looks, between events, at the HTTP/1 connections
- * whose body has spilled: for a PutObject whose payload the server can verify
- * from hashes alone (UNSIGNED-PAYLOAD or a hex x-amz-content-sha256, no
- * aws-chunked framing or x-amz-checksum-*), two threads follow the body as it
- * lands in h2o's temp file: one writes each chunk (store_stager_*), one computes
- * MD5 (and SHA-256 when the signature covers it). The pages both have passed
- * are punched out of the temp file, so the body does not sit in memory twice or
- * get written back to disk. When the handler runs, it takes the ingest
- * (ingest_take) and the job waits only for the last chunk and the commit.
+ * in memory (from 32 MiB on, in an mmap'd temp file). Receiving a 1 GiB body
+ * into that file, then hashing and writing it, made a PUT take the receive time
+ * plus the write time, and every byte went through the temp file's fresh pages.
+ * So each loop looks, between events, at the HTTP/1 connections reading a body:
+ * for a PutObject of INGEST_MIN_BODY or more whose payload the server can verify
+ * from hashes alone (UNSIGNED-PAYLOAD or a hex x-amz-content-sha256, no aws-chunked
+ * framing or x-amz-checksum-*), the ingest takes the socket from h2o. Its receive
+ * thread reads the body into a ring buffer and computes MD5; its chunk thread
+ * writes each chunk from the ring (store_stager_*) and computes the SHA-256 when
+ * the signature covers it. Once the body is in, the loop gives the socket back to
+ * h2o, which runs the handler as if it had read the body; the handler takes the
+ * ingest (ingest_take) and the job waits only for the last chunk and the commit.
  * Nothing is visible before the handler has authenticated and authorized the
  * request: an ingest nobody takes is cancelled and its temp files removed. */
 #ifndef COFFER_INGEST_H
@@ -34,18 +35,22 @@ void ingest_list_init(ingest_list_t *l);
 
 /**
  * Looks at the loop's HTTP/1 connections (call from the loop's thread after each
- * turn of the loop): starts ingests for eligible bodies being received, tells
- * running ones how much has arrived, cancels those whose request went away.
- * domain: the --domain for virtual-host-style routing, or NULL. Returns the number
- * of ingests still tracked (poll often while it is not 0).
+ * turn of the loop): starts ingests for eligible bodies being received, gives
+ * connections whose body has been read back to h2o (which may run their handlers
+ * from here), cancels ingests whose request went away. domain: the --domain for
+ * virtual-host-style routing, or NULL. Returns the number of ingests still reading
+ * a body: h2o sees no event for those, so poll again within a millisecond while it
+ * is not 0.
  */
 size_t ingest_poll(ingest_list_t *l, h2o_context_t *ctx, store_t *st, const char *domain);
 
 /**
- * The ingest of the request whose whole body h2o has just delivered (req->entity),
- * taken off the loop's list, or NULL when there is none. Call on the loop, in the
- * PutObject handler, once nothing can refuse the request any more: from then on
- * req->entity must not be read (its pages may have been punched out).
+ * The ingest of the request whose body h2o has just delivered, taken off the
+ * loop's list, or NULL when there is none. Call on the loop, in the PutObject
+ * handler, once nothing can refuse the request any more. When a request has an
+ * ingest, req->entity only has the right length: its bytes are not the body and
+ * must never be read (the handler checks a hex x-amz-content-sha256 only in the
+ * job for bodies of this size).
  */
 ingest_t *ingest_take(ingest_list_t *l, h2o_req_t *req);
 

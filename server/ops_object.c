@@ -124,7 +124,7 @@ static void run_put_object(s3_job_t *j)
     s3_req_t *r = j->r;
     put_state_t *st = (put_state_t *)j->extra;
     s3_payload_t *p = &st->payload;
-    if (st->ingest != NULL) { /* req->entity may be gone: only the ingest has the body */
+    if (st->ingest != NULL) { /* req->entity is not the body: only the ingest has it */
         j->err = ingest_finish(st->ingest, r->verify_payload_in_job ? r->payload_sha256 : NULL, &st->put, st->ingest_md5);
         st->ingest = NULL;
         if (j->err != S3ERR_NONE)
@@ -239,7 +239,7 @@ void ops_put_object(s3_req_t *r)
     if ((st->ingest = ingest_take(&r->thread->ingests, req)) != NULL && (r->streaming != NULL || st->payload.alg != CKSUM_NONE)) {
         ingest_cancel(st->ingest);
         st->ingest = NULL;
-        s3_job_refuse(j, S3ERR_INTERNAL_ERROR, NULL); /* its pages may be punched out of req->entity */
+        s3_job_refuse(j, S3ERR_INTERNAL_ERROR, NULL); /* req->entity is not its body */
         return;
     }
     s3_job_start(j);

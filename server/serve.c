@@ -329,13 +329,15 @@ static void *thread_main(void *arg)
     uint64_t last_trim = 0, last_spill_check = 0, last_ingest_poll = 0;
     choose_spill_dir(s);
     ingest_list_init(&t->ingests);
-    int32_t max_wait = 200;
+    int32_t trim_wait = 200;
+    size_t receiving = 0;
     for (;;) {
-        h2o_evloop_run(loop, max_wait);
+        /* while an ingest reads a body, h2o sees no event for it: look every millisecond whether it is done */
+        h2o_evloop_run(loop, receiving != 0 ? 1 : trim_wait);
         log_access_flush();
         uint64_t now = h2o_now(loop);
         if (now != last_ingest_poll) { /* at most once a millisecond: it walks every connection */
-            ingest_poll(&t->ingests, &t->ctx, s->store, s->cfg.domain);
+            receiving = ingest_poll(&t->ingests, &t->ctx, s->store, s->cfg.domain);
             last_ingest_poll = now;
         }
         if (now - last_spill_check >= SPILL_CHECK_MS) {
@@ -344,7 +346,7 @@ static void *thread_main(void *arg)
         }
         if (now - last_trim >= BODY_TRIM_INTERVAL_MS) {
             /* while a spilled body exists (being received, or read by a worker), wake up often enough to trim it */
-            max_wait = bodymap_trim(&t->ctx) != 0 ? BODY_TRIM_INTERVAL_MS : 200;
+            trim_wait = bodymap_trim(&t->ctx) != 0 ? BODY_TRIM_INTERVAL_MS : 200;
             last_trim = now;
         }
         if (!s->shutting_down)
