@@ -4,9 +4,10 @@
  * every request, changes rare). A generation counter bumps on every change,
  * and a cached signing key is trusted only while its generation is current,
  * so a removed key is refused on the very next request, on every event loop.
- * The table holds users too, keys or not, so that grantees and principals
- * resolve by name, canonical id or e-mail. The metadata store is the truth
- * (storage/users.h); this table is its in-memory mirror. */
+ * The table holds users too, keys or not, so that grantees and owners
+ * resolve by canonical id, e-mail or name, each caller saying which. The
+ * metadata store is the truth (storage/users.h); this table is its
+ * in-memory mirror. */
 #include "auth/keys.h"
 
 #include <errno.h>
@@ -203,23 +204,34 @@ int keys_lookup(keys_t *keys, const char *access_key, keys_user_t *out)
     return ret;
 }
 
-int keys_find_user(keys_t *keys, const char *who, keys_user_t *out)
+/* Whether u's field named by the one KEYS_BY_* bit `field` is who. */
+static int user_is(const keys_user_t *u, unsigned field, const char *who)
 {
+    switch (field) {
+    case KEYS_BY_ID:
+        return strcasecmp(u->canonical_id, who) == 0;
+    case KEYS_BY_EMAIL:
+        return u->email[0] != '\0' && strcasecmp(u->email, who) == 0;
+    default:
+        return strcmp(u->name, who) == 0;
+    }
+}
+
+int keys_find_user_by(keys_t *keys, unsigned by, const char *who, keys_user_t *out)
+{
+    static const unsigned precedence[] = {KEYS_BY_ID, KEYS_BY_EMAIL, KEYS_BY_NAME};
     int ret = -ENOENT;
     if (who == NULL || who[0] == '\0')
         return ret;
     pthread_rwlock_rdlock(&keys->lock);
-    /* a name first: an e-mail address or 64 hex digits are valid names too, and a name wins */
-    for (keys_ident_t *u = keys->users; u != NULL && ret != 0; u = u->next) {
-        if (strcmp(u->user.name, who) == 0) {
-            *out = u->user;
-            ret = 0;
-        }
-    }
-    for (keys_ident_t *u = keys->users; u != NULL && ret != 0; u = u->next) {
-        if (strcasecmp(u->user.canonical_id, who) == 0 || (u->user.email[0] != '\0' && strcasecmp(u->user.email, who) == 0)) {
-            *out = u->user;
-            ret = 0;
+    for (size_t i = 0; i < sizeof(precedence) / sizeof(precedence[0]) && ret != 0; i++) {
+        if (!(by & precedence[i]))
+            continue;
+        for (keys_ident_t *u = keys->users; u != NULL && ret != 0; u = u->next) {
+            if (user_is(&u->user, precedence[i], who)) {
+                *out = u->user;
+                ret = 0;
+            }
         }
     }
     pthread_rwlock_unlock(&keys->lock);

@@ -12,7 +12,7 @@
 typedef struct keys keys_t;
 
 typedef struct keys_user {
-    char access_key[129];  /* the key the request was signed with; "" from keys_find_user */
+    char access_key[129];  /* the key the request was signed with; "" from keys_find_user_by */
     char secret[129];      /* "" wherever it is not needed (see sigkey_cache_get) */
     char name[65];         /* the user's name, also its display name */
     char canonical_id[65]; /* the user's stable id (64 lower-hex characters), shown as Owner/ID */
@@ -23,7 +23,7 @@ keys_t *keys_create(void);
 void keys_destroy(keys_t *keys);
 
 /**
- * Registers a user (with or without keys) so that keys_find_user knows it, or updates its
+ * Registers a user (with or without keys) so that keys_find_user_by knows it, or updates its
  * canonical id and e-mail (email NULL or "" for none). Returns 0, or -EINVAL for an empty or
  * oversized field.
  */
@@ -48,12 +48,20 @@ int keys_remove_user(keys_t *keys, const char *name);
 /** Copies the user holding access_key into out. Returns 0 or -ENOENT. */
 int keys_lookup(keys_t *keys, const char *access_key, keys_user_t *out);
 
+/** What keys_find_user_by compares who with; any combination. */
+enum {
+    KEYS_BY_ID = 1,    /* the canonical id, either case */
+    KEYS_BY_EMAIL = 2, /* the e-mail address, any case */
+    KEYS_BY_NAME = 4,  /* the name, exactly */
+};
+
 /**
- * Finds a user by name, canonical id (either case) or e-mail address (any case), for grantees
- * and policy principals: out gets name, canonical id and e-mail, with access_key and secret
- * empty. Returns 0 or -ENOENT.
+ * Finds the user whose field named in by (KEYS_BY_*) is who: out gets name, canonical id and
+ * e-mail, with access_key and secret empty. A user name may be 64 hex digits or hold an '@', so
+ * one string can name several users; the canonical id wins, then the e-mail address, then the
+ * name. Returns 0 or -ENOENT.
  */
-int keys_find_user(keys_t *keys, const char *who, keys_user_t *out);
+int keys_find_user_by(keys_t *keys, unsigned by, const char *who, keys_user_t *out);
 
 /**
  * A small cache of derived signing keys, one per event-loop thread (no locking):

@@ -1,7 +1,8 @@
 /* auth/policy.c -- bucket policies: parsed and validated once, evaluated per request.
  *
  * DESIGN: policy_parse walks the jansson tree once, validates every element
- * the way PutBucketPolicy does (AWS's messages where they are known) and
+ * the way PutBucketPolicy does (AWS's messages where they are known; an
+ * action must name, or as a pattern match, one of POLICY_S3_ACTIONS) and
  * copies what evaluation needs into a few flat arrays that refer to each
  * other by index: statements -> principals, patterns (actions, resources,
  * string condition values) -> segments -> one text pool, and conditions ->
@@ -837,6 +838,7 @@ static tri_t pattern_match(eval_t *ev, uint32_t pattern, const char *s, size_t n
 typedef struct parser {
     policy_t *p;
     const char *bucket;
+    int known_actions; /* actions must match POLICY_S3_ACTIONS (policy_parse), or need not (policy_parse_stored) */
     char *err;
     size_t err_len;
 } parser_t;
@@ -1165,8 +1167,23 @@ static int parse_principal(parser_t *ps, const json_t *v, stmt_t *st)
     return 0;
 }
 
-/* "*" or "s3:" followed by letters, digits and wildcards; the service prefix ignores case, as AWS's does. */
-static int valid_action(const char *s, size_t len)
+static const char *const action_names[POLICY_ACTION_COUNT] = {
+#define ACTION_NAME(id, name) [POLICY_ACTION_##id] = name,
+    POLICY_S3_ACTIONS(ACTION_NAME)
+#undef ACTION_NAME
+};
+
+const char *policy_action_name(policy_action_t action)
+{
+    return action > POLICY_ACTION_NONE && action < POLICY_ACTION_COUNT ? action_names[action] : NULL;
+}
+
+/*
+ * "*" or "s3:" followed by letters, digits and wildcards; the service prefix ignores case, as AWS's
+ * does. With known set, the whole action must also match (case ignored, its wildcards as wildcards)
+ * the name of at least one known action.
+ */
+static int valid_action(const char *s, size_t len, int known)
 {
     if (len == 1 && s[0] == '*')
         return 1;
@@ -1177,7 +1194,17 @@ static int valid_action(const char *s, size_t len)
         if (!is_digit(c) && !(text_lower(c) >= 'a' && text_lower(c) <= 'z') && c != '*' && c != '?')
             return 0;
     }
-    return 1;
+    if (!known)
+        return 1;
+    size_t budget = EVAL_BUDGET; /* a pattern that costs more than an evaluation may names no action */
+    for (size_t a = POLICY_ACTION_NONE + 1; a < POLICY_ACTION_COUNT; a++) {
+        int m = flat_glob(s, len, action_names[a], strlen(action_names[a]), 1, &budget);
+        if (m == MATCH_OUT_OF_BUDGET)
+            return 0;
+        if (m == 1)
+            return 1;
+    }
+    return 0;
 }
 
 static int parse_actions(parser_t *ps, const json_t *v, stmt_t *st)
@@ -1189,7 +1216,7 @@ static int parse_actions(parser_t *ps, const json_t *v, stmt_t *st)
     st->first_action = (uint32_t)ps->p->patterns.num;
     for (size_t i = 0; i < n; i++) {
         const json_t *a = string_list_get(v, i);
-        if (!valid_action(json_string_value(a), json_string_length(a)))
+        if (!valid_action(json_string_value(a), json_string_length(a), ps->known_actions))
             return fail(ps, MSG_BAD_ACTION);
         compile_pattern(ps->p, json_string_value(a), json_string_length(a), 1, 0, 1);
     }
@@ -1485,9 +1512,10 @@ static int parse_statement(parser_t *ps, const json_t *s)
     return 0;
 }
 
-int policy_parse(const char *json, size_t len, const char *bucket, policy_t **out, char *err, size_t err_len)
+/* policy_parse and policy_parse_stored; known_actions: whether actions must match POLICY_S3_ACTIONS. */
+static int parse(const char *json, size_t len, const char *bucket, int known_actions, policy_t **out, char *err, size_t err_len)
 {
-    parser_t ps = {.bucket = bucket, .err = err, .err_len = err_len};
+    parser_t ps = {.bucket = bucket, .known_actions = known_actions, .err = err, .err_len = err_len};
     json_t *root = NULL;
     const json_t *version, *statements, *v;
     const char *name, **sids = NULL;
@@ -1562,6 +1590,16 @@ Exit:
     policy_free(ps.p);
     json_decref(root);
     return ret;
+}
+
+int policy_parse(const char *json, size_t len, const char *bucket, policy_t **out, char *err, size_t err_len)
+{
+    return parse(json, len, bucket, 1, out, err, err_len);
+}
+
+int policy_parse_stored(const char *json, size_t len, const char *bucket, policy_t **out, char *err, size_t err_len)
+{
+    return parse(json, len, bucket, 0, out, err, err_len);
 }
 
 /* ------------------------------------------------------------------ evaluation */

@@ -181,8 +181,19 @@ def test_malformed_policies_are_refused(three):
            json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*",
                                                                "Action": "s3:GetObject",
                                                                "Resource": "arn:aws:s3:::other-bucket/*"}]})]
+    for action in ("s3:GetObjekt", "s3:Nothing*", "ec2:*"):  # no such S3 action, no S3 action matches, another service
+        bad.append(json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Deny", "Principal": "*", "Action": ["s3:GetObject", action], "Resource": "arn:aws:s3:::alice-b/*"}]}))
     for doc in bad:
         assert code_of(alice.put_bucket_policy, Bucket="alice-b", Policy=doc) == "MalformedPolicy", doc
+    with pytest.raises(ClientError) as refused:
+        alice.put_bucket_policy(Bucket="alice-b", Policy=bad[-1])
+    assert refused.value.response["Error"]["Message"] == "Policy has invalid action"
+    assert code_of(alice.get_bucket_policy, Bucket="alice-b") == "NoSuchBucketPolicy"
+    # AWS's actions that no request here is authorized as are names all the same, as are patterns that match one
+    alice.put_bucket_policy(Bucket="alice-b", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Principal": "*", "Action": ["s3:GetObjectVersion", "s3:Put*Configuration", "S3:getobjectacl"],
+         "Resource": "arn:aws:s3:::alice-b/*"}]}))
 
 
 def test_ip_condition_and_user_principal(three):
@@ -253,6 +264,31 @@ def test_removed_key_is_refused_at_once(three):
     assert raw.status == 403 and raw.error_code() == "InvalidAccessKeyId"
     # the bucket is still bob's: root sees its owner
     assert root.get_bucket_acl(Bucket="bob-b")["Owner"]["DisplayName"] == "bob"
+
+
+def test_a_user_named_as_another_users_id_is_not_that_user(three):
+    srv, root, alice, bob = three
+    alice.create_bucket(Bucket="alice-b")
+    alice.put_object(Bucket="alice-b", Key="secret", Body=b"alice's")
+    alice_id = alice.list_buckets()["Owner"]["ID"]
+    impostor = add_user(srv, alice_id, ("IMPOSTORKEY000000001", "impostor-secret/0123456789abcdefghijkl"))
+    impostor_owner = impostor.list_buckets()["Owner"]
+    assert impostor_owner["DisplayName"] == alice_id and impostor_owner["ID"] != alice_id
+    # the bucket stays alice's: its owner is named by id, and an id is never read as a name
+    assert code_of(impostor.get_object, Bucket="alice-b", Key="secret") == "AccessDenied"
+    assert code_of(impostor.list_objects_v2, Bucket="alice-b") == "AccessDenied"
+    assert code_of(impostor.get_bucket_acl, Bucket="alice-b") == "AccessDenied"
+    assert code_of(impostor.create_bucket, Bucket="alice-b") == "BucketAlreadyExists"
+    assert "alice-b" not in [b["Name"] for b in impostor.list_buckets()["Buckets"]]
+    assert alice.get_bucket_acl(Bucket="alice-b")["Owner"] == {"ID": alice_id, "DisplayName": "alice"}
+    assert alice.list_objects(Bucket="alice-b")["Contents"][0]["Owner"] == {"ID": alice_id, "DisplayName": "alice"}
+    # a grant by id goes to the user of that id
+    bob.create_bucket(Bucket="bob-b")
+    bob.put_bucket_acl(Bucket="bob-b", GrantRead='id="%s"' % alice_id)
+    grantees = [g["Grantee"] for g in bob.get_bucket_acl(Bucket="bob-b")["Grants"] if g["Permission"] == "READ"]
+    assert grantees == [{"Type": "CanonicalUser", "ID": alice_id, "DisplayName": "alice"}]
+    assert alice.list_objects_v2(Bucket="bob-b")["KeyCount"] == 0
+    assert code_of(impostor.list_objects_v2, Bucket="bob-b") == "AccessDenied"
 
 
 def allow(bucket, user, actions, resource):
@@ -367,6 +403,61 @@ def test_delete_objects_is_decided_key_by_key(three):
                 "Condition": {"IpAddress": {"aws:SourceIp": "127.0.0.0/8"}}})
     assert delete(bob, ["a/2", "c"]) == (["a/2"], {"c": "AccessDenied"})
     assert code_of(bob.delete_object, Bucket="del", Key="c") == "AccessDenied"  # as the single delete decides
-    # root, the administrator, deletes anything
-    assert delete(root, ["c", "keep/x"]) == (["c", "keep/x"], {})
+    # root, the administrator, needs no grant, but the policy's Deny on c (everyone from 127/8) refuses it too
+    assert delete(root, ["c", "keep/x"]) == (["keep/x"], {"c": "AccessDenied"})
+    root.delete_bucket_policy(Bucket="del")
+    assert delete(root, ["c"]) == (["c"], {})
     assert remaining() == []
+
+
+def test_a_policy_deny_holds_for_root_who_keeps_the_policy(three):
+    srv, root, alice, bob = three
+    alice.create_bucket(Bucket="vault")  # alice's: root is neither its owner nor granted anything
+    for key in ("locked/a", "open/a"):
+        alice.put_object(Bucket="vault", Key=key, Body=key.encode())
+    alice.create_bucket(Bucket="elsewhere")
+    deny = {"Sid": "Locked", "Effect": "Deny", "Principal": "*",
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], "Resource": "arn:aws:s3:::vault/locked/*"}
+    put_policy(alice, "vault", deny)
+    assert code_of(root.get_object, Bucket="vault", Key="locked/a") == "AccessDenied"
+    assert code_of(root.head_object, Bucket="vault", Key="locked/a") == "403"
+    assert code_of(root.put_object, Bucket="vault", Key="locked/b", Body=b"b") == "AccessDenied"
+    assert code_of(root.delete_object, Bucket="vault", Key="locked/a") == "AccessDenied"
+    res = root.delete_objects(Bucket="vault", Delete={"Objects": [{"Key": "locked/a"}, {"Key": "open/gone"}]})
+    assert [d["Key"] for d in res.get("Deleted", [])] == ["open/gone"]
+    assert {e["Key"]: e["Code"] for e in res.get("Errors", [])} == {"locked/a": "AccessDenied"}
+    # the copy's source is read under its bucket's policy, and the copy is written under the target's
+    assert code_of(root.copy_object, Bucket="elsewhere", Key="c", CopySource={"Bucket": "vault", "Key": "locked/a"}) == \
+        "AccessDenied"
+    assert code_of(root.copy_object, Bucket="vault", Key="locked/c", CopySource={"Bucket": "vault", "Key": "open/a"}) == \
+        "AccessDenied"
+    # outside the Deny root needs no grant
+    assert root.get_object(Bucket="vault", Key="open/a")["Body"].read() == b"open/a"
+    root.put_object(Bucket="vault", Key="open/b", Body=b"b")
+    root.copy_object(Bucket="elsewhere", Key="c", CopySource={"Bucket": "vault", "Key": "open/a"})
+    assert code_of(bob.get_object, Bucket="vault", Key="open/a") == "AccessDenied"  # the others still need one
+    # a Deny naming root's ARN holds for root alone, and only while its condition holds (every request is from 127.0.0.1)
+    by_ip = {"Effect": "Deny", "Principal": {"AWS": "arn:aws:iam::000000000000:root"}, "Action": "s3:GetObject",
+             "Resource": "arn:aws:s3:::vault/open/*", "Condition": {"IpAddress": {"aws:SourceIp": "127.0.0.0/8"}}}
+    put_policy(alice, "vault", by_ip)
+    assert code_of(root.get_object, Bucket="vault", Key="open/a") == "AccessDenied"
+    assert alice.get_object(Bucket="vault", Key="open/a")["Body"].read() == b"open/a"
+    by_ip["Condition"]["IpAddress"]["aws:SourceIp"] = "10.0.0.0/8"
+    put_policy(alice, "vault", by_ip)
+    assert root.get_object(Bucket="vault", Key="open/a")["Body"].read() == b"open/a"
+    # a policy that denies everything, its own operations included, cannot lock root out
+    deny_all = {"Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                "Resource": ["arn:aws:s3:::vault", "arn:aws:s3:::vault/*"]}
+    put_policy(alice, "vault", deny, deny_all)
+    assert code_of(root.list_objects_v2, Bucket="vault") == "AccessDenied"
+    assert code_of(root.get_object, Bucket="vault", Key="open/a") == "AccessDenied"
+    assert json.loads(root.get_bucket_policy(Bucket="vault")["Policy"])["Statement"] == [deny, deny_all]
+    put_policy(root, "vault", deny)
+    assert root.get_object(Bucket="vault", Key="open/a")["Body"].read() == b"open/a"
+    assert code_of(root.get_object, Bucket="vault", Key="locked/a") == "AccessDenied"
+    root.delete_bucket_policy(Bucket="vault")
+    # no policy, no Deny: root reaches everything again
+    assert root.get_object(Bucket="vault", Key="locked/a")["Body"].read() == b"locked/a"
+    root.put_object(Bucket="vault", Key="locked/b", Body=b"b")
+    root.delete_object(Bucket="vault", Key="locked/b")
+    assert [o["Key"] for o in root.list_objects_v2(Bucket="vault")["Contents"]] == ["locked/a", "open/a", "open/b"]

@@ -20,7 +20,7 @@ import requests
 
 from s3compat import (
     ACCESS_KEY, assert_absent, KiB, MiB, REGION, SECRET_KEY, data_of, error_code_of, error_of, md5_hex, open_url,
-    sigv4_signing_key,
+    sigv4_signing_key, unique_bucket_name,
 )
 
 CURL = "/usr/bin/curl"
@@ -207,6 +207,71 @@ def test_virtual_host_post(s3, bucket):
 
 def s3_port(s3):
     return urllib.parse.urlsplit(s3.meta.endpoint_url).port
+
+
+def signed_acl_form(bucket, key, acl=None):
+    """SigV4 fields for key, with an acl field (and the policy condition naming it) unless acl is None."""
+    conditions = [{"bucket": bucket}, {"key": key}] + ([{"acl": acl}] if acl is not None else [])
+    return [("key", key)] + ([("acl", acl)] if acl is not None else []) + sign_v4(
+        {"expiration": iso_expiration(300), "conditions": conditions})
+
+
+def all_users_grants(s3, bucket, key):
+    return sorted(g["Permission"] for g in s3.get_object_acl(Bucket=bucket, Key=key)["Grants"]
+                  if g["Grantee"].get("URI") == "http://acs.amazonaws.com/groups/global/AllUsers")
+
+
+def test_acl_field_is_the_objects_canned_acl(s3, bucket):
+    url = "http://127.0.0.1:%d/%s" % (s3_port(s3), bucket)
+    for key, acl in (("public.txt", "public-read"), ("private.txt", None), ("private-named.txt", "private")):
+        status, _, body = curl_form(url, signed_acl_form(bucket, key, acl), file_text=key)
+        assert status == 204, body
+    # plain HTTP, no credentials: what public-read opens, and nothing else
+    assert open_url("%s/public.txt" % url)[::2] == (200, b"public.txt")
+    assert open_url("%s/private.txt" % url)[0] == 403
+    assert open_url("%s/private-named.txt" % url)[0] == 403
+    assert all_users_grants(s3, bucket, "public.txt") == ["READ"]
+    assert all_users_grants(s3, bucket, "private.txt") == []
+    # a name that is no canned ACL is refused as PutObject's x-amz-acl is, and stores nothing
+    status, _, body = curl_form(url, signed_acl_form(bucket, "bad-acl", "public-read-only"), file_text="x")
+    assert (status, error_code_of(body)) == (400, "InvalidArgument"), body
+    assert_absent(s3, bucket, "bad-acl")
+    # the POST policy's condition on acl still holds
+    fields = dict(signed_acl_form(bucket, "cond", "private"), acl="public-read")
+    status, _, body = curl_form(url, list(fields.items()), file_text="x")
+    assert status == 403 and error_of(body) == (
+        "AccessDenied", 'Invalid according to Policy: Policy Condition failed: ["eq", "$acl", "private"]'), body
+    assert_absent(s3, bucket, "cond")
+
+
+def test_acl_field_meets_the_bucket_policy_and_ownership(s3, bucket):
+    url = "http://127.0.0.1:%d/%s" % (s3_port(s3), bucket)
+    # the bucket policy's s3:x-amz-acl sees the form's acl field, as it sees PutObject's header
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::%s/*" % bucket,
+         "Condition": {"StringEquals": {"s3:x-amz-acl": "public-read"}}}]}))
+    try:
+        status, _, body = curl_form(url, signed_acl_form(bucket, "denied", "public-read"), file_text="x")
+        assert (status, error_code_of(body)) == (403, "AccessDenied"), body
+        assert_absent(s3, bucket, "denied")
+        status, _, body = curl_form(url, signed_acl_form(bucket, "allowed", "authenticated-read"), file_text="x")
+        assert status == 204, body
+    finally:
+        s3.delete_bucket_policy(Bucket=bucket)
+    # a bucket whose ownership is BucketOwnerEnforced takes no ACL but the bucket owner's
+    enforced = unique_bucket_name("post-enforced")
+    s3.create_bucket(Bucket=enforced, ObjectOwnership="BucketOwnerEnforced")
+    try:
+        url = "http://127.0.0.1:%d/%s" % (s3_port(s3), enforced)
+        status, _, body = curl_form(url, signed_acl_form(enforced, "k", "public-read"), file_text="x")
+        assert (status, error_code_of(body)) == (400, "AccessControlListNotSupported"), body
+        assert_absent(s3, enforced, "k")
+        for acl in (None, "bucket-owner-full-control"):
+            status, _, body = curl_form(url, signed_acl_form(enforced, "k", acl), file_text="x")
+            assert status == 204, body
+        s3.delete_object(Bucket=enforced, Key="k")
+    finally:
+        s3.delete_bucket(Bucket=enforced)
 
 
 # ------------------------------------------------------------------ refusals (nothing stored)

@@ -313,6 +313,43 @@ def test_users_survive_a_restart(server_factory):
     assert_works(srv, alice, times=2)
 
 
+def test_a_64_character_name_is_shown_whole(server_factory):
+    srv = server_factory()
+    long_name = "a-user-name-of-the-longest-length-allowed.64-characters@x.y_z+=1"
+    assert len(long_name) == 64
+    key = new_key(online(srv, "user", "add", long_name, "--email", "long@example.com"))
+    assert online(srv, "user", "add", long_name + "2").returncode == 2  # 65 is one too many
+    users = users_of(srv)
+    assert users[long_name]["display_name"] == long_name
+    p = online(srv, "user", "list")
+    assert p.returncode == 0 and re.search(r"^%s +%s " % (re.escape(long_name), users[long_name]["canonical_id"]),
+                                            p.out, re.M), describe(p)
+    owner = {"ID": users[long_name]["canonical_id"], "DisplayName": long_name}
+
+    s3 = client(srv, key)
+    bucket = make_bucket(srv, key, "long")
+    s3.put_object(Bucket=bucket, Key="k", Body=b"v")
+    s3.put_object(Bucket=bucket, Key="public", Body=b"v", ACL="public-read")  # an object with an ACL of its own
+    assert s3.list_buckets()["Owner"] == owner
+    assert s3.get_bucket_acl(Bucket=bucket)["Owner"] == owner
+    assert {o["Key"]: o["Owner"] for o in s3.list_objects(Bucket=bucket)["Contents"]} == {"k": owner, "public": owner}
+    acl = s3.get_object_acl(Bucket=bucket, Key="public")
+    assert acl["Owner"] == owner
+    assert {"Type": "CanonicalUser", "ID": owner["ID"], "DisplayName": long_name} in [g["Grantee"] for g in acl["Grants"]]
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="big")["UploadId"]
+    assert s3.list_multipart_uploads(Bucket=bucket)["Uploads"][0]["Initiator"] == owner
+    s3.abort_multipart_upload(Bucket=bucket, Key="big", UploadId=upload)
+
+    # granted by another user, by id and by e-mail address: the grantee's whole name
+    root = srv.client()
+    root_bucket = unique_bucket_name("grants")
+    root.create_bucket(Bucket=root_bucket)
+    root.put_bucket_acl(Bucket=root_bucket, GrantRead='id="%s"' % owner["ID"], GrantWrite='emailAddress="long@example.com"')
+    grantees = {g["Permission"]: g["Grantee"] for g in root.get_bucket_acl(Bucket=root_bucket)["Grants"]}
+    assert grantees["READ"].get("DisplayName") == long_name and grantees["WRITE"].get("DisplayName") == long_name, grantees
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=root_bucket).get("Contents", [])] == []
+
+
 # ------------------------------------------------------------------ secrets
 
 def test_secrets_never_reach_the_server_log(server_factory):

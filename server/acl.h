@@ -28,7 +28,7 @@ typedef enum acl_grantee_type {
 
 #define ACL_MAX_GRANTS 100 /* AWS's limit */
 #define ACL_ID_MAX 64      /* a canonical user id's characters */
-#define ACL_NAME_MAX 63    /* a display name's bytes */
+#define ACL_NAME_MAX 64    /* a display name's bytes: a user's name, all of it */
 
 #define ACL_URI_ALL_USERS "http://acs.amazonaws.com/groups/global/AllUsers"
 #define ACL_URI_AUTHENTICATED_USERS "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"

@@ -22,58 +22,61 @@
 enum { AT_NONE = 0, AT_SERVICE, AT_BUCKET, AT_OBJECT_WRITE, AT_OBJECT, AT_OBJECTS };
 
 typedef struct action {
-    const char *name;    /* the IAM action */
-    unsigned char level; /* AT_*: what the resource is and which ACL grants it */
-    unsigned char perm;  /* the ACL permission that grants it; 0: none does */
+    unsigned char action; /* the IAM action (policy_action_t); POLICY_ACTION_NONE: not an S3 operation */
+    unsigned char level;  /* AT_*: what the resource is and which ACL grants it */
+    unsigned char perm;   /* the ACL permission that grants it; 0: none does */
     unsigned char owner_only;
 } action_t;
 
-#define A(op, n, lvl, p) [S3OP_##op] = {n, lvl, p, 0}
+_Static_assert(POLICY_ACTION_COUNT <= 256, "action_t.action holds a policy_action_t");
+_Static_assert(sizeof(((keys_user_t *)0)->name) == ACL_NAME_MAX + 1, "a user's whole name is its display name");
+
+#define A(op, n, lvl, p) [S3OP_##op] = {POLICY_ACTION_##n, lvl, p, 0}
 static const action_t actions[S3OP_COUNT] = {
-    A(LIST_BUCKETS, "s3:ListAllMyBuckets", AT_SERVICE, 0),
-    A(CREATE_BUCKET, "s3:CreateBucket", AT_SERVICE, 0),
-    A(HEAD_BUCKET, "s3:ListBucket", AT_BUCKET, ACL_READ),
-    A(DELETE_BUCKET, "s3:DeleteBucket", AT_BUCKET, 0),
-    A(GET_BUCKET_LOCATION, "s3:GetBucketLocation", AT_BUCKET, 0),
-    A(GET_BUCKET_VERSIONING, "s3:GetBucketVersioning", AT_BUCKET, 0),
-    A(GET_BUCKET_ACL, "s3:GetBucketAcl", AT_BUCKET, ACL_READ_ACP),
-    A(PUT_BUCKET_ACL, "s3:PutBucketAcl", AT_BUCKET, ACL_WRITE_ACP),
-    A(LIST_OBJECTS, "s3:ListBucket", AT_BUCKET, ACL_READ),
-    A(LIST_OBJECTS_V2, "s3:ListBucket", AT_BUCKET, ACL_READ),
-    A(LIST_OBJECT_VERSIONS, "s3:ListBucketVersions", AT_BUCKET, ACL_READ),
-    A(LIST_MULTIPART_UPLOADS, "s3:ListBucketMultipartUploads", AT_BUCKET, ACL_READ),
-    A(PUT_OBJECT, "s3:PutObject", AT_OBJECT_WRITE, ACL_WRITE),
-    A(COPY_OBJECT, "s3:PutObject", AT_OBJECT_WRITE, ACL_WRITE),
-    A(POST_OBJECT, "s3:PutObject", AT_OBJECT_WRITE, ACL_WRITE), /* after ops_post.c authenticated the form */
-    A(CREATE_MULTIPART_UPLOAD, "s3:PutObject", AT_OBJECT_WRITE, ACL_WRITE),
-    A(UPLOAD_PART, "s3:PutObject", AT_OBJECT_WRITE, ACL_WRITE),
-    A(UPLOAD_PART_COPY, "s3:PutObject", AT_OBJECT_WRITE, ACL_WRITE),
-    A(COMPLETE_MULTIPART_UPLOAD, "s3:PutObject", AT_OBJECT_WRITE, ACL_WRITE),
-    A(ABORT_MULTIPART_UPLOAD, "s3:AbortMultipartUpload", AT_OBJECT_WRITE, ACL_WRITE),
-    A(LIST_PARTS, "s3:ListMultipartUploadParts", AT_OBJECT_WRITE, ACL_READ),
-    A(DELETE_OBJECT, "s3:DeleteObject", AT_OBJECT_WRITE, ACL_WRITE),
-    A(DELETE_OBJECTS, "s3:DeleteObject", AT_OBJECTS, ACL_WRITE),
-    A(GET_OBJECT, "s3:GetObject", AT_OBJECT, ACL_READ),
-    A(HEAD_OBJECT, "s3:GetObject", AT_OBJECT, ACL_READ),
-    A(GET_OBJECT_ATTRIBUTES, "s3:GetObjectAttributes", AT_OBJECT, ACL_READ),
-    A(GET_OBJECT_ACL, "s3:GetObjectAcl", AT_OBJECT, ACL_READ_ACP),
-    A(PUT_OBJECT_ACL, "s3:PutObjectAcl", AT_OBJECT, ACL_WRITE_ACP),
-    A(GET_OBJECT_TAGGING, "s3:GetObjectTagging", AT_OBJECT, 0),
-    A(PUT_OBJECT_TAGGING, "s3:PutObjectTagging", AT_OBJECT, 0),
-    A(DELETE_OBJECT_TAGGING, "s3:DeleteObjectTagging", AT_OBJECT, 0),
-    A(GET_BUCKET_TAGGING, "s3:GetBucketTagging", AT_BUCKET, 0),
-    A(PUT_BUCKET_TAGGING, "s3:PutBucketTagging", AT_BUCKET, 0),
-    A(DELETE_BUCKET_TAGGING, "s3:PutBucketTagging", AT_BUCKET, 0),
-    A(GET_BUCKET_OWNERSHIP_CONTROLS, "s3:GetBucketOwnershipControls", AT_BUCKET, 0),
-    A(PUT_BUCKET_OWNERSHIP_CONTROLS, "s3:PutBucketOwnershipControls", AT_BUCKET, 0),
-    A(DELETE_BUCKET_OWNERSHIP_CONTROLS, "s3:PutBucketOwnershipControls", AT_BUCKET, 0),
-    A(GET_PUBLIC_ACCESS_BLOCK, "s3:GetBucketPublicAccessBlock", AT_BUCKET, 0),
-    A(PUT_PUBLIC_ACCESS_BLOCK, "s3:PutBucketPublicAccessBlock", AT_BUCKET, 0),
-    A(DELETE_PUBLIC_ACCESS_BLOCK, "s3:PutBucketPublicAccessBlock", AT_BUCKET, 0),
-    A(GET_BUCKET_POLICY_STATUS, "s3:GetBucketPolicyStatus", AT_BUCKET, 0),
-    [S3OP_GET_BUCKET_POLICY] = {"s3:GetBucketPolicy", AT_BUCKET, 0, 1},
-    [S3OP_PUT_BUCKET_POLICY] = {"s3:PutBucketPolicy", AT_BUCKET, 0, 1},
-    [S3OP_DELETE_BUCKET_POLICY] = {"s3:DeleteBucketPolicy", AT_BUCKET, 0, 1},
+    A(LIST_BUCKETS, LIST_ALL_MY_BUCKETS, AT_SERVICE, 0),
+    A(CREATE_BUCKET, CREATE_BUCKET, AT_SERVICE, 0),
+    A(HEAD_BUCKET, LIST_BUCKET, AT_BUCKET, ACL_READ),
+    A(DELETE_BUCKET, DELETE_BUCKET, AT_BUCKET, 0),
+    A(GET_BUCKET_LOCATION, GET_BUCKET_LOCATION, AT_BUCKET, 0),
+    A(GET_BUCKET_VERSIONING, GET_BUCKET_VERSIONING, AT_BUCKET, 0),
+    A(GET_BUCKET_ACL, GET_BUCKET_ACL, AT_BUCKET, ACL_READ_ACP),
+    A(PUT_BUCKET_ACL, PUT_BUCKET_ACL, AT_BUCKET, ACL_WRITE_ACP),
+    A(LIST_OBJECTS, LIST_BUCKET, AT_BUCKET, ACL_READ),
+    A(LIST_OBJECTS_V2, LIST_BUCKET, AT_BUCKET, ACL_READ),
+    A(LIST_OBJECT_VERSIONS, LIST_BUCKET_VERSIONS, AT_BUCKET, ACL_READ),
+    A(LIST_MULTIPART_UPLOADS, LIST_BUCKET_MULTIPART_UPLOADS, AT_BUCKET, ACL_READ),
+    A(PUT_OBJECT, PUT_OBJECT, AT_OBJECT_WRITE, ACL_WRITE),
+    A(COPY_OBJECT, PUT_OBJECT, AT_OBJECT_WRITE, ACL_WRITE),
+    A(POST_OBJECT, PUT_OBJECT, AT_OBJECT_WRITE, ACL_WRITE), /* after ops_post.c authenticated the form */
+    A(CREATE_MULTIPART_UPLOAD, PUT_OBJECT, AT_OBJECT_WRITE, ACL_WRITE),
+    A(UPLOAD_PART, PUT_OBJECT, AT_OBJECT_WRITE, ACL_WRITE),
+    A(UPLOAD_PART_COPY, PUT_OBJECT, AT_OBJECT_WRITE, ACL_WRITE),
+    A(COMPLETE_MULTIPART_UPLOAD, PUT_OBJECT, AT_OBJECT_WRITE, ACL_WRITE),
+    A(ABORT_MULTIPART_UPLOAD, ABORT_MULTIPART_UPLOAD, AT_OBJECT_WRITE, ACL_WRITE),
+    A(LIST_PARTS, LIST_MULTIPART_UPLOAD_PARTS, AT_OBJECT_WRITE, ACL_READ),
+    A(DELETE_OBJECT, DELETE_OBJECT, AT_OBJECT_WRITE, ACL_WRITE),
+    A(DELETE_OBJECTS, DELETE_OBJECT, AT_OBJECTS, ACL_WRITE),
+    A(GET_OBJECT, GET_OBJECT, AT_OBJECT, ACL_READ),
+    A(HEAD_OBJECT, GET_OBJECT, AT_OBJECT, ACL_READ),
+    A(GET_OBJECT_ATTRIBUTES, GET_OBJECT_ATTRIBUTES, AT_OBJECT, ACL_READ),
+    A(GET_OBJECT_ACL, GET_OBJECT_ACL, AT_OBJECT, ACL_READ_ACP),
+    A(PUT_OBJECT_ACL, PUT_OBJECT_ACL, AT_OBJECT, ACL_WRITE_ACP),
+    A(GET_OBJECT_TAGGING, GET_OBJECT_TAGGING, AT_OBJECT, 0),
+    A(PUT_OBJECT_TAGGING, PUT_OBJECT_TAGGING, AT_OBJECT, 0),
+    A(DELETE_OBJECT_TAGGING, DELETE_OBJECT_TAGGING, AT_OBJECT, 0),
+    A(GET_BUCKET_TAGGING, GET_BUCKET_TAGGING, AT_BUCKET, 0),
+    A(PUT_BUCKET_TAGGING, PUT_BUCKET_TAGGING, AT_BUCKET, 0),
+    A(DELETE_BUCKET_TAGGING, PUT_BUCKET_TAGGING, AT_BUCKET, 0),
+    A(GET_BUCKET_OWNERSHIP_CONTROLS, GET_BUCKET_OWNERSHIP_CONTROLS, AT_BUCKET, 0),
+    A(PUT_BUCKET_OWNERSHIP_CONTROLS, PUT_BUCKET_OWNERSHIP_CONTROLS, AT_BUCKET, 0),
+    A(DELETE_BUCKET_OWNERSHIP_CONTROLS, PUT_BUCKET_OWNERSHIP_CONTROLS, AT_BUCKET, 0),
+    A(GET_PUBLIC_ACCESS_BLOCK, GET_BUCKET_PUBLIC_ACCESS_BLOCK, AT_BUCKET, 0),
+    A(PUT_PUBLIC_ACCESS_BLOCK, PUT_BUCKET_PUBLIC_ACCESS_BLOCK, AT_BUCKET, 0),
+    A(DELETE_PUBLIC_ACCESS_BLOCK, PUT_BUCKET_PUBLIC_ACCESS_BLOCK, AT_BUCKET, 0),
+    A(GET_BUCKET_POLICY_STATUS, GET_BUCKET_POLICY_STATUS, AT_BUCKET, 0),
+    [S3OP_GET_BUCKET_POLICY] = {POLICY_ACTION_GET_BUCKET_POLICY, AT_BUCKET, 0, 1},
+    [S3OP_PUT_BUCKET_POLICY] = {POLICY_ACTION_PUT_BUCKET_POLICY, AT_BUCKET, 0, 1},
+    [S3OP_DELETE_BUCKET_POLICY] = {POLICY_ACTION_DELETE_BUCKET_POLICY, AT_BUCKET, 0, 1},
 };
 #undef A
 
@@ -84,8 +87,8 @@ enum { PAB_BLOCK_ACLS = 1, PAB_IGNORE_ACLS = 2, PAB_BLOCK_POLICY = 4, PAB_RESTRI
 typedef struct bucket_access {
     char name[STORE_BUCKET_NAME_MAX + 1];
     int exists;
-    char owner_id[65];
-    char owner_name[64];
+    char owner_id[ACL_ID_MAX + 1];
+    char owner_name[ACL_NAME_MAX + 1];
     acl_t *acl;          /* owned; NULL: private (the owner's FULL_CONTROL only) */
     policy_t *policy;    /* owned; NULL: none */
     int policy_public;   /* policy_is_public */
@@ -139,21 +142,24 @@ static int is_canonical_id(const char *s)
     return n == 64;
 }
 
-int authz_owner_id(s3_req_t *r, const char *stored_owner, char id[65], char name[64])
+int authz_owner_id(s3_req_t *r, const char *stored_owner, char id[ACL_ID_MAX + 1], char name[ACL_NAME_MAX + 1])
 {
     keys_user_t u;
-    if (keys_find_user(r->thread->server->keys, stored_owner, &u) != 0) {
+    /* an id names only the user of that id, never one named like it (even once its own user is gone) */
+    int by_id = is_canonical_id(stored_owner);
+    if (keys_find_user_by(r->thread->server->keys, by_id ? KEYS_BY_ID : KEYS_BY_NAME, stored_owner, &u) != 0) {
         id[0] = name[0] = '\0';
-        if (is_canonical_id(stored_owner))
-            snprintf(id, 65, "%s", stored_owner); /* its user is gone; the id still names the owner */
+        if (by_id)
+            snprintf(id, ACL_ID_MAX + 1, "%s", stored_owner); /* its user is gone; the id still names the owner */
         return -ENOENT;
     }
-    snprintf(id, 65, "%s", u.canonical_id);
-    snprintf(name, 64, "%.63s", u.name);
+    snprintf(id, ACL_ID_MAX + 1, "%s", u.canonical_id);
+    snprintf(name, ACL_NAME_MAX + 1, "%s", u.name);
     return 0;
 }
 
-int authz_resolve_grantee(void *ctx, char kind, const char *value, size_t value_len, char id[65], char name[64])
+int authz_resolve_grantee(void *ctx, char kind, const char *value, size_t value_len, char id[ACL_ID_MAX + 1],
+                          char name[ACL_NAME_MAX + 1])
 {
     char buf[320];
     keys_user_t u;
@@ -161,12 +167,12 @@ int authz_resolve_grantee(void *ctx, char kind, const char *value, size_t value_
         return -ENOENT;
     memcpy(buf, value, value_len);
     buf[value_len] = '\0';
-    if (keys_find_user((keys_t *)ctx, buf, &u) != 0)
+    if (keys_find_user_by((keys_t *)ctx, kind == 'i' ? KEYS_BY_ID : KEYS_BY_EMAIL, buf, &u) != 0)
         return -ENOENT;
     if ((kind == 'i' && strcmp(u.canonical_id, buf) != 0) || (kind == 'e' && strcmp(u.email, buf) != 0))
-        return -ENOENT; /* a name is neither an id nor an address */
-    snprintf(id, 65, "%s", u.canonical_id);
-    snprintf(name, 64, "%.63s", u.name);
+        return -ENOENT; /* as written: another case names no grantee */
+    snprintf(id, ACL_ID_MAX + 1, "%s", u.canonical_id);
+    snprintf(name, ACL_NAME_MAX + 1, "%s", u.name);
     return 0;
 }
 
@@ -194,8 +200,8 @@ const authz_owner_t *authz_owner_by_id(s3_req_t *r, authz_owners_t *o, const cha
     memcpy(slot->id, id, id_len);
     slot->id[id_len] = '\0';
     keys_user_t u;
-    if (keys_find_user(r->thread->server->keys, slot->id, &u) == 0 && strcmp(u.canonical_id, slot->id) == 0)
-        snprintf(slot->name, sizeof(slot->name), "%.63s", u.name);
+    if (keys_find_user_by(r->thread->server->keys, KEYS_BY_ID, slot->id, &u) == 0 && strcmp(u.canonical_id, slot->id) == 0)
+        snprintf(slot->name, sizeof(slot->name), "%s", u.name);
     else
         slot->name[0] = '\0'; /* its user is gone; the id still names the owner */
     return slot;
@@ -236,7 +242,7 @@ static bucket_access_t *access_load(s3_req_t *r)
     }
     if (store_bucket_conf_get(store, r->route.bucket, "policy", &val, &len) == 0) {
         char err[256];
-        if (policy_parse(val, len, b->name, &b->policy, err, sizeof(err)) != 0) {
+        if (policy_parse_stored(val, len, b->name, &b->policy, err, sizeof(err)) != 0) {
             log_error("bucket %s: its stored policy no longer parses (%s); ignored", b->name, err);
             b->policy = NULL;
         } else {
@@ -310,15 +316,21 @@ static void ctx_add_param(s3_req_t *r, ctx_builder_t *c, const char *key, const 
     ctx_add(r, c, key, v, v != NULL ? len : 0);
 }
 
-static void ctx_add_header(s3_req_t *r, ctx_builder_t *c, const char *key, const char *header)
+/* Where a request's own values (x-amz-acl...) come from: its headers, or what stands for them (a POST form's fields). */
+typedef struct values {
+    acl_header_fn get;
+    void *ctx;
+} values_t;
+
+static void ctx_add_header(s3_req_t *r, ctx_builder_t *c, const char *key, const values_t *values, const char *header)
 {
     size_t len;
-    const char *v = s3_header(r, header, &len);
+    const char *v = values->get(values->ctx, header, &len);
     ctx_add(r, c, key, v, v != NULL ? len : 0);
 }
 
 /* The condition keys a request brings: who, from where, when, and the request's own values. */
-static void build_context(s3_req_t *r, const store_object_t *obj, ctx_builder_t *c)
+static void build_context(s3_req_t *r, const store_object_t *obj, const values_t *values, ctx_builder_t *c)
 {
     struct sockaddr_storage ss;
     char addr[INET6_ADDRSTRLEN] = "", num[32];
@@ -336,8 +348,8 @@ static void build_context(s3_req_t *r, const store_object_t *obj, ctx_builder_t 
     struct tm tm;
     gmtime_r(&now, &tm);
     ctx_add(r, c, "aws:CurrentTime", num, strftime(num, sizeof(num), "%Y-%m-%dT%H:%M:%SZ", &tm));
-    ctx_add_header(r, c, "aws:Referer", "referer");
-    ctx_add_header(r, c, "aws:UserAgent", "user-agent");
+    ctx_add_header(r, c, "aws:Referer", values, "referer");
+    ctx_add_header(r, c, "aws:UserAgent", values, "user-agent");
     if (r->authenticated) {
         ctx_add(r, c, "aws:username", r->user.name, strlen(r->user.name));
         ctx_add(r, c, "aws:userid", r->user.canonical_id, strlen(r->user.canonical_id));
@@ -345,11 +357,11 @@ static void build_context(s3_req_t *r, const store_object_t *obj, ctx_builder_t 
     ctx_add_param(r, c, "s3:prefix", "prefix");
     ctx_add_param(r, c, "s3:delimiter", "delimiter");
     ctx_add_param(r, c, "s3:max-keys", "max-keys");
-    ctx_add_header(r, c, "s3:x-amz-acl", "x-amz-acl");
-    ctx_add_header(r, c, "s3:x-amz-content-sha256", "x-amz-content-sha256");
-    ctx_add_header(r, c, "s3:x-amz-server-side-encryption", "x-amz-server-side-encryption");
-    ctx_add_header(r, c, "s3:x-amz-copy-source", "x-amz-copy-source");
-    ctx_add_header(r, c, "s3:x-amz-metadata-directive", "x-amz-metadata-directive");
+    ctx_add_header(r, c, "s3:x-amz-acl", values, "x-amz-acl");
+    ctx_add_header(r, c, "s3:x-amz-content-sha256", values, "x-amz-content-sha256");
+    ctx_add_header(r, c, "s3:x-amz-server-side-encryption", values, "x-amz-server-side-encryption");
+    ctx_add_header(r, c, "s3:x-amz-copy-source", values, "x-amz-copy-source");
+    ctx_add_header(r, c, "s3:x-amz-metadata-directive", values, "x-amz-metadata-directive");
     for (size_t i = 0; obj != NULL && i < obj->num_headers; i++) {
         const store_kv_t *h = &obj->headers[i];
         tagging_set_t tags;
@@ -368,6 +380,7 @@ static void build_context(s3_req_t *r, const store_object_t *obj, ctx_builder_t 
 typedef struct decision {
     const store_object_t *obj; /* the object; NULL: none, or it does not exist */
     const ctx_builder_t *ctx;  /* r's condition keys when built already (authz_key), else NULL */
+    const values_t *values;    /* r's own values; NULL: its headers */
 } decision_t;
 
 /* The bucket's policy's decision for r (POLICY_NONE without a policy). */
@@ -389,11 +402,11 @@ static policy_decision_t policy_decide(s3_req_t *r, const bucket_access_t *b, co
     ctx_builder_t built;
     const ctx_builder_t *c = d->ctx;
     if (c == NULL) {
-        build_context(r, d->obj, &built);
+        build_context(r, d->obj, d->values != NULL ? d->values : &(values_t){authz_header, r}, &built);
         c = &built;
     }
     policy_request_t pr = {
-        .action = a->name,
+        .action = policy_action_name(a->action),
         .resource = res,
         .resource_len = n,
         .anonymous = !r->authenticated,
@@ -412,6 +425,11 @@ static unsigned acl_perms(s3_req_t *r, const acl_t *acl, unsigned pab)
     return pab & PAB_IGNORE_ACLS ? acl_private_permissions(acl, id) : acl_permissions(acl, id);
 }
 
+static int is_root(const s3_req_t *r)
+{
+    return r->authenticated && strcmp(r->user.canonical_id, r->thread->server->root.canonical_id) == 0;
+}
+
 /* bucket_fn: the decision for r; arg is a decision_t. */
 static s3err_t decide(s3_req_t *r, const bucket_access_t *b, void *arg)
 {
@@ -420,10 +438,15 @@ static s3err_t decide(s3_req_t *r, const bucket_access_t *b, void *arg)
     const action_t *a = &actions[r->route.op];
     if (!b->exists)
         return S3ERR_NONE; /* the operation answers NoSuchBucket */
+    int root = is_root(r);
+    if (root && a->owner_only)
+        return S3ERR_NONE; /* as AWS's account root: the policy operations stay root's, so it cannot lock itself out */
     int is_owner = r->authenticated && b->owner_id[0] != '\0' && strcmp(b->owner_id, r->user.canonical_id) == 0;
     policy_decision_t pd = policy_decide(r, b, a, d);
     if (pd == POLICY_DENY)
         return S3ERR_ACCESS_DENIED;
+    if (root)
+        return S3ERR_NONE; /* needs no ACL and no Allow */
     if (a->owner_only || is_owner)
         return is_owner ? S3ERR_NONE : S3ERR_ACCESS_DENIED;
     acl_t oacl;
@@ -440,24 +463,46 @@ static s3err_t decide(s3_req_t *r, const bucket_access_t *b, void *arg)
     return S3ERR_ACCESS_DENIED;
 }
 
-static int is_root(const s3_req_t *r)
+/* bucket_fn: whether the bucket has a policy (arg: an int). */
+static s3err_t copy_has_policy(s3_req_t *r, const bucket_access_t *b, void *arg)
 {
-    return r->authenticated && strcmp(r->user.canonical_id, r->thread->server->root.canonical_id) == 0;
+    (void)r;
+    *(int *)arg = b->policy != NULL;
+    return S3ERR_NONE;
+}
+
+/* Whether root's request on r's bucket is allowed without a decision: nothing but a policy's Deny can refuse root. */
+static int root_unrestricted(s3_req_t *r, const action_t *a)
+{
+    int has_policy = 1;
+    if (!is_root(r))
+        return 0;
+    if (a->owner_only)
+        return 1;
+    with_bucket(r, copy_has_policy, &has_policy); /* the cached access state: no store read once the bucket is cached */
+    return !has_policy;
 }
 
 s3err_t authz_request(s3_req_t *r)
 {
+    return authz_request_with(r, authz_header, r);
+}
+
+s3err_t authz_request_with(s3_req_t *r, acl_header_fn get, void *ctx)
+{
+    const values_t *values = &(values_t){get, ctx};
     const action_t *a = &actions[r->route.op];
     r->authz_deferred = 0;
-    if (a->name == NULL || a->level == AT_SERVICE) /* admin endpoints check for root themselves; others answer errors */
+    /* admin endpoints check for root themselves; others answer errors */
+    if (a->action == POLICY_ACTION_NONE || a->level == AT_SERVICE)
         return r->authenticated ? S3ERR_NONE : S3ERR_ACCESS_DENIED;
-    if (is_root(r))
+    if (root_unrestricted(r, a))
         return S3ERR_NONE;
     if (a->level == AT_OBJECT || a->level == AT_OBJECTS) {
         r->authz_deferred = 1;
         return S3ERR_NONE;
     }
-    return with_bucket(r, decide, &(decision_t){NULL, NULL});
+    return with_bucket(r, decide, &(decision_t){NULL, NULL, values});
 }
 
 s3err_t authz_object(s3_req_t *r, const store_object_t *obj)
@@ -465,7 +510,7 @@ s3err_t authz_object(s3_req_t *r, const store_object_t *obj)
     if (!r->authz_deferred)
         return S3ERR_NONE;
     r->authz_deferred = 0;
-    return with_bucket(r, decide, &(decision_t){obj, NULL});
+    return with_bucket(r, decide, &(decision_t){obj, NULL, NULL});
 }
 
 struct authz_keys {
@@ -482,17 +527,17 @@ authz_keys_t *authz_keys_begin(s3_req_t *r)
 
 s3err_t authz_key(s3_req_t *r, authz_keys_t *k, const char *key, size_t key_len)
 {
-    if (!r->authz_deferred) /* root */
+    if (!r->authz_deferred) /* root, on a bucket without a policy */
         return S3ERR_NONE;
     if (!k->built) { /* the same for every key: who, from where, when, the request's own values */
-        build_context(r, NULL, &k->ctx);
+        build_context(r, NULL, &(values_t){authz_header, r}, &k->ctx);
         k->built = 1;
     }
     const char *saved_key = r->route.key;
     size_t saved_key_len = r->route.key_len;
     r->route.key = key;
     r->route.key_len = key_len;
-    s3err_t err = with_bucket(r, decide, &(decision_t){NULL, &k->ctx});
+    s3err_t err = with_bucket(r, decide, &(decision_t){NULL, &k->ctx, NULL});
     r->route.key = saved_key;
     r->route.key_len = saved_key_len;
     return err;
@@ -522,15 +567,13 @@ int authz_get_object(s3_req_t *r, store_object_t *obj)
 
 s3err_t authz_source(s3_req_t *r, const char *bucket, const char *key, size_t key_len, const store_object_t *obj)
 {
-    if (is_root(r))
-        return S3ERR_NONE;
     route_t saved = r->route;
     r->route.op = S3OP_GET_OBJECT;
     r->route.bucket = bucket;
     r->route.bucket_len = strlen(bucket);
     r->route.key = key;
     r->route.key_len = key_len;
-    s3err_t err = with_bucket(r, decide, &(decision_t){obj, NULL});
+    s3err_t err = with_bucket(r, decide, &(decision_t){obj, NULL, NULL}); /* for root, too: the source bucket's policy may deny */
     r->route = saved;
     return err;
 }
@@ -583,12 +626,18 @@ const char *authz_header(void *ctx, const char *name, size_t *len)
 
 s3err_t authz_new_object_acl(s3_req_t *r, store_kv_t *out, int *has_acl, const char **message)
 {
+    return authz_new_object_acl_with(r, authz_header, r, out, has_acl, message);
+}
+
+s3err_t authz_new_object_acl_with(s3_req_t *r, acl_header_fn header, void *header_ctx, store_kv_t *out, int *has_acl,
+                                  const char **message)
+{
     authz_bucket_info_t b;
     acl_t acl_buf, *acl = &acl_buf;
     uint8_t enc[ACL_ENCODED_MAX];
     int none = 0;
     size_t canned_len;
-    const char *canned = s3_header(r, ACL_HEADER_CANNED, &canned_len);
+    const char *canned = header(header_ctx, ACL_HEADER_CANNED, &canned_len);
     *message = NULL;
     *has_acl = 0;
     authz_bucket_info(r, &b);
@@ -598,7 +647,7 @@ s3err_t authz_new_object_acl(s3_req_t *r, store_kv_t *out, int *has_acl, const c
         (b.owner_preferred && canned != NULL && h2o_memis(canned, canned_len, H2O_STRLIT("bucket-owner-full-control")));
     const char *owner_id = to_bucket_owner ? b.owner_id : r->user.canonical_id;
     const char *owner_name = to_bucket_owner ? b.owner_name : r->user.name;
-    acl_err_t e = acl_from_headers(authz_header, r, authz_resolve_grantee, r->thread->server->keys, owner_id, owner_name,
+    acl_err_t e = acl_from_headers(header, header_ctx, authz_resolve_grantee, r->thread->server->keys, owner_id, owner_name,
                                    b.owner_id, b.owner_name, acl, &none, message);
     if (e != ACL_OK)
         return authz_acl_error(e);

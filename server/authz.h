@@ -4,9 +4,12 @@
  * resource (arn:aws:s3:::bucket or arn:aws:s3:::bucket/key), and is decided
  * the way S3 decides for one account:
  *
- *   1. root, the server's administrator, may do anything;
- *   2. an explicit Deny in the bucket policy refuses;
- *   3. the bucket policy operations are the bucket owner's alone;
+ *   1. root, the server's administrator, may see and change any bucket's
+ *      policy (so it can never lock itself out);
+ *   2. an explicit Deny in the bucket policy refuses, root included (as it
+ *      refuses AWS's account root user);
+ *   3. root may do anything else; the bucket policy operations are the
+ *      bucket owner's alone;
  *   4. the bucket owner may do anything in the bucket, and an object's owner
  *      anything to that object;
  *   5. an Allow in the bucket policy permits (for anonymous requesters only if
@@ -21,6 +24,8 @@
  * ownership controls) is read from the store once and kept in a small cache
  * shared by the event loops; every change to any of it calls
  * authz_invalidate(), which empties the cache, so the next request sees it.
+ * Root's requests on a bucket without a policy are allowed from that cached
+ * state alone, without evaluating anything.
  *
  * Decisions that need the object (reading it, its ACL or tags) are deferred:
  * authz_request() leaves r->authz_deferred set and the operation calls
@@ -41,6 +46,13 @@
 
 /** Decides r before dispatch: S3ERR_NONE (allowed, or deferred to authz_object) or AccessDenied. */
 s3err_t authz_request(s3_req_t *r);
+
+/**
+ * As authz_request, with the request's own values that the policy's condition keys see (s3:x-amz-acl,
+ * aws:Referer...) read through get(ctx, name) instead of from r's headers: PostObject's form fields
+ * stand for its headers. Only a decision made here sees them; one deferred to authz_object reads headers.
+ */
+s3err_t authz_request_with(s3_req_t *r, acl_header_fn get, void *ctx);
 
 /** The deferred decision for r on obj (NULL: the object does not exist). S3ERR_NONE or AccessDenied. */
 s3err_t authz_object(s3_req_t *r, const store_object_t *obj);
@@ -71,8 +83,8 @@ s3err_t authz_source(s3_req_t *r, const char *bucket, const char *key, size_t ke
 /** What the bucket operations need to know of r's bucket's access state. */
 typedef struct authz_bucket_info {
     int exists;
-    char owner_id[65];
-    char owner_name[64];
+    char owner_id[ACL_ID_MAX + 1];
+    char owner_name[ACL_NAME_MAX + 1];
     int block_public_acls, block_public_policy;
     int acls_disabled;   /* BucketOwnerEnforced */
     int owner_preferred; /* BucketOwnerPreferred */
@@ -90,6 +102,10 @@ void authz_bucket_info(s3_req_t *r, authz_bucket_info_t *out);
  */
 s3err_t authz_new_object_acl(s3_req_t *r, store_kv_t *out, int *has_acl, const char **message);
 
+/** As authz_new_object_acl, with x-amz-acl and x-amz-grant-* read through header(header_ctx, name): PostObject's form. */
+s3err_t authz_new_object_acl_with(s3_req_t *r, acl_header_fn header, void *header_ctx, store_kv_t *out, int *has_acl,
+                                  const char **message);
+
 /** An acl_header_fn over a request's headers (ctx: the s3_req_t). */
 const char *authz_header(void *ctx, const char *name, size_t *len);
 
@@ -99,13 +115,17 @@ s3err_t authz_acl_error(acl_err_t err);
 /** Forgets every bucket's cached access state; call after changing any of it (and after a bucket is deleted). */
 void authz_invalidate(void);
 
-/** The canonical id of a bucket's owner as stored (an id, or the user name older versions stored). 0 or -ENOENT. */
-int authz_owner_id(s3_req_t *r, const char *stored_owner, char id[65], char name[64]);
+/**
+ * The canonical id and display name of a bucket's owner as stored: an id (64 lower-case hex digits,
+ * never read as a user's name), or the user name older versions stored. 0, or -ENOENT when no such
+ * user exists (then id is the stored id, or "" for a name, and name is "").
+ */
+int authz_owner_id(s3_req_t *r, const char *stored_owner, char id[ACL_ID_MAX + 1], char name[ACL_NAME_MAX + 1]);
 
 /** An owner as listings show it (Owner, Initiator): canonical id and display name ("" when the user is gone). */
 typedef struct authz_owner {
-    char id[65];
-    char name[64];
+    char id[ACL_ID_MAX + 1];
+    char name[ACL_NAME_MAX + 1];
 } authz_owner_t;
 
 #define AUTHZ_OWNERS_CACHED 8
@@ -134,7 +154,8 @@ const authz_owner_t *authz_owner_of_acl(s3_req_t *r, authz_owners_t *o, const ch
 const authz_owner_t *authz_owner_by_id(s3_req_t *r, authz_owners_t *o, const char *id, size_t id_len);
 
 /** Resolves a grantee for the ACL parsers (acl_resolve_fn) against the server's users; ctx is the server's keys_t. */
-int authz_resolve_grantee(void *ctx, char kind, const char *value, size_t value_len, char id[65], char name[64]);
+int authz_resolve_grantee(void *ctx, char kind, const char *value, size_t value_len, char id[ACL_ID_MAX + 1],
+                          char name[ACL_NAME_MAX + 1]);
 
 /** The object's ACL from its stored headers: 0, or -ENOENT when it has none (then its owner is the bucket owner). */
 int authz_object_acl(const store_object_t *obj, acl_t *out);

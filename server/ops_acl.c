@@ -150,7 +150,7 @@ void ops_acl(s3_req_t *r)
         return;
     }
     const char *message = NULL;
-    char owner_id[65], owner_name[64];
+    char owner_id[ACL_ID_MAX + 1], owner_name[ACL_NAME_MAX + 1];
     memcpy(owner_id, acl->owner_id, sizeof(owner_id));
     memcpy(owner_name, acl->owner_name, sizeof(owner_name));
     s3err_t err = requested_acl(r, &b, owner_id, owner_name, acl, &message);

@@ -35,7 +35,7 @@ typedef struct list_buckets_ctx {
 static int on_bucket(void *ctx, const store_bucket_t *b)
 {
     list_buckets_ctx_t *c = ctx;
-    char id[65], name[64];
+    char id[ACL_ID_MAX + 1], name[ACL_NAME_MAX + 1];
     authz_owner_id(c->r, b->owner, id, name);
     if (strcmp(id, c->r->user.canonical_id) != 0)
         return 0;
@@ -112,7 +112,7 @@ static void run_create_bucket(s3_job_t *j)
     int rc = store_bucket_create(store, r->route.bucket, r->user.canonical_id, st->region);
     if (rc == -EEXIST) {
         store_bucket_t b;
-        char id[65], name[64];
+        char id[ACL_ID_MAX + 1], name[ACL_NAME_MAX + 1];
         if (store_bucket_get(store, r->route.bucket, &b) == 0 && (authz_owner_id(r, b.owner, id, name), 1) &&
             strcmp(id, r->user.canonical_id) == 0)
             j->err = S3ERR_BUCKET_ALREADY_OWNED_BY_YOU;

@@ -17,9 +17,12 @@
  *
  * As S3 does, repeated fields are joined with commas, ${filename} in a field
  * becomes the last path segment of the file's name, and fields after the
- * file are ignored. The answer follows success_action_redirect (303 to the
- * URL with bucket, key and etag appended) or success_action_status (201 with
- * a PostResponse document, 200, or 204 by default, both empty).
+ * file are ignored. The acl field does what PutObject's x-amz-acl does (the
+ * same code: form_header hands it to authz as that header), for the object's
+ * ACL and for the bucket policy's s3:x-amz-acl. The answer follows
+ * success_action_redirect (303 to the URL with bucket, key and etag appended)
+ * or success_action_status (201 with a PostResponse document, 200, or 204 by
+ * default, both empty).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +32,7 @@
 #include "auth/postpolicy.h"
 #include "auth/sigv4.h"
 #include "auth/text.h"
+#include "server/authz.h"
 #include "server/formdata.h"
 #include "server/handler.h"
 #include "server/tagging.h"
@@ -43,6 +47,7 @@ static const char *const post_stored_fields[] = {"content-type", "cache-control"
                                                  "expires"};
 
 typedef struct post_state {
+    s3_req_t *r; /* borrowed */
     formdata_t form;
     postpolicy_field_t fields[FORMDATA_MAX_FIELDS]; /* the fields before the file, one per name, ${filename} expanded */
     size_t num_fields;
@@ -172,6 +177,25 @@ static s3err_t collect_fields(s3_req_t *r, post_state_t *st)
     return S3ERR_NONE;
 }
 
+/*
+ * An acl_header_fn over the form (ctx: the post_state_t), for what PutObject reads from headers: the
+ * acl field stands for x-amz-acl, in the object's ACL and in the bucket policy's s3:x-amz-acl. A
+ * POST carries its x-amz-* values in the form, so its other x-amz-* headers count for nothing (a
+ * form has no grant fields); the rest (Referer, User-Agent) are the request's own headers.
+ */
+static const char *form_header(void *ctx, const char *name, size_t *len)
+{
+    post_state_t *st = ctx;
+    if (strcmp(name, ACL_HEADER_CANNED) == 0) {
+        const postpolicy_field_t *f = field(st, "acl");
+        *len = f != NULL ? f->value_len : 0;
+        return f != NULL ? f->value : NULL;
+    }
+    if (strncmp(name, "x-amz-", 6) == 0)
+        return NULL;
+    return s3_header(st->r, name, len);
+}
+
 /* ------------------------------------------------------------------ authentication */
 
 /* SigV4 form fields: x-amz-algorithm, x-amz-credential, x-amz-date, x-amz-signature over the policy. */
@@ -239,7 +263,7 @@ static s3err_t authenticate_v2(s3_req_t *r, post_state_t *st, const postpolicy_f
     return ok ? S3ERR_NONE : S3ERR_SIGNATURE_DOES_NOT_MATCH;
 }
 
-/* Authenticates from the form. No credential at all leaves the request anonymous (s3_authorize decides). */
+/* Authenticates from the form. No credential at all leaves the request anonymous (authz_request_with decides). */
 static s3err_t authenticate_form(s3_req_t *r, post_state_t *st, const char **message)
 {
     const postpolicy_field_t *policy = field(st, "policy");
@@ -306,7 +330,7 @@ static s3err_t collect_headers(s3_req_t *r, post_state_t *st, size_t *num, const
         }
         if (meta)
             meta_bytes += f->name_len - 11 + f->value_len;
-        if (n == S3_STORED_HEADERS_MAX - 1 || meta_bytes > POST_USER_METADATA_MAX)
+        if (n == S3_STORED_HEADERS_MAX - 2 || meta_bytes > POST_USER_METADATA_MAX) /* room for the type and the ACL */
             return S3ERR_METADATA_TOO_LARGE;
         char *name = h2o_mem_alloc_pool(&r->req->pool, f->name_len + 1);
         for (size_t k = 0; k < f->name_len; k++)
@@ -323,11 +347,14 @@ static s3err_t collect_headers(s3_req_t *r, post_state_t *st, size_t *num, const
     if (tagging != NULL &&
         (err = s3_tagging_from_document(r, tagging->value, tagging->value_len, &st->headers[n], &has_tags, message)) != S3ERR_NONE)
         return err;
-    if (has_tags && ++n + !has_type > S3_STORED_HEADERS_MAX)
+    if (has_tags && ++n + !has_type > S3_STORED_HEADERS_MAX - 1)
         return S3ERR_METADATA_TOO_LARGE;
     if (!has_type) /* the file part's own Content-Type is not used: only the policy-checked field counts */
         st->headers[n++] = (store_kv_t){H2O_STRLIT("content-type"), H2O_STRLIT("binary/octet-stream")};
-    *num = n;
+    int has_acl; /* the acl field, as PutObject's x-amz-acl */
+    if ((err = authz_new_object_acl_with(r, form_header, st, &st->headers[n], &has_acl, message)) != S3ERR_NONE)
+        return err;
+    *num = n + has_acl;
     return S3ERR_NONE;
 }
 
@@ -489,7 +516,7 @@ static s3err_t prepare(s3_req_t *r, post_state_t *st, const char *boundary, size
     }
     if ((err = collect_fields(r, st)) != S3ERR_NONE)
         return err;
-    if ((err = authenticate_form(r, st, message)) != S3ERR_NONE || (err = s3_authorize(r)) != S3ERR_NONE)
+    if ((err = authenticate_form(r, st, message)) != S3ERR_NONE || (err = authz_request_with(r, form_header, st)) != S3ERR_NONE)
         return err;
     if ((key = field(st, "key")) == NULL)
         return missing_field(st, "key", message);
@@ -567,6 +594,7 @@ void ops_post_object(s3_req_t *r)
     s3_job_t *j = s3_job_new(r, run_post_object, sizeof(post_state_t));
     j->super.done = post_done; /* the answer may be a redirect or a PostResponse with a Location */
     post_state_t *st = (post_state_t *)j->extra;
+    st->r = r;
     const char *message = NULL;
     s3err_t err = prepare(r, st, boundary, boundary_len, &message);
     if (err != S3ERR_NONE) {

@@ -140,7 +140,7 @@ static int load_key(void *ctx, const users_key_t *k)
 {
     load_keys_ctx_t *c = ctx;
     keys_user_t u;
-    if (keys_find_user(c->keys, k->user, &u) != 0 || strcmp(u.name, k->user) != 0) {
+    if (keys_find_user_by(c->keys, KEYS_BY_NAME, k->user, &u) != 0 || strcmp(u.name, k->user) != 0) {
         log_warn("access key %s names user %s, who does not exist: ignored", k->access_key, k->user);
         return 0;
     }

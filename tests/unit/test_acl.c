@@ -22,6 +22,8 @@
 #define BOB "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0"
 #define EC2 "6aa5a366c34c1cbe25dc49211496e913e0351eb0e8c37aa3477e40942ec6b97c"
 #define ID65 ALICE "0"
+#define LONG_NAMED "10e910e910e910e910e910e910e910e910e910e910e910e910e910e910e910e9"
+#define NAME64 "a-user-name-of-the-longest-length-allowed.64-characters@x.y_z+=1"
 #define ALL ACL_URI_ALL_USERS
 #define AUTH ACL_URI_AUTHENTICATED_USERS
 #define LOGS ACL_URI_LOG_DELIVERY
@@ -34,6 +36,7 @@ static const struct {
     {OWNER, "owner", "owner@example.com"},
     {ALICE, "alice", "alice@example.com"},
     {BOB, "bob", "bob@example.com"},
+    {LONG_NAMED, NAME64, "long@example.com"},
 };
 
 static int resolve_calls;
@@ -765,7 +768,7 @@ static void test_decode_refuses(void **state)
         {"permission 16", REC(1, 1, 'o', 0, 1, ACL_GRANTEE_ALL_USERS, 16), -EINVAL},
         {"user grant with an empty id", REC(1, 1, 'o', 0, 1, ACL_GRANTEE_USER, ACL_READ, 0, 0), -EINVAL},
         {"user grant without a name", REC(1, 1, 'o', 0, 1, ACL_GRANTEE_USER, ACL_READ, 1, 'u'), -EINVAL},
-        {"user name over 63", REC(1, 1, 'o', 0, 1, ACL_GRANTEE_USER, ACL_READ, 1, 'u', 64), -EINVAL},
+        {"user name cut short", REC(1, 1, 'o', 0, 1, ACL_GRANTEE_USER, ACL_READ, 1, 'u', 64), -EINVAL},
         {"trailing byte", REC(1, 1, 'o', 0, 0, 0), -EINVAL},
         {"group grant followed by an id", REC(1, 1, 'o', 0, 1, ACL_GRANTEE_ALL_USERS, ACL_READ, 1, 'u', 0), -EINVAL},
         {"garbage", REC(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff), -EINVAL},
@@ -805,6 +808,61 @@ static void test_decode_refuses(void **state)
             rec[i] ^= (uint8_t)x;
         }
     }
+}
+
+/* A stored ACL of ALICE with no grants, whose owner's display name is name_len bytes of 'n'. Returns its length. */
+static size_t owner_record(uint8_t *buf, size_t name_len)
+{
+    size_t n = 0;
+    buf[n++] = 1; /* the version */
+    buf[n++] = ACL_ID_MAX;
+    memcpy(buf + n, ALICE, ACL_ID_MAX);
+    n += ACL_ID_MAX;
+    buf[n++] = (uint8_t)name_len;
+    memset(buf + n, 'n', name_len);
+    n += name_len;
+    buf[n++] = 0; /* no grants */
+    return n;
+}
+
+/* A user name may be 64 characters (storage/users.h): as a display name it is kept whole everywhere. */
+static void test_display_name_of_64(void **state)
+{
+    (void)state;
+    assert_int_equal(strlen(NAME64), 64);
+    acl_t *acl = malloc(sizeof(*acl)), *back = malloc(sizeof(*back));
+    assert_non_null(acl);
+    assert_non_null(back);
+    assert_int_equal(acl_canned("bucket-owner-read", strlen("bucket-owner-read"), ALICE, NAME64, OWNER, NAME64, acl), 0);
+    assert_string_equal(acl->owner_name, NAME64);
+    assert_int_equal(acl->num_grants, 2);
+    assert_string_equal(acl->grants[0].display_name, NAME64);
+    assert_string_equal(acl->grants[1].display_name, NAME64);
+
+    /* the stored form holds all 64 bytes, and refuses 65 */
+    uint8_t rec[ACL_ENCODED_MAX];
+    size_t len = acl_encode(acl, rec, sizeof(rec));
+    assert_int_equal(acl_decode(rec, len, back), 0);
+    assert_string_equal(back->owner_name, NAME64);
+    assert_string_equal(back->grants[0].display_name, NAME64);
+    assert_string_equal(back->grants[1].display_name, NAME64);
+    assert_int_equal(acl_decode(rec, owner_record(rec, 64), back), 0);
+    assert_int_equal(strlen(back->owner_name), 64);
+    assert_int_equal(acl_decode(rec, owner_record(rec, 65), back), -EINVAL);
+
+    /* the documents: GetBucketAcl writes it whole, and a grantee resolved by id gets it whole */
+    xmlw_t w;
+    xmlw_init(&w);
+    acl_write_xml(&w, acl);
+    assert_non_null(memmem(w.buf, w.len, "<Owner><ID>" ALICE "</ID><DisplayName>" NAME64 "</DisplayName></Owner>",
+                           strlen("<Owner><ID>" ALICE "</ID><DisplayName>" NAME64 "</DisplayName></Owner>")));
+    xmlw_free(&w);
+    const char *message;
+    const char *body = POLICY(ALICE, USER(LONG_NAMED, "READ"));
+    assert_int_equal(acl_parse_xml(body, strlen(body), ALICE, resolve, NULL, acl, &message), ACL_OK);
+    assert_string_equal(acl->grants[0].display_name, NAME64);
+    free(back);
+    free(acl);
 }
 
 static void test_encode_largest(void **state)
@@ -956,6 +1014,7 @@ int main(void)
         cmocka_unit_test(test_parse_xml_limits),
         cmocka_unit_test(test_write_xml),
         cmocka_unit_test(test_decode_refuses),
+        cmocka_unit_test(test_display_name_of_64),
         cmocka_unit_test(test_encode_largest),
         cmocka_unit_test(test_permissions),
         cmocka_unit_test(test_is_public),

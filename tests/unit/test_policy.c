@@ -1,6 +1,7 @@
 /* tests/unit/test_policy.c -- bucket policies (auth/policy.c): a table of (policy, request) ->
  * decision cases over principals, actions, resources, every condition operator family and policy
- * variables; a table of malformed documents that PutBucketPolicy must refuse; policy_is_public;
+ * variables; a table of malformed documents that PutBucketPolicy must refuse; a table of action
+ * names and patterns, known and unknown, and the list of known actions itself; policy_is_public;
  * the size limit; and wildcard patterns built to make a naive matcher backtrack exponentially. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -184,6 +185,22 @@ static const eval_case_t eval_cases[] = {
      AS_ALICE, "s3:GetObject", "a", NO_CTX, POLICY_ALLOW},
     {"a Deny for someone else", P12(ALLOW(ANYONE, GET, OBJECTS), DENY(ALICE, GET, OBJECTS)), AS_BOB, "s3:GetObject", "a", NO_CTX,
      POLICY_ALLOW},
+    {"a Deny to \"*\" holds for root", P12(ALLOW(ANYONE, GET, OBJECTS), DENY(ANYONE, GET, OBJ("locked/*"))), AS_ROOT,
+     "s3:GetObject", "locked/a", NO_CTX, POLICY_DENY},
+    {"a Deny to the account root ARN holds for root",
+     P12(DENY(AWS(Q("arn:aws:iam::123456789012:root")), Q("s3:PutObject"), OBJECTS)), AS_ROOT, "s3:PutObject", "a", NO_CTX,
+     POLICY_DENY},
+    {"a Deny to the account root ARN is not for alice",
+     P12(DENY(AWS(Q("arn:aws:iam::123456789012:root")), Q("s3:PutObject"), OBJECTS)), AS_ALICE, "s3:PutObject", "a", NO_CTX,
+     POLICY_NONE},
+    {"a Deny to root's user ARN", P12(DENY(AWS(Q(USER_ARN("root"))), Q("s3:DeleteObject"), OBJECTS)), AS_ROOT, "s3:DeleteObject",
+     "a", NO_CTX, POLICY_DENY},
+    {"a Deny for root whose condition holds",
+     P12(DENY_IF(ANYONE, GET, OBJECTS, COND("IpAddress", "aws:SourceIp", Q("127.0.0.0/8")))), AS_ROOT, "s3:GetObject", "a",
+     CTX1("aws:SourceIp", "127.0.0.1"), POLICY_DENY},
+    {"a Deny for root whose condition does not hold",
+     P12(DENY_IF(ANYONE, GET, OBJECTS, COND("IpAddress", "aws:SourceIp", Q("10.0.0.0/8")))), AS_ROOT, "s3:GetObject", "a",
+     CTX1("aws:SourceIp", "127.0.0.1"), POLICY_NONE},
     {"a single statement object", "{\"Version\":\"2012-10-17\",\"Statement\":" DENY(ANYONE, GET, OBJECTS) "}", ANON, "s3:GetObject",
      "a", NO_CTX, POLICY_DENY},
 
@@ -612,6 +629,101 @@ static void test_malformed(void **state)
     assert_int_equal(failed, 0);
 }
 
+typedef struct action_case {
+    const char *action; /* the JSON value of Action (a string or a list) */
+    int valid;          /* policy_parse takes it */
+    int stored_valid;   /* policy_parse_stored takes it */
+} action_case_t;
+
+static const action_case_t action_cases[] = {
+    {Q("*"), 1, 1},
+    {Q("s3:*"), 1, 1},
+    {Q("S3:*"), 1, 1},
+    {Q("s3:GetObject"), 1, 1},
+    {Q("S3:getobject"), 1, 1},
+    {Q("s3:GetObjectVersion"), 1, 1}, /* AWS's, never asked about here, in many policies written for AWS */
+    {Q("s3:PutLifecycleConfiguration"), 1, 1},
+    {Q("s3:ListAllMyBuckets"), 1, 1},
+    {Q("s3:Get*"), 1, 1},
+    {Q("s3:*Object"), 1, 1},
+    {Q("s3:*tagging"), 1, 1},
+    {Q("s3:Put*Acl"), 1, 1},
+    {Q("s3:?etObject"), 1, 1},
+    {Q("s3:G*t*b*"), 1, 1},
+    {Q("s3:*Bucket*"), 1, 1},
+    {"[" Q("s3:GetObject") "," Q("s3:List*") "]", 1, 1},
+    {Q("s3:GetObjekt"), 0, 1},                          /* no such action */
+    {Q("s3:Get"), 0, 1},                                /* a prefix of names is none of them */
+    {Q("s3:GetObject?"), 0, 1},                         /* one character too many */
+    {Q("s3:Foo*"), 0, 1},                               /* a pattern that matches no action */
+    {Q("s3:*Objekt"), 0, 1},                            /* ... nor this one */
+    {Q("s3:?"), 0, 1},                                  /* ... nor this one */
+    {"[" Q("s3:GetObject") "," Q("s3:Nope") "]", 0, 1}, /* one unknown among known */
+    {Q("ec2:RunInstances"), 0, 0},                      /* another service */
+    {Q("iam:*"), 0, 0},                                 /* another service's everything */
+    {Q("*:GetObject"), 0, 0},                           /* a wildcard service */
+    {Q("s3*"), 0, 0},                                   /* no service prefix */
+    {Q("s3:Get-Object"), 0, 0},                         /* a character no action has */
+    {Q("s3: GetObject"), 0, 0},                         /* a blank */
+    {Q("GetObject"), 0, 0},                             /* no prefix at all */
+};
+
+static void test_action_names(void **state)
+{
+    (void)state;
+    size_t failed = 0;
+    char doc[512];
+    for (size_t i = 0; i < sizeof(action_cases) / sizeof(action_cases[0]); i++) {
+        const action_case_t *c = &action_cases[i];
+        for (int negated = 0; negated <= 1; negated++) {
+            int n = snprintf(doc, sizeof(doc),
+                             "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Deny\",\"Principal\":\"*\","
+                             "\"%sAction\":%s,\"Resource\":" OBJECTS "}]}",
+                             negated ? "Not" : "", c->action);
+            assert_true(n > 0 && (size_t)n < sizeof(doc));
+            for (int stored = 0; stored <= 1; stored++) {
+                policy_t *p = NULL;
+                char err[256] = "";
+                int ret = stored ? policy_parse_stored(doc, (size_t)n, BUCKET, &p, err, sizeof(err))
+                                 : policy_parse(doc, (size_t)n, BUCKET, &p, err, sizeof(err));
+                int want = stored ? c->stored_valid : c->valid;
+                if ((ret == 0) != want || (ret != 0 && strcmp(err, "Policy has invalid action") != 0)) {
+                    print_error("%s%sAction %s: ret %d (%s), want %s\n", stored ? "stored, " : "", negated ? "Not" : "", c->action,
+                                ret, err, want ? "accepted" : "MalformedPolicy: Policy has invalid action");
+                    failed++;
+                }
+                policy_free(p);
+            }
+        }
+    }
+
+    /* every known action: named, a policy naming it parses and applies to it, and to no other */
+    policy_action_t prev = POLICY_ACTION_NONE;
+    assert_null(policy_action_name(POLICY_ACTION_NONE));
+    assert_null(policy_action_name(POLICY_ACTION_COUNT));
+    for (policy_action_t a = POLICY_ACTION_NONE + 1; a < POLICY_ACTION_COUNT; a++) {
+        const char *name = policy_action_name(a);
+        assert_non_null(name);
+        assert_true(strncmp(name, "s3:", 3) == 0);
+        if (prev != POLICY_ACTION_NONE && strcmp(policy_action_name(prev), name) >= 0) {
+            print_error("%s is not after %s: the list is kept in name order, each name once\n", name, policy_action_name(prev));
+            failed++;
+        }
+        prev = a;
+        int n = snprintf(doc, sizeof(doc), P12(DENY(ANYONE, "\"%s\"", OBJECTS)), name);
+        policy_t *p = NULL;
+        char err[256] = "";
+        assert_int_equal(policy_parse(doc, (size_t)n, BUCKET, &p, err, sizeof(err)), 0);
+        policy_request_t req = {.action = name, .resource = "arn:aws:s3:::" BUCKET "/k", .resource_len = strlen(BUCKET) + 15};
+        assert_int_equal(policy_evaluate(p, &req), POLICY_DENY);
+        req.action = a == POLICY_ACTION_GET_OBJECT ? "s3:PutObject" : "s3:GetObject";
+        assert_int_equal(policy_evaluate(p, &req), POLICY_NONE);
+        policy_free(p);
+    }
+    print_message("%zu action cases, %d known actions\n", sizeof(action_cases) / sizeof(action_cases[0]), POLICY_ACTION_COUNT - 1);
+    assert_int_equal(failed, 0);
+}
+
 typedef struct public_case {
     const char *name;
     const char *policy;
@@ -818,8 +930,9 @@ static void test_pathological(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_evaluate),   cmocka_unit_test(test_malformed),  cmocka_unit_test(test_is_public),
-        cmocka_unit_test(test_size_limit), cmocka_unit_test(test_err_buffer), cmocka_unit_test(test_pathological),
+        cmocka_unit_test(test_evaluate),     cmocka_unit_test(test_malformed),  cmocka_unit_test(test_action_names),
+        cmocka_unit_test(test_is_public),    cmocka_unit_test(test_size_limit), cmocka_unit_test(test_err_buffer),
+        cmocka_unit_test(test_pathological),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

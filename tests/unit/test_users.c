@@ -490,6 +490,8 @@ static void test_reopen_keeps_everything(void **state)
 
 #define ID_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define ID_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define ID_C "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+#define ID_D "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
 
 static void test_keys_table(void **state)
 {
@@ -522,7 +524,7 @@ static void test_keys_table(void **state)
     };
     for (size_t i = 0; i < sizeof(finds) / sizeof(finds[0]); i++) {
         memset(&u, 'x', sizeof(u));
-        int ret = keys_find_user(keys, finds[i].who, &u);
+        int ret = keys_find_user_by(keys, KEYS_BY_ID | KEYS_BY_EMAIL | KEYS_BY_NAME, finds[i].who, &u);
         if (finds[i].name == NULL) {
             assert_int_equal(ret, -ENOENT);
             continue;
@@ -537,10 +539,65 @@ static void test_keys_table(void **state)
     assert_int_equal(keys_remove_user(keys, "alice"), 2);
     assert_int_equal(keys_lookup(keys, AK_ALICE, &u), -ENOENT);
     assert_int_equal(keys_lookup(keys, AK_ALICE2, &u), -ENOENT);
-    assert_int_equal(keys_find_user(keys, ID_A, &u), -ENOENT);
+    assert_int_equal(keys_find_user_by(keys, KEYS_BY_ID | KEYS_BY_EMAIL | KEYS_BY_NAME, ID_A, &u), -ENOENT);
     assert_int_equal(keys_remove_user(keys, "alice"), -ENOENT);
     assert_int_equal(keys_remove_user(keys, "bob"), 0);
-    assert_int_equal(keys_find_user(keys, "bob", &u), -ENOENT);
+    assert_int_equal(keys_find_user_by(keys, KEYS_BY_ID | KEYS_BY_EMAIL | KEYS_BY_NAME, "bob", &u), -ENOENT);
+    keys_destroy(keys);
+}
+
+/* One string may name several users (a name may be 64 hex digits or hold an '@'): the caller says which it means. */
+static void test_keys_find_user_by(void **state)
+{
+    (void)state;
+    keys_t *keys = keys_create();
+    keys_user_t u;
+    assert_int_equal(keys_set_user(keys, "alice", ID_A, "alice@example.com"), 0);
+    assert_int_equal(keys_set_user(keys, ID_A, ID_B, "mallory@example.com"), 0); /* named as alice's id */
+    assert_int_equal(keys_set_user(keys, "alice@example.com", ID_C, NULL), 0);   /* named as alice's address */
+    assert_int_equal(keys_set_user(keys, "plain", ID_D, "ID_A@example.com"), 0);
+
+    static const struct {
+        unsigned by;
+        const char *who, *name; /* the user found, NULL: none */
+    } finds[] = {
+        {KEYS_BY_ID, ID_A, "alice"},
+        {KEYS_BY_ID, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "alice"},
+        {KEYS_BY_ID, ID_B, ID_A},
+        {KEYS_BY_ID, "alice", NULL},
+        {KEYS_BY_NAME, ID_A, ID_A},
+        {KEYS_BY_NAME, "alice", "alice"},
+        {KEYS_BY_NAME, "Alice", NULL},
+        {KEYS_BY_NAME, ID_B, NULL},
+        {KEYS_BY_EMAIL, "ALICE@example.com", "alice"},
+        {KEYS_BY_EMAIL, "id_a@EXAMPLE.com", "plain"},
+        {KEYS_BY_EMAIL, ID_A, NULL},
+        {KEYS_BY_NAME, "alice@example.com", "alice@example.com"},
+        {KEYS_BY_ID | KEYS_BY_NAME, ID_A, "alice"},                   /* the id wins over a name */
+        {KEYS_BY_ID | KEYS_BY_NAME, "alice", "alice"},                /* no id is "alice": the name */
+        {KEYS_BY_EMAIL | KEYS_BY_NAME, "alice@example.com", "alice"}, /* the address wins over a name */
+        {KEYS_BY_ID | KEYS_BY_EMAIL | KEYS_BY_NAME, ID_B, ID_A},      /* an id only */
+        {KEYS_BY_ID | KEYS_BY_EMAIL, "mallory@example.com", ID_A},
+        {KEYS_BY_ID | KEYS_BY_EMAIL | KEYS_BY_NAME, "nobody", NULL},
+        {0, "alice", NULL},
+        {KEYS_BY_ID | KEYS_BY_EMAIL | KEYS_BY_NAME, "", NULL},
+    };
+    for (size_t i = 0; i < sizeof(finds) / sizeof(finds[0]); i++) {
+        memset(&u, 'x', sizeof(u));
+        int ret = keys_find_user_by(keys, finds[i].by, finds[i].who, &u);
+        if (finds[i].name == NULL) {
+            if (ret != -ENOENT)
+                fail_msg("case %zu (%s): found %s", i, finds[i].who, u.name);
+            continue;
+        }
+        if (ret != 0)
+            fail_msg("case %zu (%s): not found", i, finds[i].who);
+        if (strcmp(u.name, finds[i].name) != 0)
+            fail_msg("case %zu (%s): found %s, want %s", i, finds[i].who, u.name, finds[i].name);
+        assert_string_equal(u.secret, "");
+        assert_string_equal(u.access_key, "");
+    }
+
     keys_destroy(keys);
 }
 
@@ -579,6 +636,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_root, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_everything, setup, teardown),
         cmocka_unit_test(test_keys_table),
+        cmocka_unit_test(test_keys_find_user_by),
         cmocka_unit_test(test_removed_key_leaves_the_cache),
     };
     return cmocka_run_group_tests(tests, 0, NULL);
