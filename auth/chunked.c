@@ -453,14 +453,6 @@ int chunked_mode_from_content_sha256(const char *value, size_t len, chunked_mode
     return -1;
 }
 
-static int is_lower_hex64(const char *s)
-{
-    for (size_t i = 0; i < 64; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return 0;
-    return s[64] == '\0';
-}
-
 int chunked_init(chunked_decoder_t *d, const chunked_config_t *cfg)
 {
     memset(d, 0, offsetof(chunked_decoder_t, trailer_buf)); /* the 16 KiB buffer needs no clearing */
@@ -474,7 +466,7 @@ int chunked_init(chunked_decoder_t *d, const chunked_config_t *cfg)
         return 0;
     if (cfg->signing_key == NULL || cfg->amz_date == NULL || cfg->scope == NULL || cfg->seed_signature == NULL ||
         strlen(cfg->amz_date) >= sizeof(d->amz_date) || strlen(cfg->scope) >= sizeof(d->scope) ||
-        strlen(cfg->seed_signature) != 64 || !is_lower_hex64(cfg->seed_signature))
+        !text_is_lower_hex(cfg->seed_signature, 64))
         goto Invalid;
     memcpy(d->signing_key, cfg->signing_key, SIGV4_KEY_LEN);
     strcpy(d->amz_date, cfg->amz_date);

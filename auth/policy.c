@@ -242,16 +242,6 @@ static int all_digits(const char *s, size_t len)
     return len > 0;
 }
 
-static int all_hex(const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (!is_digit(c) && !(c >= 'a' && c <= 'f') && !(c >= 'A' && c <= 'F'))
-            return 0;
-    }
-    return len > 0;
-}
-
 static int has_prefix_icase(const char *s, size_t len, const char *prefix)
 {
     size_t p_len = strlen(prefix);
@@ -1095,7 +1085,7 @@ static int parse_principal_aws(parser_t *ps, const char *s, size_t len)
         pr->kind = PRINCIPAL_ANY;
     } else if (len == 12 && all_digits(s, 12)) {
         pr->kind = PRINCIPAL_ROOT;
-    } else if (len == 64 && all_hex(s, 64)) {
+    } else if (text_is_hex(s, len, 64)) {
         pr->kind = PRINCIPAL_CANONICAL;
     } else if (len > ARN_IAM_LEN + 13 && memcmp(s, ARN_IAM, ARN_IAM_LEN) == 0 && all_digits(s + ARN_IAM_LEN, 12) &&
                s[ARN_IAM_LEN + 12] == ':') {
@@ -1151,7 +1141,7 @@ static int parse_principal(parser_t *ps, const json_t *v, stmt_t *st)
             if (strcmp(type, "AWS") == 0) {
                 if (parse_principal_aws(ps, s, len) != 0)
                     return -EINVAL;
-            } else if (strcmp(type, "CanonicalUser") == 0 && len == 64 && all_hex(s, 64)) {
+            } else if (strcmp(type, "CanonicalUser") == 0 && text_is_hex(s, len, 64)) {
                 size_t j = VEC_PUSH(p->principals);
                 uint32_t off = add_text(p, s, len);
                 p->principals.items[j] = (principal_t){PRINCIPAL_CANONICAL, off, 64};

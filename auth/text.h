@@ -53,6 +53,13 @@ static inline int text_is_hex(const char *s, size_t len, size_t want)
     return 1;
 }
 
+/** Whether the string s is exactly want lower-case hex digits (a canonical id, a signature as sent). */
+static inline int text_is_lower_hex(const char *s, size_t want)
+{
+    size_t n = strspn(s, "0123456789abcdef");
+    return n == want && s[n] == '\0';
+}
+
 /** A bounded output buffer: once a write does not fit, every later write is dropped and overflow stays set. */
 typedef struct text_out {
     char *buf;

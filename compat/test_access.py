@@ -461,3 +461,30 @@ def test_a_policy_deny_holds_for_root_who_keeps_the_policy(three):
     root.put_object(Bucket="vault", Key="locked/b", Body=b"b")
     root.delete_object(Bucket="vault", Key="locked/b")
     assert [o["Key"] for o in root.list_objects_v2(Bucket="vault")["Contents"]] == ["locked/a", "open/a", "open/b"]
+
+
+def cache_slot(name):
+    """The slot server/authz.c's bucket cache gives a name (FNV-1a over its bytes, 64 slots)."""
+    h = 2166136261
+    for b in name.encode():
+        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
+    return h % 64
+
+
+def test_a_too_long_name_never_stands_for_the_bucket_it_starts_with(three):
+    """A name over 63 characters, whose first 63 name a private bucket, must not leave its
+    "no such bucket" in that bucket's cache slot for the real bucket to be judged by."""
+    srv, root, alice, bob = three
+    name = "private-" + "x" * 55
+    assert len(name) == 63
+    bob.create_bucket(Bucket=name)
+    bob.put_object(Bucket=name, Key="secret.txt", Body=b"bob's")
+    assert anon(srv, "/%s/secret.txt" % name)[0] == 403
+    longer = next(name + s for s in ("%d" % i for i in range(10000)) if cache_slot(name + s) == cache_slot(name))
+    status, _ = anon(srv, "/%s" % longer)  # a bucket-level request is judged at once: cached under its whole name only
+    assert status in (400, 404), status
+    assert anon(srv, "/%s/secret.txt" % name)[0] == 403
+    assert anon(srv, "/%s" % name)[0] == 403
+    assert anon(srv, "/%s/secret.txt" % name, method="DELETE")[0] == 403
+    assert code_of(alice.get_object, Bucket=name, Key="secret.txt") == "AccessDenied"
+    assert bob.get_object(Bucket=name, Key="secret.txt")["Body"].read() == b"bob's"

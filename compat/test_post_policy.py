@@ -258,6 +258,17 @@ def test_acl_field_meets_the_bucket_policy_and_ownership(s3, bucket):
         assert status == 204, body
     finally:
         s3.delete_bucket_policy(Bucket=bucket)
+    # the policy judges the form's key: a Deny on a prefix refuses a POST there, and only there
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::%s/locked/*" % bucket}]}))
+    try:
+        status, _, body = curl_form(url, signed_acl_form(bucket, "locked/post", None), file_text="x")
+        assert (status, error_code_of(body)) == (403, "AccessDenied"), body
+        assert_absent(s3, bucket, "locked/post")
+        status, _, body = curl_form(url, signed_acl_form(bucket, "open/post", None), file_text="x")
+        assert status == 204, body
+    finally:
+        s3.delete_bucket_policy(Bucket=bucket)
     # a bucket whose ownership is BucketOwnerEnforced takes no ACL but the bucket owner's
     enforced = unique_bucket_name("post-enforced")
     s3.create_bucket(Bucket=enforced, ObjectOwnership="BucketOwnerEnforced")

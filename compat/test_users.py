@@ -353,7 +353,7 @@ def test_a_64_character_name_is_shown_whole(server_factory):
 # ------------------------------------------------------------------ secrets
 
 def test_secrets_never_reach_the_server_log(server_factory):
-    srv = server_factory()
+    srv = server_factory(log_level="debug")  # whatever is logged, at any level
     secrets = [SECRET_KEY]
     alice = new_key(online(srv, "user", "add", "alice"))
     given = ("AKGIVENSECRETKEY001", "given-secret-never-logged")

@@ -41,49 +41,6 @@ static const char msg_bad_header[] = "Invalid grant header value: expected a com
 static const char msg_too_many[] = "The ACL holds more than 100 grants";
 static const char msg_bad_canned[] = "Invalid canned ACL";
 
-int acl_err_status(acl_err_t err)
-{
-    return err == ACL_ERR_ACCESS_DENIED ? 403 : 400;
-}
-
-const char *acl_err_code(acl_err_t err)
-{
-    switch (err) {
-    case ACL_OK:
-        return "";
-    case ACL_ERR_MALFORMED:
-        return "MalformedACLError";
-    case ACL_ERR_INVALID_ARGUMENT:
-        return "InvalidArgument";
-    case ACL_ERR_UNRESOLVABLE_EMAIL:
-        return "UnresolvableGrantByEmailAddress";
-    case ACL_ERR_ACCESS_DENIED:
-        return "AccessDenied";
-    case ACL_ERR_INVALID_REQUEST:
-        return "InvalidRequest";
-    }
-    return "InternalError";
-}
-
-const char *acl_err_message(acl_err_t err)
-{
-    switch (err) {
-    case ACL_OK:
-        return "";
-    case ACL_ERR_MALFORMED:
-        return msg_malformed;
-    case ACL_ERR_INVALID_ARGUMENT:
-        return "Invalid Argument";
-    case ACL_ERR_UNRESOLVABLE_EMAIL:
-        return msg_unresolvable;
-    case ACL_ERR_ACCESS_DENIED:
-        return msg_access_denied;
-    case ACL_ERR_INVALID_REQUEST:
-        return "Invalid Request";
-    }
-    return "";
-}
-
 const char *acl_perm_name(unsigned perm)
 {
     switch (perm) {

@@ -5,9 +5,8 @@
  * one permission, as S3 lists them) that every input form builds and every output form
  * reads. Everything here is pure: users are looked up through a caller-supplied resolver,
  * request headers through a caller-supplied getter, so the module is table-tested without
- * a server or a store. Errors come back as a small enum of their own (acl_err_t): two of
- * the S3 codes an ACL needs (MalformedACLError, UnresolvableGrantByEmailAddress) are not
- * in server/s3err.h; acl_err_status/acl_err_code give each one's HTTP status and code. */
+ * a server or a store. Errors come back as a small enum of their own (acl_err_t), which
+ * authz_acl_error (server/authz.h) turns into the server's S3 errors. */
 #ifndef COFFER_ACL_H
 #define COFFER_ACL_H
 
@@ -67,13 +66,6 @@ typedef enum acl_err {
     ACL_ERR_ACCESS_DENIED,      /* 403 AccessDenied: the document names another Owner (an owner cannot be given away) */
     ACL_ERR_INVALID_REQUEST,    /* 400 InvalidRequest: x-amz-acl together with x-amz-grant-* */
 } acl_err_t;
-
-/** The HTTP status of an error (400 or 403). */
-int acl_err_status(acl_err_t err);
-/** The S3 error code ("MalformedACLError"). */
-const char *acl_err_code(acl_err_t err);
-/** AWS's default message for an error. */
-const char *acl_err_message(acl_err_t err);
 
 /**
  * Resolves a grantee named by canonical id (kind 'i') or e-mail address (kind 'e'); value is

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "server/authz.h"
 #include "server/log.h"
 #include "server/serve.h"
 #include "storage/users.h"
@@ -83,7 +84,7 @@ static void *scrub_main(void *arg)
 /* Only root administers the server. Returns 1 when r may; otherwise answers AccessDenied. */
 static int admin_allowed(s3_req_t *r)
 {
-    if (r->authenticated && strcmp(r->user.name, USERS_ROOT) == 0) /* any of root's keys */
+    if (authz_is_root(r)) /* any of root's keys */
         return 1;
     s3_send_error(r, S3ERR_ACCESS_DENIED, NULL);
     return 0;
@@ -304,8 +305,10 @@ static int remove_user(store_t *st, keys_t *keys, const admin_users_req_t *q, js
         snprintf(msg, msg_len, "The user %s does not exist.", q->name);
     if (ret != 0)
         return ret;
-    if (keys != NULL)
+    if (keys != NULL) {
         keys_remove_user(keys, q->name);
+        authz_invalidate(); /* the bucket cache holds owners' display names */
+    }
     *reply = json_pack("{s:s, s:I}", "name", q->name, "removed_access_keys", (json_int_t)num);
     return 0;
 }
@@ -324,7 +327,6 @@ static int add_key(store_t *st, keys_t *keys, const admin_users_req_t *q, json_t
     if (ret != 0 || (ret = fill_key(q, &k, msg, msg_len)) != 0)
         return ret;
     snprintf(k.user, sizeof(k.user), "%s", u.name);
-    k.created_ns = (int64_t)time(NULL) * 1000000000;
     ret = users_key_put(st, &k);
     if (ret == -EEXIST)
         snprintf(msg, msg_len, "The access key %s is in use.", k.access_key);
@@ -387,7 +389,8 @@ int admin_users_run(store_t *st, keys_t *keys, const admin_users_req_t *req, jso
     if (ret == 0 && *reply == NULL)
         ret = -ENOMEM;
     if (ret != 0 && msg[0] == '\0')
-        snprintf(msg, msg_len, "reading or writing the metadata failed: %s", strerror(-ret));
+        snprintf(msg, msg_len, "reading or writing the metadata failed: %s",
+                 ret == STORE_E_CORRUPT ? "a user or key record is corrupt" : strerror(-ret));
     return ret;
 }
 
@@ -518,21 +521,6 @@ static void log_change(const users_job_t *j)
     }
 }
 
-/* An error S3 has no code for, in S3's <Error> form (IAM's codes: NoSuchEntity, EntityAlreadyExists). */
-static void send_iam_error(s3_req_t *r, int status, const char *code, const char *message)
-{
-    xmlw_t w;
-    xmlw_init(&w);
-    xmlw_open(&w, "Error");
-    xmlw_elem_str(&w, "Code", code);
-    xmlw_elem_str(&w, "Message", message);
-    xmlw_elem(&w, "Resource", r->req->path.base, r->route.raw_path_len != 0 ? r->route.raw_path_len : r->req->path.len);
-    xmlw_elem_str(&w, "RequestId", r->request_id);
-    xmlw_elem_str(&w, "HostId", r->request_id);
-    xmlw_close(&w, "Error");
-    s3_send_xml(r, status, &w);
-}
-
 static void users_job_done(iopool_job_t *job)
 {
     users_job_t *j = (users_job_t *)job;
@@ -554,9 +542,9 @@ static void users_job_done(iopool_job_t *job)
     } else if (j->ret == -EPERM) {
         s3_send_error(r, S3ERR_ACCESS_DENIED, j->msg);
     } else if (j->ret == -ENOENT) {
-        send_iam_error(r, 404, "NoSuchEntity", j->msg);
+        s3_send_error(r, S3ERR_NO_SUCH_ENTITY, j->msg);
     } else if (j->ret == -EEXIST) {
-        send_iam_error(r, 409, "EntityAlreadyExists", j->msg);
+        s3_send_error(r, S3ERR_ENTITY_ALREADY_EXISTS, j->msg);
     } else {
         log_error("users: %s", j->msg);
         s3_send_error(r, S3ERR_INTERNAL_ERROR, NULL);

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "auth/policy.h"
+#include "auth/text.h"
 #include "server/log.h"
 #include "server/tagging.h"
 
@@ -133,20 +134,11 @@ static size_t slot_of(const char *name)
     return h % CACHE_SLOTS;
 }
 
-static int is_canonical_id(const char *s)
-{
-    size_t n = 0;
-    for (; s[n] != '\0'; n++)
-        if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
-            return 0;
-    return n == 64;
-}
-
 int authz_owner_id(s3_req_t *r, const char *stored_owner, char id[ACL_ID_MAX + 1], char name[ACL_NAME_MAX + 1])
 {
     keys_user_t u;
     /* an id names only the user of that id, never one named like it (even once its own user is gone) */
-    int by_id = is_canonical_id(stored_owner);
+    int by_id = text_is_lower_hex(stored_owner, 64);
     if (keys_find_user_by(r->thread->server->keys, by_id ? KEYS_BY_ID : KEYS_BY_NAME, stored_owner, &u) != 0) {
         id[0] = name[0] = '\0';
         if (by_id)
@@ -284,7 +276,9 @@ static s3err_t with_bucket(s3_req_t *r, bucket_fn fn, void *arg)
     b = access_load(r);
     err = fn(r, b, arg);
     pthread_rwlock_wrlock(&cache.lock);
-    if (atomic_load(&cache.generation) == gen) { /* nothing changed while it loaded: keep it */
+    /* kept when nothing changed while it loaded, and only under its whole name: a name too long for a
+     * bucket is cut in b->name, and must never stand for the bucket its first characters name */
+    if (atomic_load(&cache.generation) == gen && strcmp(b->name, r->route.bucket) == 0) {
         access_free(cache.slots[slot]);
         cache.slots[slot] = b;
         b = NULL;
@@ -425,7 +419,7 @@ static unsigned acl_perms(s3_req_t *r, const acl_t *acl, unsigned pab)
     return pab & PAB_IGNORE_ACLS ? acl_private_permissions(acl, id) : acl_permissions(acl, id);
 }
 
-static int is_root(const s3_req_t *r)
+int authz_is_root(const s3_req_t *r)
 {
     return r->authenticated && strcmp(r->user.canonical_id, r->thread->server->root.canonical_id) == 0;
 }
@@ -437,8 +431,8 @@ static s3err_t decide(s3_req_t *r, const bucket_access_t *b, void *arg)
     const store_object_t *obj = d->obj;
     const action_t *a = &actions[r->route.op];
     if (!b->exists)
-        return S3ERR_NONE; /* the operation answers NoSuchBucket */
-    int root = is_root(r);
+        return S3ERR_NO_SUCH_BUCKET; /* never "allowed": the bucket may be created before the operation runs */
+    int root = authz_is_root(r);
     if (root && a->owner_only)
         return S3ERR_NONE; /* as AWS's account root: the policy operations stay root's, so it cannot lock itself out */
     int is_owner = r->authenticated && b->owner_id[0] != '\0' && strcmp(b->owner_id, r->user.canonical_id) == 0;
@@ -475,7 +469,7 @@ static s3err_t copy_has_policy(s3_req_t *r, const bucket_access_t *b, void *arg)
 static int root_unrestricted(s3_req_t *r, const action_t *a)
 {
     int has_policy = 1;
-    if (!is_root(r))
+    if (!authz_is_root(r))
         return 0;
     if (a->owner_only)
         return 1;
@@ -651,6 +645,8 @@ s3err_t authz_new_object_acl_with(s3_req_t *r, acl_header_fn header, void *heade
                                    b.owner_id, b.owner_name, acl, &none, message);
     if (e != ACL_OK)
         return authz_acl_error(e);
+    if (none && strcmp(owner_id, b.owner_id) == 0)
+        return S3ERR_NONE; /* the bucket owner's, private: what an object without an ACL has, so nothing is stored */
     if (none)
         acl_canned(H2O_STRLIT("private"), owner_id, owner_name, b.owner_id, b.owner_name, acl);
     if (b.acls_disabled && !none && !(canned != NULL && h2o_memis(canned, canned_len, H2O_STRLIT("bucket-owner-full-control")))) {

@@ -112,6 +112,9 @@ const char *authz_header(void *ctx, const char *name, size_t *len);
 /** The S3 error for an ACL parser's result. */
 s3err_t authz_acl_error(acl_err_t err);
 
+/** Whether r was signed with one of root's keys (the administrator). */
+int authz_is_root(const s3_req_t *r);
+
 /** Forgets every bucket's cached access state; call after changing any of it (and after a bucket is deleted). */
 void authz_invalidate(void);
 

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "auth/sigv4.h"
 #include "server/admin.h"
 #include "storage/users.h"
 
@@ -91,24 +92,6 @@ typedef struct cli_opts {
 
 /* ------------------------------------------------------------------ running a request */
 
-/* Percent-encodes s for a path segment as SigV4 canonicalises it: all but A-Z a-z 0-9 - . _ ~. */
-static void escape_segment(const char *s, char *out, size_t out_len)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t n = 0;
-    for (; *s != '\0' && n + 4 < out_len; s++) {
-        unsigned char c = (unsigned char)*s;
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || strchr("-._~", c) != NULL) {
-            out[n++] = (char)c;
-        } else {
-            out[n++] = '%';
-            out[n++] = hex[c >> 4];
-            out[n++] = hex[c & 15];
-        }
-    }
-    out[n] = '\0';
-}
-
 static int exit_status_of_error(int ret)
 {
     return ret == -ENOENT || ret == -EEXIST || ret == -EPERM ? 1 : 2;
@@ -136,7 +119,7 @@ static int run_offline(const cli_opts_t *o, const admin_users_req_t *q, json_t *
 
 static int run_online(const cli_opts_t *o, const admin_users_req_t *q, json_t **reply)
 {
-    char path[1024], item[3 * USERS_ACCESS_KEY_MAX + 1];
+    char path[1024], item[3 * USERS_ACCESS_KEY_MAX + 1]; /* a validated name or access key, URI-encoded */
     const char *method = "POST";
     json_t *body = NULL;
     switch (q->op) {
@@ -152,17 +135,17 @@ static int run_online(const cli_opts_t *o, const admin_users_req_t *q, json_t **
         break;
     case ADMIN_USER_REMOVE:
         method = "DELETE";
-        escape_segment(q->name, item, sizeof(item));
+        sigv4_uri_encode(q->name, strlen(q->name), 0, item);
         snprintf(path, sizeof(path), "/_coffer/users/%s", item);
         break;
     case ADMIN_KEY_ADD:
-        escape_segment(q->name, item, sizeof(item));
+        sigv4_uri_encode(q->name, strlen(q->name), 0, item);
         snprintf(path, sizeof(path), "/_coffer/users/%s/keys", item);
         body = json_object();
         break;
     case ADMIN_KEY_REMOVE:
         method = "DELETE";
-        escape_segment(q->access_key, item, sizeof(item));
+        sigv4_uri_encode(q->access_key, strlen(q->access_key), 0, item);
         snprintf(path, sizeof(path), "/_coffer/keys/%s", item);
         break;
     }

@@ -516,10 +516,21 @@ static s3err_t prepare(s3_req_t *r, post_state_t *st, const char *boundary, size
     }
     if ((err = collect_fields(r, st)) != S3ERR_NONE)
         return err;
-    if ((err = authenticate_form(r, st, message)) != S3ERR_NONE || (err = authz_request_with(r, form_header, st)) != S3ERR_NONE)
+    if ((err = authenticate_form(r, st, message)) != S3ERR_NONE)
         return err;
     if ((key = field(st, "key")) == NULL)
         return missing_field(st, "key", message);
+    if (key->value_len == 0) {
+        *message = "User key must have a length greater than 0.";
+        return S3ERR_INVALID_ARGUMENT;
+    }
+    if (key->value_len > STORE_KEY_MAX)
+        return S3ERR_KEY_TOO_LONG;
+    /* the route names the bucket only: the object is the form's key, for the policy's Resource as for the put */
+    r->route.key = key->value;
+    r->route.key_len = key->value_len;
+    if ((err = authz_request_with(r, form_header, st)) != S3ERR_NONE)
+        return err;
     if ((policy = field(st, "policy")) != NULL) {
         postpolicy_request_t preq = {
             .policy = policy->value,
@@ -541,12 +552,6 @@ static s3err_t prepare(s3_req_t *r, post_state_t *st, const char *boundary, size
             return S3ERR_ACCESS_DENIED;
         }
     }
-    if (key->value_len == 0) {
-        *message = "User key must have a length greater than 0.";
-        return S3ERR_INVALID_ARGUMENT;
-    }
-    if (key->value_len > STORE_KEY_MAX)
-        return S3ERR_KEY_TOO_LONG;
     st->key = key->value;
     st->key_len = key->value_len;
     if ((err = collect_headers(r, st, &num_headers, message)) != S3ERR_NONE)

@@ -15,6 +15,7 @@
     X(BUCKET_ALREADY_OWNED_BY_YOU, 409, "BucketAlreadyOwnedByYou",                                                                 \
       "Your previous request to create the named bucket succeeded and you already own it.")                                        \
     X(BUCKET_NOT_EMPTY, 409, "BucketNotEmpty", "The bucket you tried to delete is not empty")                                      \
+    X(ENTITY_ALREADY_EXISTS, 409, "EntityAlreadyExists", "The user or access key already exists.") /* IAM's, for admin */          \
     X(ENTITY_TOO_LARGE, 400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.")                    \
     X(ENTITY_TOO_SMALL, 400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed object size.")            \
     X(INCOMPLETE_BODY, 400, "IncompleteBody",                                                                                      \
@@ -57,6 +58,7 @@
     X(MISSING_SECURITY_HEADER, 400, "MissingSecurityHeader", "Your request is missing a required header.")                         \
     X(NO_SUCH_BUCKET, 404, "NoSuchBucket", "The specified bucket does not exist")                                                  \
     X(NO_SUCH_BUCKET_POLICY, 404, "NoSuchBucketPolicy", "The bucket policy does not exist")                                        \
+    X(NO_SUCH_ENTITY, 404, "NoSuchEntity", "The user or access key does not exist.") /* IAM's, for admin */                        \
     X(NO_SUCH_KEY, 404, "NoSuchKey", "The specified key does not exist.")                                                          \
     X(NO_SUCH_PUBLIC_ACCESS_BLOCK, 404, "NoSuchPublicAccessBlockConfiguration",                                                    \
       "The public access block configuration was not found")                                                                       \

@@ -5,7 +5,7 @@
  *   'W' name   -> u8 version(1) | i64 created_ns | u8 canonical_id[32] | u8 email_len email
  *   'K' akey   -> u8 version(1) | u8 flags | i64 created_ns | u8 user_len user | u8 secret_len secret
  *
- * Decoders check every length against the record: a corrupt record is -EINVAL, never a crash.
+ * Decoders check every length against the record: a corrupt record is STORE_E_CORRUPT, never a crash.
  * Writers take users_lock for the whole of check-then-write, so two requests cannot both
  * find a name free; readers need no lock (RocksDB reads and iterators see consistent data).
  */
@@ -218,13 +218,13 @@ static int user_decode(const uint8_t *ukey, size_t ukey_len, const uint8_t *rec,
 {
     size_t pos = 1 + 8 + USER_ID_BYTES;
     if (ukey_len < 2 || ukey_len > USER_KEY_MAX || len < pos || rec[0] != USER_RECORD_VERSION)
-        return -EINVAL;
+        return STORE_E_CORRUPT;
     memcpy(u->name, ukey + 1, ukey_len - 1);
     u->name[ukey_len - 1] = '\0';
     u->created_ns = get_i64(rec + 1);
     hex_id(rec + 1 + 8, u->canonical_id);
     if (get_str(rec, len, &pos, u->email, USERS_EMAIL_MAX) != 0 || pos != len)
-        return -EINVAL;
+        return STORE_E_CORRUPT;
     return 0;
 }
 
@@ -244,14 +244,14 @@ static int key_decode(const uint8_t *kkey, size_t kkey_len, const uint8_t *rec, 
 {
     size_t pos = 1 + 1 + 8;
     if (kkey_len < 2 || kkey_len > KEY_KEY_MAX || len < pos || rec[0] != KEY_RECORD_VERSION)
-        return -EINVAL;
+        return STORE_E_CORRUPT;
     memcpy(k->access_key, kkey + 1, kkey_len - 1);
     k->access_key[kkey_len - 1] = '\0';
     k->flags = rec[1];
     k->created_ns = get_i64(rec + 2);
     if (get_str(rec, len, &pos, k->user, USERS_NAME_MAX) != 0 || get_str(rec, len, &pos, k->secret, USERS_SECRET_MAX) != 0 ||
         pos != len)
-        return -EINVAL;
+        return STORE_E_CORRUPT;
     return 0;
 }
 
@@ -377,7 +377,7 @@ int users_add(store_t *st, const char *name, const char *email, const users_key_
             k.created_ns = u.created_ns;
         if ((ret = users_key_get(st, k.access_key, NULL)) != -ENOENT) {
             meta_batch_free(b);
-            ret = ret == 0 || ret == -EINVAL ? -EEXIST : ret;
+            ret = ret == 0 || ret == STORE_E_CORRUPT ? -EEXIST : ret;
             goto Exit;
         }
         meta_batch_put(b, kkey, key_key(kkey, k.access_key), krec, key_encode(&k, krec));
@@ -477,7 +477,7 @@ int users_key_put(store_t *st, const users_key_t *key)
         if (ret == -ENOENT)
             ret = meta_put_sync(st->meta, kkey, key_key(kkey, k.access_key), krec, key_encode(&k, krec));
         else
-            ret = ret == 0 || ret == -EINVAL ? -EEXIST : ret;
+            ret = ret == 0 || ret == STORE_E_CORRUPT ? -EEXIST : ret;
     }
     pthread_mutex_unlock(&users_lock);
     explicit_bzero(krec, sizeof(krec));

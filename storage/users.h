@@ -80,14 +80,14 @@ void users_generate_key(users_key_t *key);
  */
 int users_add(store_t *st, const char *name, const char *email, const users_key_t *key, users_user_t *out);
 
-/** Looks user name up. Returns 0, -ENOENT, -EINVAL (a corrupt record) or -EIO. */
+/** Looks user name up. Returns 0, -ENOENT, STORE_E_CORRUPT (a corrupt record) or -EIO. */
 int users_get(store_t *st, const char *name, users_user_t *out);
 
 /** Finds the user with canonical id (either case) or e-mail address (any case) who. Returns 0, -ENOENT or -EIO. */
 int users_find(store_t *st, const char *who, users_user_t *out);
 
-/** Calls fn for every user in name order; stops at fn's first non-zero value and returns it. Returns 0, fn's value, -EINVAL or
- * -EIO. */
+/** Calls fn for every user in name order; stops at fn's first non-zero value and returns it. Returns 0, fn's value,
+ * STORE_E_CORRUPT or -EIO. */
 int users_list(store_t *st, int (*fn)(void *ctx, const users_user_t *u), void *ctx);
 
 /**
@@ -103,7 +103,7 @@ int users_remove(store_t *st, const char *name, size_t *num_keys);
  */
 int users_key_put(store_t *st, const users_key_t *key);
 
-/** Looks an access key up (secret included). Returns 0, -ENOENT, -EINVAL (a corrupt record) or -EIO. */
+/** Looks an access key up (secret included). Returns 0, -ENOENT, STORE_E_CORRUPT (a corrupt record) or -EIO. */
 int users_key_get(store_t *st, const char *access_key, users_key_t *out);
 
 /**
@@ -115,7 +115,7 @@ int users_key_remove(store_t *st, const char *access_key, users_key_t *removed);
 /**
  * Calls fn for every access key of user (NULL: of every user) in access-key order, secrets
  * included: never log them. Stops at fn's first non-zero value and returns it. Returns 0,
- * fn's value, -EINVAL or -EIO.
+ * fn's value, STORE_E_CORRUPT or -EIO.
  */
 int users_key_list(store_t *st, const char *user, int (*fn)(void *ctx, const users_key_t *k), void *ctx);
 

@@ -21,6 +21,7 @@
 #include <strings.h>
 
 #include "server/acl.h"
+#include "server/authz.h"
 #include "server/xml.h"
 #include "tests/fuzz/fuzz_input.h"
 
@@ -98,7 +99,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     acl_err_t err = acl_parse_xml(body, len, expected, resolver, NULL, acl, &message);
     if (err != ACL_OK) {
-        if (message == NULL || acl_err_code(err) == NULL || (acl_err_status(err) != 400 && acl_err_status(err) != 403))
+        if (message == NULL || authz_acl_error(err) == S3ERR_NONE)
             abort();
         goto Exit;
     }

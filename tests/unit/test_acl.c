@@ -14,6 +14,8 @@
 #include <strings.h>
 
 #include "server/acl.h"
+#include "server/authz.h"
+#include "server/s3err.h"
 
 #define NS "http://s3.amazonaws.com/doc/2006-03-01/"
 #define XSI "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\""
@@ -651,7 +653,7 @@ static void test_parse_xml_malformed(void **state)
         const char *body = malformed_cases[i].body, *message = NULL;
         resolve_calls = 0;
         assert_int_equal(acl_parse_xml(body, strlen(body), OWNER, resolve, NULL, acl, &message), ACL_ERR_MALFORMED);
-        assert_string_equal(message, acl_err_message(ACL_ERR_MALFORMED));
+        assert_non_null(strstr(message, "not well-formed"));
         assert_int_equal(resolve_calls, 0); /* nothing is looked up in a document refused */
     }
     free(acl);
@@ -989,14 +991,21 @@ static void test_is_public(void **state)
 static void test_errors(void **state)
 {
     (void)state;
-    assert_string_equal(acl_err_code(ACL_ERR_MALFORMED), "MalformedACLError");
-    assert_string_equal(acl_err_code(ACL_ERR_UNRESOLVABLE_EMAIL), "UnresolvableGrantByEmailAddress");
-    assert_string_equal(acl_err_code(ACL_ERR_INVALID_ARGUMENT), "InvalidArgument");
-    assert_string_equal(acl_err_code(ACL_ERR_ACCESS_DENIED), "AccessDenied");
-    assert_string_equal(acl_err_code(ACL_ERR_INVALID_REQUEST), "InvalidRequest");
-    assert_int_equal(acl_err_status(ACL_ERR_ACCESS_DENIED), 403);
-    assert_int_equal(acl_err_status(ACL_ERR_MALFORMED), 400);
-    assert_int_equal(acl_err_status(ACL_ERR_UNRESOLVABLE_EMAIL), 400);
+    static const struct {
+        acl_err_t err;
+        int status;
+        const char *code;
+    } errors[] = {
+        {ACL_ERR_MALFORMED, 400, "MalformedACLError"},      {ACL_ERR_UNRESOLVABLE_EMAIL, 400, "UnresolvableGrantByEmailAddress"},
+        {ACL_ERR_INVALID_ARGUMENT, 400, "InvalidArgument"}, {ACL_ERR_ACCESS_DENIED, 403, "AccessDenied"},
+        {ACL_ERR_INVALID_REQUEST, 400, "InvalidRequest"},
+    };
+    for (size_t i = 0; i < sizeof(errors) / sizeof(errors[0]); i++) {
+        s3err_t e = authz_acl_error(errors[i].err);
+        assert_int_equal(s3err_status(e), errors[i].status);
+        assert_string_equal(s3err_code(e), errors[i].code);
+    }
+    assert_int_equal(authz_acl_error(ACL_OK), S3ERR_NONE);
     assert_string_equal(acl_perm_name(ACL_READ_ACP), "READ_ACP");
     assert_null(acl_perm_name(ACL_READ | ACL_WRITE));
     assert_null(acl_perm_name(0));

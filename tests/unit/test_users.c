@@ -19,7 +19,10 @@
 #include <cmocka.h>
 
 #include "auth/keys.h"
+#include "auth/text.h"
+#include "storage/meta.h"
 #include "storage/store.h"
+#include "storage/store_internal.h"
 #include "storage/users.h"
 #include "tests/unit/tmpdir.h"
 
@@ -75,17 +78,6 @@ static users_key_t make_key(const char *ak, const char *secret)
     snprintf(k.access_key, sizeof(k.access_key), "%s", ak);
     snprintf(k.secret, sizeof(k.secret), "%s", secret);
     return k;
-}
-
-static int is_lower_hex64(const char *s)
-{
-    if (strlen(s) != 64)
-        return 0;
-    for (; *s != '\0'; s++) {
-        if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
-            return 0;
-    }
-    return 1;
 }
 
 static void assert_same_user(const users_user_t *a, const users_user_t *b)
@@ -195,7 +187,7 @@ static void test_add_get_find_list(void **state)
         if (ret == 0) {
             assert_string_equal(u.name, cases[i].name);
             assert_string_equal(u.email, cases[i].email ? cases[i].email : "");
-            assert_true(is_lower_hex64(u.canonical_id));
+            assert_true(text_is_lower_hex(u.canonical_id, 64));
             assert_true(u.created_ns > 0);
             added[num_added++] = u;
         }
@@ -390,7 +382,7 @@ static void test_root(void **state)
 
     assert_int_equal(users_ensure_root(f->st, AK_ROOT, "root-secret", &root, &retired), 0);
     assert_string_equal(root.name, USERS_ROOT);
-    assert_true(is_lower_hex64(root.canonical_id));
+    assert_true(text_is_lower_hex(root.canonical_id, 64));
     assert_int_equal(retired, 0);
     assert_int_equal(users_key_get(f->st, AK_ROOT, &k), 0);
     assert_string_equal(k.user, USERS_ROOT);
@@ -625,6 +617,45 @@ static void test_removed_key_leaves_the_cache(void **state)
     keys_destroy(keys);
 }
 
+/* A user or key record cut short at any length, or of another version, reads as STORE_E_CORRUPT, never a crash;
+ * an access key whose record is corrupt still counts as taken. */
+static void test_corrupt_records(void **state)
+{
+    fixture_t *f = *state;
+    users_key_t k = make_key(AK_ALICE, "secret-of-alice");
+    users_user_t u;
+    users_key_t got;
+    assert_int_equal(users_add(f->st, "alice", "alice@example.com", &k, NULL), 0);
+    static const struct {
+        char prefix;
+        const char *id;
+    } records[] = {{USERS_PREFIX_USER, "alice"}, {USERS_PREFIX_KEY, AK_ALICE}};
+    for (size_t r = 0; r < sizeof(records) / sizeof(records[0]); r++) {
+        char key[256];
+        size_t key_len = (size_t)snprintf(key, sizeof(key), "%c%s", records[r].prefix, records[r].id);
+        void *val;
+        size_t len;
+        assert_int_equal(meta_get(f->st->meta, key, key_len, &val, &len), 0);
+        uint8_t whole[512];
+        assert_true(len <= sizeof(whole));
+        memcpy(whole, val, len);
+        meta_free(val);
+        for (size_t cut = 0; cut <= len; cut++) { /* cut == len: the whole record with another version byte */
+            uint8_t rec[512];
+            memcpy(rec, whole, len);
+            if (cut == len)
+                rec[0] ^= 0x80;
+            assert_int_equal(meta_put_sync(f->st->meta, key, key_len, rec, cut), 0);
+            int ret = records[r].prefix == USERS_PREFIX_USER ? users_get(f->st, "alice", &u) : users_key_get(f->st, AK_ALICE, &got);
+            if (ret != STORE_E_CORRUPT)
+                fail_msg("record %c%s cut to %zu bytes: %d", records[r].prefix, records[r].id, cut, ret);
+        }
+    }
+    users_key_t again = make_key(AK_ALICE, "another");
+    snprintf(again.user, sizeof(again.user), "alice");
+    assert_int_equal(users_add(f->st, "bob", NULL, &again, NULL), -EEXIST);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -635,6 +666,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_remove_deletes_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_root, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_everything, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_records, setup, teardown),
         cmocka_unit_test(test_keys_table),
         cmocka_unit_test(test_keys_find_user_by),
         cmocka_unit_test(test_removed_key_leaves_the_cache),
