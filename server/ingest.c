@@ -10,11 +10,11 @@
  * Taking the body over: once the head of an eligible PUT has been parsed and its
  * body is being read, the loop stops h2o reading the socket (h2o_socket_read_stop)
  * and copies the body bytes h2o already has into a ring buffer. From then on the
- * receive thread reads the socket itself (a dup of its fd) into the ring and hashes
- * what it read while it is still in the CPU's cache; the chunk thread writes each
- * chunk from the ring into the chunk files (store_stager_*). The body is copied once
- * from the socket into the ring and once into the chunk files' page cache; no temp
- * file takes it in between.
+ * receive thread reads the socket itself (a dup of its fd) into the ring; the hash
+ * thread computes the MD5 of each step it read while the step is still in the CPU's
+ * caches; the chunk thread writes each chunk from the ring into the chunk files
+ * (store_stager_*). The body is copied once from the socket into the ring and once
+ * into the chunk files; no temp file takes it in between.
  *
  * Giving it back: when the whole body has been read, the loop grows h2o's input
  * buffer by the bytes the ingest read (h2o reserves that room, as it would have for
@@ -55,7 +55,7 @@ struct phr_header {
 int phr_parse_request(const char *buf, size_t len, const char **method, size_t *method_len, const char **path, size_t *path_len,
                       int *minor_version, struct phr_header *headers, size_t *num_headers, size_t last_len);
 
-#define INGEST_MAX_LIVE 16            /* ingests at once, server-wide: each has two threads */
+#define INGEST_MAX_LIVE 16            /* ingests at once, server-wide: each has three threads */
 #define INGEST_MIN_BODY (8u << 20)    /* smaller bodies are left to h2o */
 #define INGEST_RING (32u << 20)       /* the ring's size: how far the socket may run ahead of the chunk files */
 #define INGEST_READ_STEP (256u << 10) /* bytes read (and hashed) at once: they stay in the CPU's cache */
@@ -89,9 +89,11 @@ struct ingest {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     /* under lock */
-    uint64_t received; /* body bytes in the ring (and hashed) */
+    uint64_t received; /* body bytes in the ring */
+    uint64_t hashed;   /* fed to the MD5 by the hash thread */
     uint64_t written;  /* staged by the chunk thread */
     enum recv_state recv_state;
+    int hash_done;
     int chunk_done;
     int cancelled;
     int threads_left;
@@ -189,16 +191,21 @@ static EVP_MD_CTX *digest_new(const EVP_MD *type)
     return md;
 }
 
+/* How far the ring's readers have gone: the receive thread may fill the ring up to this plus its length. Under lock. */
+static uint64_t ring_consumed(const ingest_t *in)
+{
+    uint64_t hashed = in->hash_done ? UINT64_MAX : in->hashed, written = in->chunk_done ? UINT64_MAX : in->written;
+    return hashed < written ? hashed : written;
+}
+
 /*
- * Reads the body from the socket into the ring, at most INGEST_RING ahead of the chunk
- * thread, and computes its MD5 as it goes. A client that hangs up, or a socket error,
- * fails the ingest; a cancel stops it within INGEST_IDLE_MS.
+ * Reads the body from the socket into the ring, at most INGEST_RING ahead of the
+ * hash and chunk threads. A client that hangs up, or a socket error, fails the
+ * ingest; a cancel stops it within INGEST_IDLE_MS.
  */
 static void *receive_thread(void *arg)
 {
     ingest_t *in = arg;
-    EVP_MD_CTX *md5 = digest_new(EVP_md5());
-    EVP_DigestUpdate(md5, in->ring, in->prefix);
     uint64_t got = in->prefix;
     int ok = 1;
     while (ok && got < in->size) {
@@ -209,7 +216,7 @@ static void *receive_thread(void *arg)
         if (want > in->size - got)
             want = (size_t)(in->size - got);
         pthread_mutex_lock(&in->lock);
-        while (!in->cancelled && !in->chunk_done && got + want > in->written + in->ring_len)
+        while (!in->cancelled && got + want > ring_consumed(in) + in->ring_len)
             pthread_cond_wait(&in->cond, &in->lock);
         ok = !in->cancelled;
         pthread_mutex_unlock(&in->lock);
@@ -217,7 +224,6 @@ static void *receive_thread(void *arg)
             break;
         ssize_t n = read(in->fd, in->ring + at, want);
         if (n > 0) {
-            EVP_DigestUpdate(md5, in->ring + at, (size_t)n);
             got += (uint64_t)n;
             pthread_mutex_lock(&in->lock);
             in->received = got;
@@ -232,8 +238,6 @@ static void *receive_thread(void *arg)
             ok = 0;
         }
     }
-    EVP_DigestFinal_ex(md5, in->md5, NULL);
-    EVP_MD_CTX_free(md5);
     pthread_mutex_lock(&in->lock);
     in->recv_state = ok ? RECEIVED : RECEIVE_FAILED;
     pthread_mutex_unlock(&in->lock);
@@ -248,6 +252,45 @@ static int ring_span(const ingest_t *in, uint64_t off, size_t len, struct iovec 
     iov[0] = (struct iovec){in->ring + at, first};
     iov[1] = (struct iovec){in->ring, len - first};
     return first == len ? 1 : 2;
+}
+
+/*
+ * Computes the MD5 of the body as the receive thread reads it, a step at a time while
+ * the step is still in the caches. MD5 is the slowest pass over the body and cannot be
+ * split: on its own thread, it alone bounds how fast one large PUT can go.
+ */
+static void *hash_thread(void *arg)
+{
+    ingest_t *in = arg;
+    EVP_MD_CTX *md5 = digest_new(EVP_md5());
+    uint64_t off = 0;
+    for (;;) {
+        pthread_mutex_lock(&in->lock);
+        while (!in->cancelled && in->recv_state != RECEIVE_FAILED && in->received == off && off < in->size)
+            pthread_cond_wait(&in->cond, &in->lock);
+        uint64_t upto = in->received;
+        int go = !in->cancelled && in->recv_state != RECEIVE_FAILED && off < in->size;
+        pthread_mutex_unlock(&in->lock);
+        if (!go)
+            break;
+        if (upto - off > INGEST_READ_STEP)
+            upto = off + INGEST_READ_STEP;
+        struct iovec iov[2];
+        for (int i = 0, n = ring_span(in, off, (size_t)(upto - off), iov); i < n; i++)
+            EVP_DigestUpdate(md5, iov[i].iov_base, iov[i].iov_len);
+        off = upto;
+        pthread_mutex_lock(&in->lock);
+        in->hashed = off;
+        pthread_cond_broadcast(&in->cond);
+        pthread_mutex_unlock(&in->lock);
+    }
+    EVP_DigestFinal_ex(md5, in->md5, NULL); /* read by ingest_finish once this thread is done */
+    EVP_MD_CTX_free(md5);
+    pthread_mutex_lock(&in->lock);
+    in->hash_done = 1; /* the receive thread no longer waits for it */
+    pthread_mutex_unlock(&in->lock);
+    thread_done(in);
+    return NULL;
 }
 
 /* Writes each chunk once the receive thread has it, and computes the SHA-256 when the signature names one. */
@@ -439,13 +482,14 @@ static int start(ingest_t *in, http1_conn_head_t *c, store_t *st)
     in->resume = c->sock->_cb.read;
     h2o_socket_read_stop(c->sock); /* the receive thread reads the rest */
     in->sg = store_stager_open(st, in->size);
-    in->threads_left = 2;
-    in->refs = 3; /* the two threads, and the list (then whoever takes it) */
+    in->threads_left = 3;
+    in->refs = 4; /* the three threads, and the list (then whoever takes it) */
     pthread_t tid;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    if (pthread_create(&tid, &attr, receive_thread, in) != 0 || pthread_create(&tid, &attr, chunk_thread, in) != 0)
+    if (pthread_create(&tid, &attr, receive_thread, in) != 0 || pthread_create(&tid, &attr, hash_thread, in) != 0 ||
+        pthread_create(&tid, &attr, chunk_thread, in) != 0)
         abort();
     pthread_attr_destroy(&attr);
     return 0;

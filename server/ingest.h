@@ -8,9 +8,10 @@
  * for a PutObject of INGEST_MIN_BODY or more whose payload the server can verify
  * from hashes alone (UNSIGNED-PAYLOAD or a hex x-amz-content-sha256, no aws-chunked
  * framing or x-amz-checksum-*), the ingest takes the socket from h2o. Its receive
- * thread reads the body into a ring buffer and computes MD5; its chunk thread
- * writes each chunk from the ring (store_stager_*) and computes the SHA-256 when
- * the signature covers it. Once the body is in, the loop gives the socket back to
+ * thread reads the body into a ring buffer; its hash thread computes the MD5 (the
+ * slowest pass, so it gets a core of its own); its chunk thread writes each chunk
+ * from the ring (store_stager_*) and computes the SHA-256 when the signature
+ * covers it. Once the body is in, the loop gives the socket back to
  * h2o, which runs the handler as if it had read the body; the handler takes the
  * ingest (ingest_take) and the job waits only for the last chunk and the commit.
  * Nothing is visible before the handler has authenticated and authorized the
