@@ -13,7 +13,7 @@
 /** Returns the content seed of an object: FNV-1a of its name. */
 uint64_t bench_name_seed(const char *name);
 
-/** Fills buf with bytes [off, off+len) of the object seeded with seed (splitmix64 over 8-byte words). */
+/** Fills buf with bytes [off, off+len) of the object seeded with seed (splitmix64 over 64-byte lines). */
 void bench_gen_bytes(uint64_t seed, uint64_t off, uint8_t *buf, size_t len);
 
 #endif
