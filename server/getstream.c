@@ -12,6 +12,11 @@
  * A worker releases a slot's old view when it reuses the slot, keeping munmap
  * and free off the event loop.
  *
+ * Cold data: each read also asks the store to prefetch up to GET_PREFETCH
+ * bytes ahead of it (never past the range asked for), a few MiB at a time, so
+ * the disk reads in large requests while the blocks before are checksummed
+ * and sent; a mapped block would otherwise fault its pages in a little at a time.
+ *
  * Lifetime: the stream lives in shared memory linked to the request pool;
  * every read job holds a reference, so a client that disconnects mid-read
  * (h2o calls stop, then frees the pool) leaves the stream alive until that
@@ -26,12 +31,15 @@
 
 enum { BUF_FREE = 0, BUF_READING, BUF_READY, BUF_SENDING };
 
+#define GET_PREFETCH (16u << 20) /* how far ahead of the reads the disk may be asked to read */
+
 typedef struct getstream {
     h2o_generator_t super;
     s3_req_t *r;             /* borrowed; not touched after stop */
     server_thread_t *thread; /* borrowed */
     store_object_t obj;      /* owned */
     uint64_t read_pos, end;  /* next byte to read; end exclusive */
+    uint64_t prefetched;     /* the prefetch asked for everything before this */
     uint64_t remaining_to_send;
     struct {
         store_view_t view; /* owned: what is sent */
@@ -48,6 +56,7 @@ typedef struct read_job {
     int idx;
     uint64_t offset;
     size_t len;
+    uint64_t prefetch_from, prefetch_len; /* store_object_prefetch first, when prefetch_len is not 0 */
     int rc;
 } read_job_t;
 
@@ -66,6 +75,8 @@ static void read_work(iopool_job_t *job)
     read_job_t *rj = (read_job_t *)job;
     getstream_t *gs = rj->gs;
     store_view_release(&gs->buf[rj->idx].view); /* sent already: the slot is free */
+    if (rj->prefetch_len != 0)
+        store_object_prefetch(gs->thread->server->store, &gs->obj, rj->prefetch_from, rj->prefetch_len);
     rj->rc = store_object_view(gs->thread->server->store, &gs->obj, rj->offset, rj->len, &gs->buf[rj->idx].view);
 }
 
@@ -115,6 +126,12 @@ static void start_read(getstream_t *gs)
     rj->idx = idx;
     rj->offset = gs->read_pos;
     rj->len = len;
+    if (gs->prefetched < gs->end && gs->prefetched - gs->read_pos < GET_PREFETCH / 2) { /* half the window left: refill it */
+        uint64_t to = gs->end - gs->read_pos > GET_PREFETCH ? gs->read_pos + GET_PREFETCH : gs->end;
+        rj->prefetch_from = gs->prefetched;
+        rj->prefetch_len = to - gs->prefetched;
+        gs->prefetched = to;
+    }
     gs->buf[idx].state = BUF_READING;
     gs->read_pos += len;
     gs->fill_idx ^= 1;
@@ -174,6 +191,7 @@ void getstream_start(s3_req_t *r, store_object_t *obj, uint64_t first, uint64_t 
     gs->obj = *obj;
     memset(obj, 0, sizeof(*obj));
     gs->read_pos = first;
+    gs->prefetched = first;
     gs->end = first + len;
     gs->remaining_to_send = len;
     r->req->res.content_length = len;

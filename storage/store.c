@@ -38,6 +38,7 @@
 #include "storage/store_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -1575,13 +1576,19 @@ uint64_t store_object_block_end(const store_object_t *obj, uint64_t offset)
  * *out, or an error. It judges nothing: after a failure the read path tries the same copy again
  * and does the judging, logging and repair, exactly as for a read that never tried a mapping.
  */
-static int map_block(store_t *st, const store_chunk_ref_t *c, uint32_t b, size_t blen, void **out)
+/* Opens the first copy of c in read order. Returns an fd, or an error (< 0). */
+static int open_first_copy(store_t *st, const store_chunk_ref_t *c)
 {
     store_copies_t cp;
     store_copies_init(st, c, &cp);
     if (cp.num == 0 || c->place.dirs[cp.order[0]] >= st->num_dirs)
         return STORE_E_UNAVAILABLE;
-    int fd = blob_open_read(&st->dirs[c->place.dirs[cp.order[0]]], c->id);
+    return blob_open_read(&st->dirs[c->place.dirs[cp.order[0]]], c->id);
+}
+
+static int map_block(store_t *st, const store_chunk_ref_t *c, uint32_t b, size_t blen, void **out)
+{
+    int fd = open_first_copy(st, c);
     if (fd < 0)
         return fd;
     void *map;
@@ -1618,6 +1625,25 @@ int store_object_view(store_t *st, const store_object_t *obj, uint64_t offset, s
     v->buf = xcalloc(1, len); /* xcalloc: never NULL, also for len 0 */
     v->data = v->buf;
     return store_object_read(st, obj, offset, v->buf, len); /* with every fallback and repair */
+}
+
+void store_object_prefetch(store_t *st, const store_object_t *obj, uint64_t offset, uint64_t len)
+{
+    if (obj->inline_data != NULL || obj->num_chunks == 0 || offset >= obj->size)
+        return;
+    if (len > obj->size - offset)
+        len = obj->size - offset;
+    for (size_t i = chunk_at(obj, offset); i < obj->num_chunks && len > 0; i++) {
+        const store_chunk_ref_t *c = &obj->chunks[i];
+        uint64_t coff = offset - c->offset, n = c->len - coff < len ? c->len - coff : len;
+        int fd = open_first_copy(st, c);
+        if (fd >= 0) {
+            (void)posix_fadvise(fd, (off_t)coff, (off_t)n, POSIX_FADV_WILLNEED); /* a hint: the read judges errors */
+            close(fd);
+        }
+        offset += n;
+        len -= n;
+    }
 }
 
 void store_view_release(store_view_t *v)

@@ -269,6 +269,13 @@ typedef struct store_view {
  */
 #define STORE_MAP_MIN (64 * 1024)
 int store_object_view(store_t *st, const store_object_t *obj, uint64_t offset, size_t len, store_view_t *v);
+/**
+ * Asks the kernel to start reading [offset, offset + len) of obj's data (the copies
+ * store_object_view reads) into the page cache, without waiting: a stream that reads
+ * on block by block then finds the disk a window ahead of it, in large requests,
+ * instead of faulting in each block as it maps it. A hint: errors surface on the read.
+ */
+void store_object_prefetch(store_t *st, const store_object_t *obj, uint64_t offset, uint64_t len);
 /** Unmaps or frees what v holds (safe on a zeroed or released view). */
 void store_view_release(store_view_t *v);
 

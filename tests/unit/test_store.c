@@ -651,6 +651,71 @@ static void test_update_headers(void **state)
     free(a);
 }
 
+/* How many of the pages of [off, off + len) of the file at path are in the page cache. */
+static size_t resident_pages(const char *path, off_t off, size_t len)
+{
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    void *map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, off);
+    close(fd);
+    assert_true(map != MAP_FAILED);
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), n = len / page, count = 0;
+    unsigned char *vec = malloc(n);
+    assert_int_equal(mincore(map, len, vec), 0);
+    for (size_t i = 0; i < n; i++)
+        count += vec[i] & 1;
+    free(vec);
+    munmap(map, len);
+    return count;
+}
+
+static void test_prefetch_reads_ahead(void **state)
+{
+    fixture_t *f = *state;
+    size_t len = 3 * MIB, page = (size_t)sysconf(_SC_PAGESIZE);
+    uint8_t *data = malloc(len), *buf = malloc(len);
+    char path[1000];
+    fill_pattern(data, len, 9);
+    assert_int_equal(store_bucket_create(f->st, "b", "o", ""), 0);
+    assert_int_equal(put_pieces(f->st, "b", "k", 1, data, len, 0, NULL), 0);
+    assert_int_equal(put_str(f->st, "b", "small", "inline"), 0);
+    assert_int_equal(count_files(f->data[0], "chunks", path, sizeof(path)), 1);
+    store_object_t o, small;
+    assert_int_equal(store_object_get(f->st, "b", "k", 1, &o), 0);
+    assert_int_equal(store_object_get(f->st, "b", "small", 5, &small), 0);
+
+    /* the chunk is durable, so its clean pages can be dropped; then only a prefetch brings block 1 back */
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+    close(fd);
+    if (resident_pages(path, MIB, MIB) != 0)
+        skip(); /* a file system that keeps its pages (tmpfs): nothing to see */
+    store_object_prefetch(f->st, &o, MIB, MIB);
+    size_t got = 0;
+    for (int i = 0; i < 300 && (got = resident_pages(path, MIB, MIB)) < MIB / page; i++)
+        usleep(10 * 1000); /* the read it started is asynchronous: up to 3 s */
+    assert_int_equal(got, MIB / page);
+
+    /* ranges at and past the ends, an inline object, a missing chunk file: nothing to do, nothing breaks */
+    static const struct {
+        uint64_t off, len;
+    } edges[] = {{0, 0}, {3 * MIB, 1}, {3 * MIB - 1, UINT64_MAX}, {UINT64_MAX, UINT64_MAX}, {0, 3 * MIB}};
+    for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++) {
+        store_object_prefetch(f->st, &o, edges[i].off, edges[i].len);
+        store_object_prefetch(f->st, &small, edges[i].off, edges[i].len);
+    }
+    assert_int_equal(store_object_read(f->st, &o, 0, buf, len), 0);
+    assert_memory_equal(buf, data, len);
+    assert_int_equal(unlink(path), 0);
+    store_object_prefetch(f->st, &o, 0, len);
+    assert_true(store_object_read(f->st, &o, 0, buf, len) < 0); /* the read judges the missing file */
+    store_object_free(&o);
+    store_object_free(&small);
+    free(data);
+    free(buf);
+}
+
 static void test_flipped_byte_is_corrupt(void **state)
 {
     fixture_t *f = *state;
@@ -2556,6 +2621,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_buckets, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_settings, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_put_get_sizes, setup1, teardown),
+        cmocka_unit_test_setup_teardown(test_prefetch_reads_ahead, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_overwrite_and_delete_free_chunks, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_two_dirs_both_used, setup2, teardown),
         cmocka_unit_test_setup_teardown(test_bad_digest_stores_nothing, setup1, teardown),
