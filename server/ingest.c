@@ -480,8 +480,8 @@ static int start(ingest_t *in, http1_conn_head_t *c, store_t *st)
     memcpy(in->ring, b->bytes + in->head_len, in->prefix);
     in->received = in->prefix;
     in->resume = c->sock->_cb.read;
-    h2o_socket_read_stop(c->sock); /* the receive thread reads the rest */
-    in->sg = store_stager_open(st, in->size);
+    h2o_socket_read_stop(c->sock);                                 /* the receive thread reads the rest */
+    in->sg = store_stager_open(st, in->size, STORE_STAGER_DIRECT); /* the ring is page-aligned */
     in->threads_left = 3;
     in->refs = 4; /* the three threads, and the list (then whoever takes it) */
     pthread_t tid;

@@ -233,30 +233,64 @@ void blob_chunk_path(const blob_dir_t *d, uint64_t id, char *out, size_t out_len
     snprintf(out, out_len, "%s/chunks/%02x/%016" PRIx64, d->path, (unsigned)(id & 0xFF), id);
 }
 
-int blob_stage_open(blob_dir_t *d, uint64_t id, blob_stage_t *st)
+int blob_stage_open(blob_dir_t *d, uint64_t id, int direct, blob_stage_t *st)
 {
     st->dir = d;
     st->id = id;
+    st->direct = direct;
     snprintf(st->tmp_path, sizeof(st->tmp_path), "%s/tmp/%016" PRIx64 ".tmp", d->path, id);
-    st->fd = open(st->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    st->fd = open(st->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | (direct ? O_DIRECT : 0), 0600);
+    if (st->fd < 0 && direct && errno == EINVAL) {
+        /* no direct I/O on this file system: Linux refuses it only after creating the file */
+        if (unlink(st->tmp_path) != 0 && errno != ENOENT)
+            return -errno;
+        return blob_stage_open(d, id, 0, st);
+    }
     if (st->fd < 0)
         return -errno;
+    return 0;
+}
+
+/* Whether every iovec can go to the disk directly (see blob_stage_open). */
+static int direct_aligned(const struct iovec *iov, int iovcnt)
+{
+    for (int i = 0; i < iovcnt; i++)
+        if ((uintptr_t)iov[i].iov_base % BLOB_DIRECT_ALIGN != 0 || iov[i].iov_len % BLOB_DIRECT_ALIGN != 0)
+            return 0;
+    return 1;
+}
+
+/* From now on, st's writes go through the page cache. Returns 0 or -errno. */
+static int stop_direct(blob_stage_t *st)
+{
+    int flags = fcntl(st->fd, F_GETFL);
+    if (flags < 0 || fcntl(st->fd, F_SETFL, flags & ~O_DIRECT) != 0)
+        return -errno;
+    st->direct = 0;
     return 0;
 }
 
 int blob_stage_write(blob_stage_t *st, const struct iovec *iov, int iovcnt)
 {
     struct iovec local[IOV_MAX];
+    int ret;
     while (iovcnt > 0) {
         int n = iovcnt < IOV_MAX ? iovcnt : IOV_MAX;
         memcpy(local, iov, sizeof(*iov) * (size_t)n);
         struct iovec *cur = local;
         int left = n;
         while (left > 0) {
+            if (st->direct && !direct_aligned(cur, left) && (ret = stop_direct(st)) != 0)
+                return ret;
             ssize_t w = writev(st->fd, cur, left);
             if (w < 0) {
                 if (errno == EINTR)
                     continue;
+                if (errno == EINVAL && st->direct) { /* the file system wants another alignment */
+                    if ((ret = stop_direct(st)) != 0)
+                        return ret;
+                    continue;
+                }
                 return -errno;
             }
             /* skip what was written; resume inside a partially written iovec */

@@ -34,9 +34,13 @@ typedef struct blob_dir {
 typedef struct blob_stage {
     blob_dir_t *dir; /* borrowed */
     uint64_t id;
-    int fd; /* -1 once closed */
+    int fd;     /* -1 once closed */
+    int direct; /* fd has O_DIRECT (see blob_stage_open) */
     char tmp_path[4096];
 } blob_stage_t;
+
+/** What a direct write's buffers, lengths and file offsets must be multiples of (see blob_stage_open). */
+#define BLOB_DIRECT_ALIGN 4096
 
 /**
  * Prepares a data directory: creates it, tmp/ and chunks/ when missing (the
@@ -69,8 +73,15 @@ int blob_dir_walk(const blob_dir_t *d, int (*fn)(void *ctx, uint64_t id), void *
 /** Writes the final path of chunk id in d into out. */
 void blob_chunk_path(const blob_dir_t *d, uint64_t id, char *out, size_t out_len);
 
-/** Creates the temp file for chunk id. Returns 0 or -errno. */
-int blob_stage_open(blob_dir_t *d, uint64_t id, blob_stage_t *st);
+/**
+ * Creates the temp file for chunk id. direct: write around the page cache (O_DIRECT) where
+ * the file system allows it: the bytes go from the caller's buffers to the disk, with no
+ * copy into the page cache and nothing cached evicted for them. Writes stay direct while
+ * every iovec's address and length are multiples of BLOB_DIRECT_ALIGN; the first one that
+ * is not (an object's last bytes), or a write the file system refuses as direct, goes
+ * through the page cache, and so does the rest of the file. Returns 0 or -errno.
+ */
+int blob_stage_open(blob_dir_t *d, uint64_t id, int direct, blob_stage_t *st);
 /** Appends the iovecs to the temp file, retrying short writes. Returns 0 or -errno. */
 int blob_stage_write(blob_stage_t *st, const struct iovec *iov, int iovcnt);
 /**

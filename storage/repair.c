@@ -25,7 +25,7 @@ static int rewrite_copy(blob_dir_t *d, uint64_t id, const uint8_t *data, size_t 
     blob_stage_t stage;
     struct iovec iov = {(void *)data, len};
     const char *op = "create";
-    int ret = blob_stage_open(d, id, &stage);
+    int ret = blob_stage_open(d, id, 0, &stage);
     if (ret == 0 && (op = "write", ret = blob_stage_write(&stage, &iov, 1)) == 0 &&
         (op = "fdatasync", ret = blob_stage_sync(&stage)) == 0 && (op = "rename", ret = blob_stage_rename(&stage)) == 0 &&
         (op = "fsync", ret = blob_sync_fanout(d, id)) == 0)

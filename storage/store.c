@@ -576,12 +576,12 @@ static int write_copy(body_cursor_t *cur, size_t len, struct iovec *pieces, blob
 }
 
 /* Opens a temp file for chunk id in the next directory of order[*next..n) that takes it. Returns 0 or -errno. */
-static int open_copy(store_t *st, uint64_t id, const uint16_t *order, size_t n, size_t *next, blob_stage_t *stage)
+static int open_copy(store_t *st, uint64_t id, const uint16_t *order, size_t n, size_t *next, int direct, blob_stage_t *stage)
 {
     int ret = -EIO;
     while (*next < n) {
         blob_dir_t *d = &st->dirs[order[(*next)++]];
-        if ((ret = blob_stage_open(d, id, stage)) == 0)
+        if ((ret = blob_stage_open(d, id, direct, stage)) == 0)
             return 0;
         blob_note_error(d, "create", stage->tmp_path, ret);
     }
@@ -593,9 +593,9 @@ static int open_copy(store_t *st, uint64_t id, const uint16_t *order, size_t n, 
  * as take it), and starts their writeback (not yet synced). A directory that fails the write is
  * judged (blob_note_error) and the copy goes to the next directory in the chunk's ranking. Fewer
  * copies than asked are logged, not refused: the data is still durable once. stages has room for
- * st->copies. Returns 0 or -errno (-ENOSPC when no directory had room).
+ * st->copies. direct: see blob_stage_open. Returns 0 or -errno (-ENOSPC when no directory had room).
  */
-static int stage_chunk(store_t *st, body_cursor_t *cur, EVP_MD_CTX *md, struct iovec *pieces, codec_chunk_in_t *chunk,
+static int stage_chunk(store_t *st, body_cursor_t *cur, EVP_MD_CTX *md, struct iovec *pieces, int direct, codec_chunk_in_t *chunk,
                        uint32_t *crcs, blob_stage_t *stages)
 {
     uint16_t order[st->num_dirs];
@@ -610,7 +610,7 @@ static int stage_chunk(store_t *st, body_cursor_t *cur, EVP_MD_CTX *md, struct i
     want = st->copies < n ? st->copies : n;
     pl->num = 0;
     while (pl->num < want && next < n) {
-        if ((ret = open_copy(st, chunk->id, order, n, &next, &stages[pl->num])) != 0) {
+        if ((ret = open_copy(st, chunk->id, order, n, &next, direct, &stages[pl->num])) != 0) {
             last_err = ret;
             break;
         }
@@ -644,7 +644,7 @@ static int stage_chunk(store_t *st, body_cursor_t *cur, EVP_MD_CTX *md, struct i
     while (pl->num < want && next < n) {
         blob_stage_t *s = &stages[pl->num];
         body_cursor_t again = start;
-        if ((ret = open_copy(st, chunk->id, order, n, &next, s)) != 0) {
+        if ((ret = open_copy(st, chunk->id, order, n, &next, direct, s)) != 0) {
             last_err = ret;
             break;
         }
@@ -782,16 +782,18 @@ struct store_stager {
     uint32_t *crcs;
     struct iovec *pieces; /* room for pieces_cap */
     size_t pieces_cap;
-    int ret; /* the first error: from then on the stager only cleans up */
+    int direct; /* STORE_STAGER_DIRECT */
+    int ret;    /* the first error: from then on the stager only cleans up */
 };
 
 #define STAGES_OF(sg, i) (&(sg)->stages[(i) * (sg)->st->copies])
 
-store_stager_t *store_stager_open(store_t *st, uint64_t size)
+store_stager_t *store_stager_open(store_t *st, uint64_t size, unsigned flags)
 {
     store_stager_t *sg = xcalloc(1, sizeof(*sg));
     sg->st = st;
     sg->size = size;
+    sg->direct = (flags & STORE_STAGER_DIRECT) != 0;
     sg->blocks_per_chunk = st->chunk_size / STORE_READ_BLOCK;
     sg->num_chunks = (size_t)((size + st->chunk_size - 1) / st->chunk_size);
     sg->chunks = xcalloc(sg->num_chunks, sizeof(*sg->chunks));
@@ -831,7 +833,7 @@ static int stager_chunk(store_stager_t *sg, body_cursor_t *cur, EVP_MD_CTX *md)
     c->len = (uint32_t)len;
     uint32_t *crcs = sg->crcs + i * sg->blocks_per_chunk;
     c->crcs = crcs;
-    if ((sg->ret = stage_chunk(sg->st, cur, md, sg->pieces, c, crcs, STAGES_OF(sg, i))) != 0)
+    if ((sg->ret = stage_chunk(sg->st, cur, md, sg->pieces, sg->direct, c, crcs, STAGES_OF(sg, i))) != 0)
         return sg->ret;
     sg->num_staged++;
     if (i >= PUT_SYNC_LAG)
@@ -915,7 +917,7 @@ void store_stager_abort(store_stager_t *sg)
 
 int store_stage(store_t *st, const store_source_t *src, const uint8_t *expected_md5, store_staged_t *out)
 {
-    store_stager_t *sg = store_stager_open(st, src->size);
+    store_stager_t *sg = store_stager_open(st, src->size, 0);
     body_cursor_t cur = {src->iov, src->iovcnt, 0, 0};
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     md5_job_t md5_job = {src->iov, src->iovcnt, {0}};

@@ -179,8 +179,15 @@ typedef struct store_put {
  * Chunks are synced a few behind and stay temp files, referenced by nothing,
  * until store_object_put (store_put_t.stager) renames and commits them, or
  * store_stager_abort removes them. A stager is used by one thread at a time.
+ *
+ * flags: STORE_STAGER_DIRECT writes the chunks around the page cache (O_DIRECT,
+ * see blob_stage_open) when the body's buffers are page-aligned: a large upload
+ * then costs no copy into the page cache, and evicts nothing cached to make room
+ * for bytes that are rarely read back soon. The bytes go straight from the
+ * caller's buffers to the disk, so the write of each chunk waits for the disk.
  */
-store_stager_t *store_stager_open(store_t *st, uint64_t size);
+#define STORE_STAGER_DIRECT 1u
+store_stager_t *store_stager_open(store_t *st, uint64_t size, unsigned flags);
 size_t store_stager_next_len(const store_stager_t *sg);
 /** Writes the next chunk: iov must hold exactly store_stager_next_len bytes. Returns 0 or -errno (then abort). */
 int store_stager_write(store_stager_t *sg, const struct iovec *iov, size_t iovcnt);

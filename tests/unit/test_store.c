@@ -669,6 +669,24 @@ static size_t resident_pages(const char *path, off_t off, size_t len)
     return count;
 }
 
+/* Whether a write with O_DIRECT into dir leaves nothing in the page cache (not on tmpfs, say). */
+static int direct_io_skips_cache(const char *dir)
+{
+    char path[1000];
+    snprintf(path, sizeof(path), "%s/direct-probe", dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_DIRECT, 0600);
+    if (fd < 0)
+        return 0;
+    void *page = aligned_alloc(BLOB_DIRECT_ALIGN, BLOB_DIRECT_ALIGN);
+    memset(page, 1, BLOB_DIRECT_ALIGN);
+    int ok = write(fd, page, BLOB_DIRECT_ALIGN) == BLOB_DIRECT_ALIGN;
+    close(fd);
+    free(page);
+    ok = ok && resident_pages(path, 0, BLOB_DIRECT_ALIGN) == 0;
+    unlink(path);
+    return ok;
+}
+
 static void test_prefetch_reads_ahead(void **state)
 {
     fixture_t *f = *state;
@@ -2061,7 +2079,8 @@ static void test_stager_feeds_chunks(void **state)
     fixture_t *f = *state;
     assert_int_equal(store_bucket_create(f->st, "b", "o", "r"), 0);
     size_t len = 3 * MIB + 12345; /* chunks of 1 MiB: three full, one short */
-    uint8_t *data = malloc(len), md5[16], wrong[16] = {0};
+    uint8_t *data = aligned_alloc(BLOB_DIRECT_ALIGN, 4 * MIB), md5[16], wrong[16] = {0};
+    int direct_io = direct_io_skips_cache(f->data[0]);
     fill_pattern(data, len, 42);
     md5_of(data, len, md5);
 
@@ -2069,20 +2088,24 @@ static void test_stager_feeds_chunks(void **state)
         int expect_md5_wrong; /* Content-MD5 that does not match */
         int abort_after;      /* chunks written before store_stager_abort (-1: none) */
         int short_write;      /* feed one byte less than a chunk */
+        unsigned flags;       /* store_stager_open's */
         int want;
     } cases[] = {
-        {0, -1, 0, 0},
-        {1, -1, 0, STORE_E_BAD_DIGEST},
-        {0, 2, 0, 0},
-        {0, -1, 1, -EINVAL},
+        {0, -1, 0, 0, 0},
+        {1, -1, 0, 0, STORE_E_BAD_DIGEST},
+        {0, 2, 0, 0, 0},
+        {0, -1, 1, 0, -EINVAL},
+        {0, -1, 0, STORE_STAGER_DIRECT, 0},
+        {1, -1, 0, STORE_STAGER_DIRECT, STORE_E_BAD_DIGEST},
+        {0, 2, 0, STORE_STAGER_DIRECT, 0},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         size_t before = count_chunks(f, 0);
-        store_stager_t *sg = store_stager_open(f->st, len);
+        store_stager_t *sg = store_stager_open(f->st, len, cases[i].flags);
         size_t off = 0, n, written = 0;
         int rc = 0;
         while (rc == 0 && (n = store_stager_next_len(sg)) != 0 && (int)written != cases[i].abort_after) {
-            size_t half = n / 3; /* two iovecs per chunk */
+            size_t half = n / 3 / BLOB_DIRECT_ALIGN * BLOB_DIRECT_ALIGN; /* two iovecs per chunk, aligned but the last */
             struct iovec iov[2] = {{data + off, half}, {data + off + half, n - half - (cases[i].short_write ? 1 : 0)}};
             rc = store_stager_write(sg, iov, 2);
             off += n;
@@ -2104,6 +2127,17 @@ static void test_stager_feeds_chunks(void **state)
         assert_null(put.stager); /* taken either way */
         assert_int_equal(count_files(f->data[0], "tmp", NULL, 0), 0);
         if (cases[i].want == 0) {
+            /* written directly, a whole chunk left nothing in the page cache (until the reads below) */
+            store_object_t o;
+            char path[1000];
+            assert_int_equal(store_object_get(f->st, "b", "k", 1, &o), 0);
+            assert_int_equal(o.num_chunks, 4);
+            snprintf(path, sizeof(path), "%s/chunks/%02x/%016llx", f->data[o.chunks[0].place.dirs[0]],
+                     (unsigned)(o.chunks[0].id & 0xFF), (unsigned long long)o.chunks[0].id);
+            size_t resident = resident_pages(path, 0, MIB);
+            if (direct_io)
+                assert_int_equal(resident == 0, cases[i].flags == STORE_STAGER_DIRECT);
+            store_object_free(&o);
             assert_object(f->st, "b", "k", 1, data, len);
             assert_int_equal(count_chunks(f, 0), 4);
         } else {
@@ -2111,7 +2145,7 @@ static void test_stager_feeds_chunks(void **state)
         }
     }
     /* a put refused before the stager is finished (no bucket) removes its chunks too */
-    store_stager_t *sg = store_stager_open(f->st, MIB);
+    store_stager_t *sg = store_stager_open(f->st, MIB, 0);
     struct iovec one = {data, MIB};
     assert_int_equal(store_stager_write(sg, &one, 1), 0);
     store_put_t put = {.bucket = "nobucket", .key = "k", .key_len = 1, .stager = sg, .stager_md5 = md5};
