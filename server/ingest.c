@@ -13,8 +13,9 @@
  * receive thread reads the socket itself (a dup of its fd) into the ring; the hash
  * thread computes the MD5 of each step it read while the step is still in the CPU's
  * caches; the chunk thread writes each chunk from the ring into the chunk files
- * (store_stager_*). The body is copied once from the socket into the ring and once
- * into the chunk files; no temp file takes it in between.
+ * (store_stager_*, direct: from the ring to the disk, around the page cache). The
+ * body is copied once, from the socket into the ring; no temp file takes it in
+ * between.
  *
  * Giving it back: when the whole body has been read, the loop grows h2o's input
  * buffer by the bytes the ingest read (h2o reserves that room, as it would have for
