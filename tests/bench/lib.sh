@@ -200,6 +200,12 @@ start_coffer() { # dir logfile
     log "coffer pid $coffer_pid on $url"
 }
 
+# Drops the page cache of each file named or found under a directory named (clean
+# pages only: the files must be synced), so the next read of them comes from the disk.
+evict_cache() { # path...
+    find "$@" -type f -exec dd iflag=nocache count=0 status=none if={} \;
+}
+
 # dd of `bytes` zeros to file with conv=fdatasync (the file is removed after):
 # the disk's durable sequential write rate. Prints "BYTES SECONDS MB_PER_S",
 # or nothing when dd failed (its output goes to the log).

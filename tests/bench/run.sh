@@ -183,7 +183,12 @@ if has_phase coffer; then
     R[hwm]=$(status_kb "$coffer_pid" VmHWM)
 
     if [[ -n ${R[coffer_put_large.ops]:-} ]]; then
-        log "coffer: $LARGE_SIZE GET"
+        # from the disk first (the PUT wrote around the page cache; evicting makes sure), then from the page cache
+        evict_cache "$work/coffer/d1" "$work/coffer/d2"
+        log "coffer: $LARGE_SIZE GET from the disk"
+        line=$(run_bench 120 get-large --url "$url" --bucket "$BUCKET" --key "$LARGE_KEY" --size "$large_bytes")
+        record coffer_get_large_cold "$line"
+        log "coffer: $LARGE_SIZE GET from the page cache"
         line=$(run_bench 120 get-large --url "$url" --bucket "$BUCKET" --key "$LARGE_KEY" --size "$large_bytes")
         record coffer_get_large "$line"
     fi
@@ -245,9 +250,13 @@ EOF
     line=$(run_bench $((SMALL_SECONDS + 60)) get-small --no-sign --url "$nurl" --bucket "$BUCKET" --prefix "$PREFIX" \
         --size "$small_bytes" --conns "$CONNS" --seconds "$SMALL_SECONDS" --keys "$small_keys")
     record nginx_get_small "$line"
-    log "nginx: $LARGE_SIZE GET"
+    log "nginx: $LARGE_SIZE GET from the page cache"
     line=$(run_bench 120 get-large --no-sign --url "$nurl" --bucket "$BUCKET" --key "$LARGE_KEY" --size "$large_bytes")
     record nginx_get_large "$line"
+    evict_cache "$nroot/$BUCKET/$LARGE_KEY"
+    log "nginx: $LARGE_SIZE GET from the disk"
+    line=$(run_bench 120 get-large --no-sign --url "$nurl" --bucket "$BUCKET" --key "$LARGE_KEY" --size "$large_bytes")
+    record nginx_get_large_cold "$line"
 
     stop_pid "$nginx_pid"
     nginx_pid=""
@@ -270,6 +279,7 @@ row() { # label value yardstick ratio target verdict
 
 r_get_small=$(ratio "${R[coffer_get_small.ops_per_s]:-}" "${R[nginx_get_small.ops_per_s]:-}")
 r_get_large=$(ratio "${R[coffer_get_large.mb_per_s]:-}" "${R[nginx_get_large.mb_per_s]:-}")
+r_get_cold=$(ratio "${R[coffer_get_large_cold.mb_per_s]:-}" "${R[nginx_get_large_cold.mb_per_s]:-}")
 r_put_large=$(ratio "${R[coffer_put_large.mb_per_s]:-}" "${R[dd.mb_per_s]:-}")
 idle_mib=""
 peak_mib=""
@@ -280,13 +290,15 @@ v_get_small=$(verdict "$r_get_small" ">=" 0.5)
 v_put_small=$(verdict "${R[coffer_put_small.ops_per_s]:-}" ">=" 5000)
 v_put_large=$(verdict "$r_put_large" ">=" 0.5)
 v_get_large=$(verdict "$r_get_large" ">=" 0.5)
+v_get_cold=$(verdict "$r_get_cold" ">=" 0.5)
 v_idle=$(verdict "$idle_mib" "<=" 30)
 v_peak=$(verdict "$peak_mib" "<=" 256)
 
-for v in "$v_get_small" "$v_put_small" "$v_put_large" "$v_get_large" "$v_idle" "$v_peak"; do
+for v in "$v_get_small" "$v_put_small" "$v_put_large" "$v_get_large" "$v_get_cold" "$v_idle" "$v_peak"; do
     if [[ $v == MISS ]]; then misses=$((misses + 1)); fi
 done
-for k in coffer_put_small coffer_get_small coffer_put_large coffer_get_large nginx_get_small nginx_get_large; do
+for k in coffer_put_small coffer_get_small coffer_put_large coffer_get_large coffer_get_large_cold nginx_get_small nginx_get_large \
+    nginx_get_large_cold; do
     errors=$((errors + ${R[$k.errors]:-0}))
 done
 
@@ -298,15 +310,18 @@ row "${SMALL_SIZE} GET ops/s" "${R[coffer_get_small.ops_per_s]:-}" \
 row "${SMALL_SIZE} PUT ops/s" "${R[coffer_put_small.ops_per_s]:-}" "" "" ">= 5000" "$v_put_small"
 row "${LARGE_SIZE} PUT MB/s" "${R[coffer_put_large.mb_per_s]:-}" \
     "${R[dd.mb_per_s]:+dd ${R[dd.mb_per_s]}}" "${r_put_large:+${r_put_large}x}" ">= 0.5x" "$v_put_large"
-row "${LARGE_SIZE} GET MB/s" "${R[coffer_get_large.mb_per_s]:-}" \
+row "${LARGE_SIZE} GET MB/s, page cache" "${R[coffer_get_large.mb_per_s]:-}" \
     "${R[nginx_get_large.mb_per_s]:+nginx ${R[nginx_get_large.mb_per_s]}}" "${r_get_large:+${r_get_large}x}" ">= 0.5x" "$v_get_large"
+row "${LARGE_SIZE} GET MB/s, disk" "${R[coffer_get_large_cold.mb_per_s]:-}" \
+    "${R[nginx_get_large_cold.mb_per_s]:+nginx ${R[nginx_get_large_cold.mb_per_s]}}" "${r_get_cold:+${r_get_cold}x}" ">= 0.5x" "$v_get_cold"
 row "idle RSS MiB" "$idle_mib" "" "" "<= 30" "$v_idle"
 row "peak RSS in ${LARGE_SIZE} PUT MiB" "$peak_mib" "" "" "<= 256" "$v_peak"
 echo
 echo "latency ms (p50 / p90 / p99 / max) and errors:"
-for k in coffer_put_small coffer_get_small nginx_get_small coffer_put_large coffer_get_large nginx_get_large; do
+for k in coffer_put_small coffer_get_small nginx_get_small coffer_put_large coffer_get_large_cold nginx_get_large_cold \
+    coffer_get_large nginx_get_large; do
     [[ -n ${R[$k.ops]:-} ]] || continue
-    printf '  %-18s %10s / %10s / %10s / %10s   ops %s, errors %s\n' "$k" "${R[$k.p50_ms]}" "${R[$k.p90_ms]}" \
+    printf '  %-22s %10s / %10s / %10s / %10s   ops %s, errors %s\n' "$k" "${R[$k.p50_ms]}" "${R[$k.p90_ms]}" \
         "${R[$k.p99_ms]}" "${R[$k.max_ms]}" "${R[$k.ops]}" "${R[$k.errors]}"
 done
 if has_phase coffer; then
