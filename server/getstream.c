@@ -13,7 +13,7 @@
  * and free off the event loop.
  *
  * Cold data: each read also asks the store to prefetch up to GET_PREFETCH
- * bytes ahead of it (never past the range asked for), a few MiB at a time, so
+ * bytes past it (never past the range asked for), a few MiB at a time, so
  * the disk reads in large requests while the blocks before are checksummed
  * and sent; a mapped block would otherwise fault its pages in a little at a time.
  *
@@ -126,8 +126,11 @@ static void start_read(getstream_t *gs)
     rj->idx = idx;
     rj->offset = gs->read_pos;
     rj->len = len;
-    if (gs->prefetched < gs->end && gs->prefetched - gs->read_pos < GET_PREFETCH / 2) { /* half the window left: refill it */
-        uint64_t to = gs->end - gs->read_pos > GET_PREFETCH ? gs->read_pos + GET_PREFETCH : gs->end;
+    uint64_t next = gs->read_pos + len; /* the prefetch is for the reads after this one: a GET of one read has none */
+    if (gs->prefetched < next)
+        gs->prefetched = next;
+    if (gs->prefetched < gs->end && gs->prefetched - next < GET_PREFETCH / 2) { /* half the window left: refill it */
+        uint64_t to = gs->end - next > GET_PREFETCH ? next + GET_PREFETCH : gs->end;
         rj->prefetch_from = gs->prefetched;
         rj->prefetch_len = to - gs->prefetched;
         gs->prefetched = to;
