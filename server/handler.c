@@ -172,10 +172,15 @@ void s3_send_empty(s3_req_t *r, int status)
     s3_send_body(r, status, "", 0);
 }
 
-void s3_submit(s3_req_t *r, iopool_job_t *job)
+static void job_begin(s3_req_t *r, iopool_job_t *job)
 {
     job->receiver = &r->thread->io_receiver;
     ++r->thread->jobs_in_flight;
+}
+
+void s3_submit(s3_req_t *r, iopool_job_t *job)
+{
+    job_begin(r, job);
     iopool_submit(r->thread->server->iopool, job);
 }
 
@@ -237,6 +242,17 @@ void s3_job_refuse(s3_job_t *job, s3err_t err, const char *message)
 void s3_job_start(s3_job_t *job)
 {
     s3_submit(job->r, &job->super);
+}
+
+void s3_job_begin_elsewhere(s3_job_t *job)
+{
+    job_begin(job->r, &job->super);
+    job->super.msg.link = (h2o_linklist_t){NULL, NULL};
+}
+
+void s3_job_complete(s3_job_t *job)
+{
+    h2o_multithread_send_message(job->super.receiver, &job->super.msg);
 }
 
 /* ------------------------------------------------------------------ access log */

@@ -201,6 +201,14 @@ void s3_job_refuse(s3_job_t *job, s3err_t err, const char *message);
 /** Queues the job; the answer is sent from the loop when run() returns. */
 void s3_job_start(s3_job_t *job);
 
+/**
+ * For a job whose work another thread does instead of the pool (run is not called):
+ * counts it in flight. That thread leaves the answer in the job and calls s3_job_complete,
+ * and the loop sends it. s3_job_finished undoes this for a job that was never handed over.
+ */
+void s3_job_begin_elsewhere(s3_job_t *job);
+void s3_job_complete(s3_job_t *job);
+
 /* Operation entry points (ops_*.c), each answers the request eventually. */
 void ops_list_buckets(s3_req_t *r);
 void ops_create_bucket(s3_req_t *r);

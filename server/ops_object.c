@@ -49,6 +49,8 @@ typedef struct put_state {
     store_kv_t headers[S3_STORED_HEADERS_MAX + 2]; /* + the checksum and its type */
     ingest_t *ingest;                              /* the body, already being staged as it arrived (or NULL) */
     uint8_t ingest_md5[16];
+    s3_job_t *job;
+    store_put_async_t async; /* a small body's commit (put_small) */
 } put_state_t;
 
 /*
@@ -119,6 +121,25 @@ s3err_t s3_collect_stored_headers(s3_req_t *r, store_kv_t *out, size_t *num, con
     return S3ERR_NONE;
 }
 
+/* The verified payload's checksum, stored with the object and answered. */
+static void put_add_checksum(s3_job_t *j, put_state_t *st)
+{
+    s3_payload_t *p = &st->payload;
+    if (s3_payload_checksum_header(p, &st->headers[st->put.num_headers]) != 0) {
+        st->headers[++st->put.num_headers] = (store_kv_t){H2O_STRLIT("x-amz-checksum-type"), H2O_STRLIT("FULL_OBJECT")};
+        st->put.num_headers++;
+        s3_job_set_checksum(j, p->alg, p->value, "FULL_OBJECT");
+    }
+}
+
+static void put_result(s3_job_t *j, int rc, const store_object_t *obj)
+{
+    if (rc != 0)
+        j->err = s3err_from_store(rc);
+    else
+        s3_format_etag(obj->md5, 0, j->etag);
+}
+
 static void run_put_object(s3_job_t *j)
 {
     s3_req_t *r = j->r;
@@ -136,11 +157,7 @@ static void run_put_object(s3_job_t *j)
         st->put.body = p->iov;
         st->put.body_iovcnt = p->iovcnt;
     }
-    if (s3_payload_checksum_header(p, &st->headers[st->put.num_headers]) != 0) {
-        st->headers[++st->put.num_headers] = (store_kv_t){H2O_STRLIT("x-amz-checksum-type"), H2O_STRLIT("FULL_OBJECT")};
-        st->put.num_headers++;
-        s3_job_set_checksum(j, p->alg, p->value, "FULL_OBJECT");
-    }
+    put_add_checksum(j, st);
     store_object_t obj;
     struct timespec t0, t1;
     int timed = log_threshold <= LOG_DEBUG;
@@ -153,11 +170,53 @@ static void run_put_object(s3_job_t *j)
                   (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6, rc);
     }
     s3_payload_free(p);
-    if (rc != 0) {
-        j->err = s3err_from_store(rc);
-        return;
+    put_result(j, rc, &obj);
+}
+
+/* On the store's commit thread. */
+static void put_committed(store_put_async_t *a)
+{
+    put_state_t *st = H2O_STRUCT_FROM_MEMBER(put_state_t, async, a);
+    put_result(st->job, a->ret, &a->obj);
+    s3_job_complete(st->job);
+}
+
+/*
+ * A body small enough to live in the object's record is checked here on the loop (no more
+ * than a few KiB to hash) and committed by the store's commit thread, which batches the
+ * synced writes of concurrent small PUTs: no worker, no wait on the loop. Returns 0 when
+ * it has taken the job (answered or to be answered), or -1 for the worker's path.
+ */
+static int put_small(s3_job_t *j, put_state_t *st)
+{
+    s3_req_t *r = j->r;
+    s3_payload_t *p = &st->payload;
+    store_t *store = r->thread->server->store;
+    const char *message = NULL;
+    if (st->ingest != NULL || r->verify_payload_in_job)
+        return -1;
+    if (r->streaming != NULL ? !store_put_is_inline(store, p->decoded_length) || r->req->entity.len > p->decoded_length + 4096
+                             : !store_put_is_inline(store, r->req->entity.len))
+        return -1;
+    s3err_t err = s3_payload_verify(r, p, CKSUM_NONE, &message);
+    if (err != S3ERR_NONE) {
+        s3_payload_free(p);
+        s3_job_refuse(j, err, message);
+        return 0;
     }
-    s3_format_etag(obj.md5, 0, j->etag);
+    st->put.body = p->iov;
+    st->put.body_iovcnt = p->iovcnt;
+    put_add_checksum(j, st);
+    st->job = j;
+    st->async.done = put_committed;
+    s3_job_begin_elsewhere(j);
+    int rc = store_object_put_async(store, &st->put, &st->async);
+    s3_payload_free(p); /* the record holds a copy of the body */
+    if (rc != 0) {
+        s3_job_finished(r->thread);
+        s3_job_refuse(j, s3err_from_store(rc), NULL);
+    }
+    return 0;
 }
 
 int s3_decode_content_md5(const char *v, size_t len, uint8_t out[16])
@@ -242,7 +301,8 @@ void ops_put_object(s3_req_t *r)
         s3_job_refuse(j, S3ERR_INTERNAL_ERROR, NULL); /* req->entity is not its body */
         return;
     }
-    s3_job_start(j);
+    if (put_small(j, st) != 0)
+        s3_job_start(j);
 }
 
 /* ------------------------------------------------------------------ GET / HEAD */

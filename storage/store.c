@@ -271,6 +271,7 @@ int store_open(const store_config_t *cfg, store_t **out, char *errbuf, size_t er
     }
     pthread_mutex_init(&st->id_lock, NULL);
     atomic_init(&st->list_steps, 0);
+    st->committer = store_committer_start(st);
     *out = st;
     return 0;
 
@@ -287,6 +288,7 @@ void store_close(store_t *st)
 {
     if (st == NULL)
         return;
+    store_committer_stop(st->committer); /* commits what is queued first */
     pthread_rwlock_destroy(&st->bucket_lock);
     for (int i = 0; i < STORE_STRIPES; i++) {
         pthread_mutex_destroy(&st->key_locks[i]);
@@ -1078,51 +1080,94 @@ static int check_precondition(const store_precondition_t *cond, const void *rec,
     return 0;
 }
 
-int store_commit(store_t *st, const store_commit_t *c, meta_batch_t *b, store_chunk_list_t *freed)
+/*
+ * The object part of a commit, under its key lock and the bucket lock (read): checks the bucket
+ * (unless the caller just did) and c's condition against the current record, adds c's record (or its deletion) to b, and the chunks
+ * of the record it replaces to drop. Returns 0, 1 (deleting what is not there: nothing to write),
+ * STORE_E_NO_BUCKET, the condition's error or -errno; b and drop are unchanged unless it returns 0.
+ */
+static int commit_record(store_t *st, const store_commit_t *c, int check_bucket, meta_batch_t *b, store_chunk_list_t *drop)
 {
-    pthread_mutex_t *klock = NULL;
     store_object_t old = {0};
-    store_chunk_list_t drop = {0};
-    stripe_set_t stripes = {{0}};
     void *old_rec = NULL;
     size_t old_len = 0;
-    int ret = 0;
+    int ret, cret;
 
-    if (c->okey != NULL) {
-        const char *bucket, *key_bytes;
-        size_t bucket_len, key_len;
-        codec_object_key_decode(c->okey, c->okey_len, &bucket, &bucket_len, &key_bytes, &key_len);
-        klock = &st->key_locks[key_stripe(bucket, bucket_len, key_bytes, key_len)];
-        if (c->rec != NULL)
-            pthread_rwlock_rdlock(&st->bucket_lock); /* a bucket is not deleted under a write into it */
-        pthread_mutex_lock(klock);
-        if ((ret = store_bucket_check(st, c->bucket)) != 0)
-            goto Exit;
-        ret = meta_get(st->meta, c->okey, c->okey_len, &old_rec, &old_len);
-        int cret;
-        if ((ret == 0 || ret == -ENOENT) && c->cond != NULL &&
-            (cret = check_precondition(c->cond, ret == 0 ? old_rec : NULL, old_len)) != 0) {
-            ret = cret;
-            goto Exit;
+    if (check_bucket && (ret = store_bucket_check(st, c->bucket)) != 0)
+        return ret;
+    ret = meta_get(st->meta, c->okey, c->okey_len, &old_rec, &old_len);
+    if ((ret == 0 || ret == -ENOENT) && c->cond != NULL &&
+        (cret = check_precondition(c->cond, ret == 0 ? old_rec : NULL, old_len)) != 0) {
+        ret = cret;
+    } else if (ret == 0) {
+        if (codec_object_decode(old_rec, old_len, &old) == 0) {
+            for (size_t i = 0; i < old.num_chunks; i++)
+                store_chunk_list_add(drop, old.chunks[i].id, &old.chunks[i].place);
+        } else { /* its chunks stay referenced; a GC pass can reclaim them */
+            fprintf(stderr, "coffer: storage: replacing a corrupt object record\n");
         }
-        if (ret == 0) {
-            if (codec_object_decode(old_rec, old_len, &old) == 0) {
-                for (size_t i = 0; i < old.num_chunks; i++)
-                    store_chunk_list_add(&drop, old.chunks[i].id, &old.chunks[i].place);
-            } else { /* its chunks stay referenced; a GC pass can reclaim them */
-                fprintf(stderr, "coffer: storage: replacing a corrupt object record\n");
-            }
-        } else if (ret != -ENOENT) {
-            goto Exit;
-        } else if (c->rec == NULL && c->drop == NULL) {
-            ret = 0;
-            goto Exit; /* deleting what is not there */
-        }
-        ret = 0;
+    } else if (ret == -ENOENT) {
+        ret = c->rec == NULL && c->drop == NULL ? 1 : 0;
+    }
+    if (ret == 0) {
         if (c->rec != NULL)
             meta_batch_put(b, c->okey, c->okey_len, c->rec, c->rec_len);
         else
             meta_batch_delete(b, c->okey, c->okey_len);
+    }
+    free(old.headers);
+    free(old.chunks);
+    free(old.part_sizes);
+    meta_free(old_rec);
+    return ret;
+}
+
+pthread_mutex_t *store_key_lock(store_t *st, const char *bucket, size_t bucket_len, const char *key, size_t key_len)
+{
+    return &st->key_locks[key_stripe(bucket, bucket_len, key, key_len)];
+}
+
+static pthread_mutex_t *object_key_lock(store_t *st, const uint8_t *okey, size_t okey_len)
+{
+    const char *bucket, *key_bytes;
+    size_t bucket_len, key_len;
+    codec_object_key_decode(okey, okey_len, &bucket, &bucket_len, &key_bytes, &key_len);
+    return store_key_lock(st, bucket, bucket_len, key_bytes, key_len);
+}
+
+/* Takes the ref stripes of every chunk in add and drop, adds the reference changes to b, writes b
+ * synced, and releases the stripes. Chunks left without references go to freed. */
+static int commit_refs(store_t *st, meta_batch_t *b, const store_chunk_list_t *add, const store_chunk_list_t *drop,
+                       store_chunk_list_t *freed)
+{
+    stripe_set_t stripes = {{0}};
+    for (size_t i = 0; i < drop->n; i++)
+        stripes_add(&stripes, drop->ids[i]);
+    for (size_t i = 0; add != NULL && i < add->n; i++)
+        stripes_add(&stripes, add->ids[i]);
+    stripes_lock(st, &stripes);
+    int ret = apply_refs(st, b, add, drop, freed);
+    if (ret == 0)
+        ret = meta_batch_write(st->meta, b);
+    stripes_unlock(st, &stripes);
+    return ret;
+}
+
+int store_commit(store_t *st, const store_commit_t *c, meta_batch_t *b, store_chunk_list_t *freed)
+{
+    pthread_mutex_t *klock = NULL;
+    store_chunk_list_t drop = {0};
+    int ret = 0;
+
+    if (c->okey != NULL) {
+        klock = object_key_lock(st, c->okey, c->okey_len);
+        if (c->rec != NULL)
+            pthread_rwlock_rdlock(&st->bucket_lock); /* a bucket is not deleted under a write into it */
+        pthread_mutex_lock(klock);
+        if ((ret = commit_record(st, c, 1, b, &drop)) != 0) {
+            ret = ret == 1 ? 0 : ret;
+            goto Exit;
+        }
     }
     for (size_t i = 0; i < c->num_new_chunks; i++) {
         uint8_t rkey[CODEC_REF_KEY_LEN], one[8];
@@ -1133,14 +1178,7 @@ int store_commit(store_t *st, const store_commit_t *c, meta_batch_t *b, store_ch
     if (c->drop != NULL)
         for (size_t i = 0; i < c->drop->n; i++)
             store_chunk_list_add(&drop, c->drop->ids[i], &c->drop->places[i]);
-    for (size_t i = 0; i < drop.n; i++)
-        stripes_add(&stripes, drop.ids[i]);
-    for (size_t i = 0; c->add != NULL && i < c->add->n; i++)
-        stripes_add(&stripes, c->add->ids[i]);
-    stripes_lock(st, &stripes);
-    if ((ret = apply_refs(st, b, c->add, &drop, freed)) == 0)
-        ret = meta_batch_write(st->meta, b);
-    stripes_unlock(st, &stripes);
+    ret = commit_refs(st, b, c->add, &drop, freed);
 
 Exit:
     if (klock != NULL) {
@@ -1151,11 +1189,16 @@ Exit:
     if (ret != 0)
         freed->n = 0; /* nothing was freed after all */
     store_chunk_list_free(&drop);
-    free(old.headers);
-    free(old.chunks);
-    free(old.part_sizes);
-    meta_free(old_rec);
     return ret;
+}
+
+static void object_from_in(const codec_object_in_t *in, store_object_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->size = in->size;
+    out->mtime_ns = in->mtime_ns;
+    out->num_parts = in->num_parts;
+    memcpy(out->md5, in->md5, 16);
 }
 
 /* Commits c (an object's new record, described by in) in a batch of its own, unlinks the chunks
@@ -1168,40 +1211,66 @@ static int commit_object(store_t *st, const store_commit_t *c, const codec_objec
     meta_batch_free(b);
     if (ret == 0) {
         store_unlink_chunks(st, &freed); /* only after the batch that freed them is durable */
-        if (out_obj != NULL) {
-            memset(out_obj, 0, sizeof(*out_obj));
-            out_obj->size = in->size;
-            out_obj->mtime_ns = in->mtime_ns;
-            out_obj->num_parts = in->num_parts;
-            memcpy(out_obj->md5, in->md5, 16);
-        }
+        if (out_obj != NULL)
+            object_from_in(in, out_obj);
     }
     store_chunk_list_free(&freed);
     return ret;
+}
+
+int store_put_is_inline(const store_t *st, uint64_t size)
+{
+    return size <= st->inline_max;
+}
+
+/* Checks put's fields; returns the object's size in *size and its key in okey (CODEC_OBJECT_KEY_MAX bytes). */
+static int put_check(const store_put_t *put, uint8_t *okey, size_t *okey_len, uint64_t *size)
+{
+    int n;
+    if (put == NULL || put->bucket == NULL || (put->key == NULL && put->key_len) || put->key_len == 0 ||
+        (put->body == NULL && put->body_iovcnt) || (put->headers == NULL && put->num_headers) ||
+        (put->stager != NULL && put->body_iovcnt))
+        return -EINVAL;
+    if ((n = codec_object_key(okey, put->bucket, strlen(put->bucket), put->key, put->key_len)) < 0)
+        return -EINVAL;
+    *okey_len = (size_t)n;
+    *size = 0;
+    for (size_t i = 0; i < put->body_iovcnt; i++)
+        *size += put->body[i].iov_len;
+    if (put->stager != NULL)
+        *size = put->stager->size;
+    return 0;
+}
+
+/* Points in at the body of an inline PUT (gathered into *buf when it is in pieces: free it after
+ * encoding) and sets its MD5, checked against put->expected_md5. Returns 0 or STORE_E_BAD_DIGEST. */
+static int inline_body(const store_put_t *put, codec_object_in_t *in, uint8_t **buf)
+{
+    if (put->body_iovcnt == 1) {
+        in->inline_data = put->body[0].iov_base;
+    } else {
+        *buf = xcalloc(1, in->size);
+        for (size_t i = 0, off = 0; i < put->body_iovcnt; off += put->body[i].iov_len, i++)
+            if (put->body[i].iov_len)
+                memcpy(*buf + off, put->body[i].iov_base, put->body[i].iov_len);
+        in->inline_data = *buf;
+    }
+    EVP_Digest(in->inline_data != NULL ? in->inline_data : (const uint8_t *)"", in->size, in->md5, NULL, EVP_md5(), NULL);
+    if (put->expected_md5 != NULL && CRYPTO_memcmp(put->expected_md5, in->md5, 16) != 0)
+        return STORE_E_BAD_DIGEST;
+    return 0;
 }
 
 int store_object_put(store_t *st, store_put_t *put, store_object_t *out_obj)
 {
     uint8_t okey[CODEC_OBJECT_KEY_MAX], *rec = NULL, *inline_buf = NULL;
     uint64_t size = 0;
-    size_t rec_len;
+    size_t rec_len, okey_len = 0;
     store_staged_t staged = {0};
-    int ret, n;
+    int ret;
 
-    if (put == NULL || put->bucket == NULL || (put->key == NULL && put->key_len) || put->key_len == 0 ||
-        (put->body == NULL && put->body_iovcnt) || (put->headers == NULL && put->num_headers) ||
-        (put->stager != NULL && put->body_iovcnt)) {
-        ret = -EINVAL;
+    if ((ret = put_check(put, okey, &okey_len, &size)) != 0)
         goto Exit;
-    }
-    if ((n = codec_object_key(okey, put->bucket, strlen(put->bucket), put->key, put->key_len)) < 0) {
-        ret = -EINVAL;
-        goto Exit;
-    }
-    for (size_t i = 0; i < put->body_iovcnt; i++)
-        size += put->body[i].iov_len;
-    if (put->stager != NULL)
-        size = put->stager->size;
     /* store_commit checks the bucket under its lock; a chunked body is checked first too, before files are written */
     if ((size > st->inline_max || put->stager != NULL) && (ret = store_bucket_check(st, put->bucket)) != 0)
         goto Exit;
@@ -1216,20 +1285,8 @@ int store_object_put(store_t *st, store_put_t *put, store_object_t *out_obj)
         in.chunks = staged.chunks;
         in.num_chunks = staged.num_chunks;
     } else if (size <= st->inline_max) {
-        if (put->body_iovcnt == 1) {
-            in.inline_data = put->body[0].iov_base;
-        } else {
-            inline_buf = xcalloc(1, size);
-            for (size_t i = 0, off = 0; i < put->body_iovcnt; off += put->body[i].iov_len, i++)
-                if (put->body[i].iov_len)
-                    memcpy(inline_buf + off, put->body[i].iov_base, put->body[i].iov_len);
-            in.inline_data = inline_buf;
-        }
-        EVP_Digest(in.inline_data != NULL ? in.inline_data : (const uint8_t *)"", size, in.md5, NULL, EVP_md5(), NULL);
-        if (put->expected_md5 != NULL && CRYPTO_memcmp(put->expected_md5, in.md5, 16) != 0) {
-            ret = STORE_E_BAD_DIGEST;
+        if ((ret = inline_body(put, &in, &inline_buf)) != 0)
             goto Exit;
-        }
     } else {
         store_source_t src = {.iov = put->body, .iovcnt = put->body_iovcnt, .size = size};
         if ((ret = store_stage(st, &src, put->expected_md5, &staged)) != 0)
@@ -1243,7 +1300,7 @@ int store_object_put(store_t *st, store_put_t *put, store_object_t *out_obj)
 
     store_commit_t c = {.bucket = put->bucket,
                         .okey = okey,
-                        .okey_len = (size_t)n,
+                        .okey_len = okey_len,
                         .rec = rec,
                         .rec_len = rec_len,
                         .new_chunks = staged.chunks,
@@ -1262,6 +1319,106 @@ Exit:
     free(rec);
     free(inline_buf);
     return ret;
+}
+
+int store_object_put_async(store_t *st, const store_put_t *put, store_put_async_t *a)
+{
+    uint8_t okey[CODEC_OBJECT_KEY_MAX], *rec = NULL, *inline_buf = NULL;
+    uint64_t size;
+    size_t rec_len, okey_len;
+    int ret;
+
+    if ((ret = put_check(put, okey, &okey_len, &size)) != 0 || put->stager != NULL || size > st->inline_max)
+        return ret != 0 ? ret : -EINVAL;
+    codec_object_in_t in = {.size = size, .mtime_ns = store_now_ns(), .headers = put->headers, .num_headers = put->num_headers};
+    if ((ret = inline_body(put, &in, &inline_buf)) == 0)
+        ret = codec_object_encode(&in, &rec, &rec_len);
+    free(inline_buf);
+    if (ret != 0)
+        return ret;
+    store_pending_t *p = xcalloc(1, sizeof(*p) + okey_len);
+    *p = (store_pending_t){.a = a, .bucket = put->bucket, .cond = put->cond, .rec = rec, .rec_len = rec_len, .okey_len = okey_len};
+    memcpy(p->okey, okey, okey_len);
+    p->key_lock = object_key_lock(st, p->okey, okey_len);
+    object_from_in(&in, &a->obj);
+    a->pending = p;
+    store_committer_queue(st->committer, p);
+    return 0;
+}
+
+/* Adds p's record to b under its key lock: p->a->ret gets commit_record's result. */
+static void commit_pending_record(store_t *st, store_pending_t *p, meta_batch_t *b, store_chunk_list_t *drop,
+                                  const char **checked_bucket, size_t *num_written)
+{
+    store_commit_t c = {
+        .bucket = p->bucket, .okey = p->okey, .okey_len = p->okey_len, .rec = p->rec, .rec_len = p->rec_len, .cond = p->cond};
+    int check_bucket = *checked_bucket == NULL || strcmp(*checked_bucket, p->bucket) != 0;
+    if ((p->a->ret = commit_record(st, &c, check_bucket, b, drop)) == 0) {
+        *checked_bucket = p->bucket;
+        ++*num_written;
+    }
+}
+
+/* The commit thread's batch (storage/committer.c); see store_internal.h. */
+store_pending_t *store_commit_pending(store_t *st, store_pending_t *list)
+{
+    meta_batch_t *b = meta_batch_new();
+    store_chunk_list_t drop = {0}, freed = {0};
+    store_pending_t *deferred = NULL, **deferred_tail = &deferred, *batch = NULL, **batch_tail = &batch;
+    size_t num_written = 0;
+    const char *checked_bucket = NULL; /* the last bucket found to exist in this batch */
+    stripe_set_t busy = {{0}};
+    int ret = 0;
+
+    pthread_rwlock_rdlock(&st->bucket_lock); /* a bucket is not deleted under a write into it */
+    /* Key locks are only taken when free: a thread that holds one (a part lock, say) and waits for
+     * another can never wait for this one. A PUT whose lock is busy waits for the next batch, and
+     * so does every later PUT under that lock, so that PUTs to one key commit in order. */
+    for (store_pending_t *p = list, *next; p != NULL; p = next) {
+        next = p->next;
+        p->next = NULL;
+        size_t stripe = (size_t)(p->key_lock - st->key_locks);
+        if ((busy.bits[stripe / 64] & (1ull << (stripe % 64))) || pthread_mutex_trylock(p->key_lock) != 0) {
+            busy.bits[stripe / 64] |= 1ull << (stripe % 64);
+            *deferred_tail = p;
+            deferred_tail = &p->next;
+            continue;
+        }
+        commit_pending_record(st, p, b, &drop, &checked_bucket, &num_written);
+        *batch_tail = p;
+        batch_tail = &p->next;
+    }
+    if (batch == NULL) { /* every lock was busy: wait for the first one, holding no other */
+        store_pending_t *p = deferred;
+        if ((deferred = p->next) == NULL)
+            deferred_tail = &deferred;
+        p->next = NULL;
+        pthread_mutex_lock(p->key_lock);
+        commit_pending_record(st, p, b, &drop, &checked_bucket, &num_written);
+        batch = p;
+    }
+    if (num_written != 0)
+        ret = commit_refs(st, b, NULL, &drop, &freed);
+    for (store_pending_t *p = batch; p != NULL; p = p->next) {
+        pthread_mutex_unlock(p->key_lock);
+        if (ret != 0 && p->a->ret == 0)
+            p->a->ret = ret;
+    }
+    pthread_rwlock_unlock(&st->bucket_lock);
+    meta_batch_free(b);
+    if (ret == 0)
+        store_unlink_chunks(st, &freed); /* only after the batch that freed them is durable */
+    store_chunk_list_free(&freed);
+    store_chunk_list_free(&drop);
+    for (store_pending_t *p = batch, *next; p != NULL; p = next) {
+        next = p->next;
+        store_put_async_t *a = p->a;
+        free(p->rec);
+        free(p);
+        a->pending = NULL;
+        a->done(a);
+    }
+    return deferred;
 }
 
 int store_object_delete(store_t *st, const char *bucket, const char *key, size_t key_len)
@@ -1372,7 +1529,7 @@ int store_object_update(store_t *st, const char *bucket, const char *key, size_t
         ret = bucket != NULL ? store_bucket_check(st, bucket) : STORE_E_NO_BUCKET;
         return ret == 0 ? -ENOENT : ret == -EINVAL ? STORE_E_NO_BUCKET : ret;
     }
-    pthread_mutex_t *klock = &st->key_locks[key_stripe(bucket, strlen(bucket), key, key_len)];
+    pthread_mutex_t *klock = store_key_lock(st, bucket, strlen(bucket), key, key_len);
     pthread_rwlock_rdlock(&st->bucket_lock);
     pthread_mutex_lock(klock);
     if ((ret = store_bucket_check(st, bucket)) == 0 && (ret = meta_get(st->meta, okey, (size_t)n, &cur.rec, &rec_len)) == 0) {

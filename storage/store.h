@@ -203,6 +203,32 @@ void store_stager_abort(store_stager_t *sg);
  */
 int store_object_put(store_t *st, store_put_t *put, store_object_t *out_obj);
 
+/**
+ * A small PUT that does not block its caller. The store's commit thread takes
+ * every small PUT queued meanwhile, commits them in one synced batch, then
+ * calls each one's done: a busy server pays one fsync and one thread switch
+ * per batch rather than per object.
+ */
+typedef struct store_put_async store_put_async_t;
+struct store_put_async {
+    void (*done)(store_put_async_t *a); /* on the commit thread: must not block */
+    int ret;                            /* for done: 0 or store_object_put's errors */
+    store_object_t obj;                 /* for done, when ret is 0: size, mtime_ns, md5 (no record) */
+    struct store_pending *pending;      /* internal */
+};
+
+/** Whether a body of size bytes goes into the object's record (and so may use store_object_put_async). */
+int store_put_is_inline(const store_t *st, uint64_t size);
+
+/**
+ * Checks and encodes put on the calling thread (its MD5 against put->expected_md5),
+ * then queues its commit. Returns 0: a->done will be called once with the result, and
+ * put->bucket and put->cond must stay valid until then; or -EINVAL (not a small body,
+ * or a bad key) or STORE_E_BAD_DIGEST, and done is not called. The body and headers
+ * may be freed once this returns.
+ */
+int store_object_put_async(store_t *st, const store_put_t *put, store_put_async_t *a);
+
 /** A server-side copy: the destination shares the source's chunks (each gains a reference); no data is read. */
 typedef struct store_copy {
     const store_object_t *src; /* borrowed: the source as the caller looked it up (store_object_get) */

@@ -41,6 +41,7 @@ struct store {
     uint64_t next_id;  /* under id_lock */
     uint64_t id_limit; /* first id not reserved yet; under id_lock */
     atomic_uint_fast64_t list_steps;
+    struct store_committer *committer; /* owned: the commit thread of small PUTs (storage/committer.c) */
 };
 
 /** The data to stage: a body in the caller's memory, or a byte range of a stored object. */
@@ -110,6 +111,37 @@ typedef struct store_commit {
  * -EAGAIN (a chunk of add has no reference left) or -errno.
  */
 int store_commit(store_t *st, const store_commit_t *c, meta_batch_t *b, store_chunk_list_t *freed);
+
+/** The lock (a stripe shared with other keys) that serialises the writes of one object. */
+pthread_mutex_t *store_key_lock(store_t *st, const char *bucket, size_t bucket_len, const char *key, size_t key_len);
+
+/** A small PUT queued for the commit thread (store_object_put_async). */
+typedef struct store_pending {
+    struct store_pending *next;
+    store_put_async_t *a;
+    const char *bucket;               /* borrowed from the caller until done */
+    const store_precondition_t *cond; /* borrowed, or NULL */
+    uint8_t *rec;                     /* owned: the encoded record */
+    size_t rec_len;
+    pthread_mutex_t *key_lock;
+    size_t okey_len;
+    uint8_t okey[];
+} store_pending_t;
+
+/**
+ * Commits the queued PUTs of list (linked by next) in one synced batch, in order: each one's
+ * condition is checked against what the ones before it left, and a PUT whose key lock is
+ * busy (another writer, or a PUT to the same key earlier in the list) waits for the next
+ * batch. Calls done for each PUT it took, after the batch is durable (or has failed) and
+ * the chunks of the objects they replaced are unlinked. Returns the PUTs left for the next
+ * batch, in order (the first PUT of list is never left). Runs on the commit thread.
+ */
+store_pending_t *store_commit_pending(store_t *st, store_pending_t *list);
+
+/** The commit thread: started by store_open, stopped (after it has committed everything queued) by store_close. */
+struct store_committer *store_committer_start(store_t *st);
+void store_committer_queue(struct store_committer *c, store_pending_t *p);
+void store_committer_stop(struct store_committer *c);
 
 /**
  * Start-up collection (storage/gc.c): empties every data directory's tmp/ and removes every

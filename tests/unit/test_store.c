@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -442,6 +443,195 @@ static void test_bad_digest_stores_nothing(void **state)
     assert_int_equal(count_chunks(f, 0), 0);
     assert_int_equal(count_files(f->data[0], "tmp", NULL, 0), 0);
     free(data);
+}
+
+/* ------------------------------------------------------------------ small PUTs on the commit thread */
+
+typedef struct async_put {
+    store_put_async_t a;
+    struct async_log *log;
+    store_kv_t header;
+    store_precondition_t cond;
+} async_put_t;
+
+typedef struct async_log {
+    pthread_mutex_t mutex;
+    pthread_cond_t cond;
+    size_t num_done;
+    async_put_t *order[16]; /* in the order done was called */
+} async_log_t;
+
+static void async_done(store_put_async_t *a)
+{
+    async_put_t *p = (async_put_t *)a;
+    pthread_mutex_lock(&p->log->mutex);
+    p->log->order[p->log->num_done++] = p;
+    pthread_cond_signal(&p->log->cond);
+    pthread_mutex_unlock(&p->log->mutex);
+}
+
+/* Waits (at most ms milliseconds) until n PUTs are done; returns how many are. */
+static size_t async_wait(async_log_t *log, size_t n, long ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000 + (until.tv_nsec + ms % 1000 * 1000000) / 1000000000;
+    until.tv_nsec = (until.tv_nsec + ms % 1000 * 1000000) % 1000000000;
+    pthread_mutex_lock(&log->mutex);
+    while (log->num_done < n && pthread_cond_timedwait(&log->cond, &log->mutex, &until) == 0)
+        ;
+    size_t done = log->num_done;
+    pthread_mutex_unlock(&log->mutex);
+    return done;
+}
+
+/* Where p is in the order of done calls, or 99 when it is not done. */
+static size_t async_position(async_log_t *log, const async_put_t *p)
+{
+    for (size_t i = 0; i < log->num_done; i++)
+        if (log->order[i] == p)
+            return i;
+    return 99;
+}
+
+/*
+ * Small PUTs queued while the commit thread waits (here: for the bucket lock, held by the test) go
+ * in one batch. Each is answered as if it were alone: later PUTs see earlier ones (a second PUT to
+ * a key is left for the next batch), a condition is checked against what the PUT before it wrote,
+ * a missing bucket fails that PUT only, and an overwritten chunked object loses its chunk files.
+ */
+static void test_async_puts_batch(void **state)
+{
+    fixture_t *f = *state;
+    uint8_t *big = malloc(2 * MIB);
+    fill_pattern(big, 2 * MIB, 9);
+    assert_int_equal(store_bucket_create(f->st, "b", "o", ""), 0);
+    assert_int_equal(store_bucket_create(f->st, "c", "o", ""), 0);
+    assert_int_equal(put_pieces(f->st, "b", "chunked", 7, big, 2 * MIB, 0, NULL), 0);
+    assert_int_equal(count_chunks(f, 0), 1);
+
+    static const struct {
+        const char *bucket, *key, *body;
+        int if_none_match, ret;
+    } cases[] = {
+        {"b", "first", "waits for the lock", 0, 0},
+        {"b", "k", "one", 0, 0},
+        {"c", "k", "other bucket", 0, 0},
+        {"b", "k", "two", 0, 0},                        /* the same key again: after "one" */
+        {"b", "k", "refused", 1, STORE_E_PRECONDITION}, /* If-None-Match: * against "two" */
+        {"b", "new", "created", 1, 0},                  /* If-None-Match: * on no object */
+        {"nob", "k", "no bucket", 0, STORE_E_NO_BUCKET},
+        {"b", "chunked", "small now", 0, 0},
+        {"b", "k", "three", 0, 0},
+    };
+    enum { N = sizeof(cases) / sizeof(cases[0]) };
+    async_log_t log = {.mutex = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    async_put_t puts[N];
+    struct iovec iov[N];
+    int queued[N];
+    memset(puts, 0, sizeof(puts));
+    pthread_rwlock_wrlock(&f->st->bucket_lock); /* the commit thread stops at the first PUT; no assert until unlocked */
+    for (size_t i = 0; i < N; i++) {
+        async_put_t *p = &puts[i];
+        p->log = &log;
+        p->a.done = async_done;
+        p->header = (store_kv_t){S("content-type"), S("text/plain")};
+        p->cond.if_none_match = cases[i].if_none_match;
+        iov[i] = (struct iovec){(void *)cases[i].body, strlen(cases[i].body)};
+        store_put_t put = {.bucket = cases[i].bucket,
+                           .key = cases[i].key,
+                           .key_len = strlen(cases[i].key),
+                           .body = &iov[i],
+                           .body_iovcnt = 1,
+                           .headers = &p->header,
+                           .num_headers = 1,
+                           .cond = cases[i].if_none_match ? &p->cond : NULL};
+        queued[i] = store_object_put_async(f->st, &put, &p->a);
+    }
+    size_t under_lock = async_wait(&log, 1, 100);
+    pthread_rwlock_unlock(&f->st->bucket_lock);
+    for (size_t i = 0; i < N; i++)
+        assert_int_equal(queued[i], 0);
+    assert_int_equal(under_lock, 0); /* nothing is committed under the bucket lock */
+    assert_int_equal(async_wait(&log, N, 10000), N);
+
+    for (size_t i = 0; i < N; i++) {
+        assert_int_equal(puts[i].a.ret, cases[i].ret);
+        if (cases[i].ret == 0) {
+            uint8_t md5[16];
+            md5_of(cases[i].body, strlen(cases[i].body), md5);
+            assert_memory_equal(puts[i].a.obj.md5, md5, 16);
+            assert_int_equal(puts[i].a.obj.size, strlen(cases[i].body));
+        }
+    }
+    /* the PUTs to one key were answered in the order they came */
+    assert_true(async_position(&log, &puts[1]) < async_position(&log, &puts[3]));
+    assert_true(async_position(&log, &puts[3]) < async_position(&log, &puts[4]));
+    assert_true(async_position(&log, &puts[4]) < async_position(&log, &puts[8]));
+    assert_object(f->st, "b", "k", 1, (const uint8_t *)"three", 5);
+    assert_object(f->st, "c", "k", 1, (const uint8_t *)"other bucket", 12);
+    assert_object(f->st, "b", "new", 3, (const uint8_t *)"created", 7);
+    assert_object(f->st, "b", "chunked", 7, (const uint8_t *)"small now", 9);
+    assert_int_equal(count_chunks(f, 0), 0); /* the replaced object's chunk is gone */
+    store_object_t o;
+    assert_int_equal(store_object_get(f->st, "b", "first", 5, &o), 0);
+    assert_int_equal(o.num_headers, 1);
+    assert_memory_equal(o.headers[0].value, "text/plain", 10);
+    store_object_free(&o);
+    free(big);
+}
+
+/* What store_object_put_async refuses at once (done is never called), and a PUT whose key lock another
+ * writer holds: it waits for that writer, and the PUTs queued after it do not wait with it. */
+static void test_async_puts_refused_and_busy(void **state)
+{
+    fixture_t *f = *state;
+    uint8_t wrong[16] = {0}, big[8192] = {0};
+    assert_int_equal(store_bucket_create(f->st, "b", "o", ""), 0);
+    async_log_t log = {.mutex = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    async_put_t puts[4];
+    memset(puts, 0, sizeof(puts));
+    for (size_t i = 0; i < 4; i++) {
+        puts[i].log = &log;
+        puts[i].a.done = async_done;
+    }
+    struct iovec body = {(void *)"data", 4}, large = {big, sizeof(big)};
+    store_put_t put = {.bucket = "b", .key = "k", .key_len = 1, .body = &body, .body_iovcnt = 1, .expected_md5 = wrong};
+    assert_int_equal(store_object_put_async(f->st, &put, &puts[0].a), STORE_E_BAD_DIGEST);
+    put.expected_md5 = NULL;
+    put.body = &large; /* more than fits in a record */
+    assert_int_equal(store_object_put_async(f->st, &put, &puts[0].a), -EINVAL);
+    put.body = &body;
+    put.key_len = 0;
+    assert_int_equal(store_object_put_async(f->st, &put, &puts[0].a), -EINVAL);
+    assert_int_equal(async_wait(&log, 1, 100), 0);
+
+    /* "busy" shares its lock with a writer that holds it (no assert until it is released) */
+    static const char *const keys[] = {"first", "busy", "after"};
+    pthread_mutex_t *lock = store_key_lock(f->st, "b", 1, "busy", 4);
+    assert_ptr_not_equal(store_key_lock(f->st, "b", 1, "first", 5), lock);
+    assert_ptr_not_equal(store_key_lock(f->st, "b", 1, "after", 5), lock);
+    int queued[3];
+    pthread_rwlock_wrlock(&f->st->bucket_lock); /* all three in one batch */
+    pthread_mutex_lock(lock);
+    for (size_t i = 0; i < 3; i++) {
+        store_put_t p = {.bucket = "b", .key = keys[i], .key_len = strlen(keys[i]), .body = &body, .body_iovcnt = 1};
+        queued[i] = store_object_put_async(f->st, &p, &puts[i].a);
+    }
+    pthread_rwlock_unlock(&f->st->bucket_lock);
+    size_t done_while_busy = async_wait(&log, 2, 10000);
+    size_t busy_done_early = async_wait(&log, 3, 100);
+    pthread_mutex_unlock(lock);
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(queued[i], 0);
+    assert_int_equal(done_while_busy, 2); /* "first" and "after" did not wait for "busy" */
+    assert_int_equal(busy_done_early, 2); /* and "busy" waited for its lock */
+    assert_int_equal(async_wait(&log, 3, 10000), 3);
+    assert_int_equal(async_position(&log, &puts[1]), 2);
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(puts[i].a.ret, 0);
+        assert_object(f->st, "b", keys[i], strlen(keys[i]), (const uint8_t *)"data", 4);
+    }
 }
 
 /* Conditional writes: each condition is checked under the key's lock; a refused write leaves no chunk behind. */
@@ -2660,6 +2850,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_two_dirs_both_used, setup2, teardown),
         cmocka_unit_test_setup_teardown(test_bad_digest_stores_nothing, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_conditional_put, setup1, teardown),
+        cmocka_unit_test_setup_teardown(test_async_puts_batch, setup1, teardown),
+        cmocka_unit_test_setup_teardown(test_async_puts_refused_and_busy, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_copy_shares_chunks, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_update_headers, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_flipped_byte_is_corrupt, setup1, teardown),
