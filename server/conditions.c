@@ -44,7 +44,13 @@ static int etag_listed(const char *list, size_t len, const char *etag, size_t et
 static const char *cond_header(s3_req_t *r, const char *prefix, const char *name, size_t *len)
 {
     char full[64];
-    snprintf(full, sizeof(full), "%s%s", prefix, name);
+    size_t p = strlen(prefix), n = strlen(name) + 1;
+    if (p == 0)
+        return s3_header(r, name, len);
+    if (p + n > sizeof(full))
+        return NULL;
+    memcpy(full, prefix, p);
+    memcpy(full + p, name, n);
     return s3_header(r, full, len);
 }
 

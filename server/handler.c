@@ -268,26 +268,28 @@ static void on_req_dispose(void *p)
         return;
     struct timeval now;
     gettimeofday(&now, NULL);
-    int64_t usec = h2o_timeval_is_null(&req->timestamps.request_begin_at)
-                       ? 0
-                       : (int64_t)(now.tv_sec - req->timestamps.request_begin_at.tv_sec) * 1000000 +
-                             (now.tv_usec - req->timestamps.request_begin_at.tv_usec);
-    struct tm tm;
-    gmtime_r(&now.tv_sec, &tm);
-    char line[1536];
-    int len = (int)strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%SZ", &tm);
     /* The raw path only: a query string may carry presigned credentials and signatures. */
     size_t path_len = r->route.raw_path_len != 0 ? r->route.raw_path_len : strcspn(req->path.base, "?");
     if (path_len > req->path.len)
         path_len = req->path.len;
     if (path_len > 1024)
         path_len = 1024;
-    len += snprintf(line + len, sizeof(line) - len, " access %s %s %.*s %.*s %s %d %zu %zu %.3fms\n", r->request_id,
-                    r->authenticated ? r->user.name : "-", (int)req->method.len, req->method.base, (int)path_len, req->path.base,
-                    router_op_name(r->route.op), req->res.status, req->entity.len, req->bytes_sent, usec / 1000.0);
-    if (len > (int)sizeof(line))
-        len = (int)sizeof(line);
-    log_access(line, len);
+    log_access_entry_t e = {
+        .request_id = r->request_id,
+        .user = r->authenticated ? r->user.name : "-",
+        .method = req->method.base,
+        .method_len = req->method.len,
+        .path = req->path.base,
+        .path_len = path_len,
+        .op = router_op_name(r->route.op),
+        .status = req->res.status,
+        .bytes_in = req->entity.len,
+        .bytes_out = req->bytes_sent,
+        .usec = h2o_timeval_is_null(&req->timestamps.request_begin_at)
+                    ? 0
+                    : h2o_timeval_subtract(&req->timestamps.request_begin_at, &now),
+    };
+    log_access(&e);
 }
 
 /* ------------------------------------------------------------------ authentication */
@@ -656,8 +658,11 @@ int handler_on_req(h2o_handler_t *self, h2o_req_t *req)
     r->authenticated = 0;
     r->verify_payload_in_job = 0;
     r->streaming = NULL;
-    snprintf(r->request_id, sizeof(r->request_id), "%08X%02X%06llX", t->server->request_id_salt, t->index & 0xff,
-             (unsigned long long)(++t->req_counter & 0xffffff));
+    /* %08X%02X%06X: the server's salt, the thread, the thread's request counter */
+    uint64_t id = (uint64_t)t->server->request_id_salt << 32 | (uint64_t)(t->index & 0xff) << 24 | (++t->req_counter & 0xffffff);
+    for (int i = 16; i-- > 0; id >>= 4)
+        r->request_id[i] = "0123456789ABCDEF"[id & 15];
+    r->request_id[16] = '\0';
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-amz-request-id"), 0, NULL, r->request_id, 16);
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-amz-id-2"), 0, NULL, r->request_id, 16);
 

@@ -108,16 +108,82 @@ void log_access_flush(void)
     access_buf.len = 0;
 }
 
-void log_access(const char *line, int len)
+/* An access-log line being written: the bytes that do not fit are dropped. */
+typedef struct line_out {
+    char *p, *end;
+} line_out_t;
+
+static void put_mem(line_out_t *o, const void *s, size_t n)
 {
-    if (!log_access_enabled || len <= 0)
+    if (n > (size_t)(o->end - o->p))
+        n = (size_t)(o->end - o->p);
+    memcpy(o->p, s, n);
+    o->p += n;
+}
+
+static void put_char(line_out_t *o, char c)
+{
+    if (o->p < o->end)
+        *o->p++ = c;
+}
+
+/* v in decimal, at least min_digits long (zeros in front). */
+static void put_u64(line_out_t *o, uint64_t v, int min_digits)
+{
+    char b[24];
+    int i = (int)sizeof(b);
+    do {
+        b[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0 || (int)sizeof(b) - i < min_digits);
+    put_mem(o, b + i, sizeof(b) - (size_t)i);
+}
+
+void log_access(const log_access_entry_t *e)
+{
+    /* the time, formatted again only when the second changes */
+    static _Thread_local time_t stamp_sec = -1;
+    static _Thread_local char stamp[24];
+    static _Thread_local size_t stamp_len;
+    char line[1536];
+    line_out_t o = {line, line + sizeof(line) - 1}; /* room for the newline */
+    if (!log_access_enabled)
         return;
-    if (access_buf.len + (size_t)len > sizeof(access_buf.data))
-        log_access_flush();
-    if ((size_t)len > sizeof(access_buf.data)) {
-        write_all(1, line, (size_t)len);
-        return;
+    time_t now = time(NULL);
+    if (now != stamp_sec) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        stamp_len = strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        stamp_sec = now;
     }
-    memcpy(access_buf.data + access_buf.len, line, (size_t)len);
-    access_buf.len += (size_t)len;
+    put_mem(&o, stamp, stamp_len);
+    put_mem(&o, " access ", 8);
+    put_mem(&o, e->request_id, strlen(e->request_id));
+    put_char(&o, ' ');
+    put_mem(&o, e->user, strlen(e->user));
+    put_char(&o, ' ');
+    put_mem(&o, e->method, e->method_len);
+    put_char(&o, ' ');
+    put_mem(&o, e->path, e->path_len);
+    put_char(&o, ' ');
+    put_mem(&o, e->op, strlen(e->op));
+    put_char(&o, ' ');
+    put_u64(&o, e->status > 0 ? (uint64_t)e->status : 0, 1);
+    put_char(&o, ' ');
+    put_u64(&o, e->bytes_in, 1);
+    put_char(&o, ' ');
+    put_u64(&o, e->bytes_out, 1);
+    put_char(&o, ' ');
+    uint64_t usec = e->usec > 0 ? (uint64_t)e->usec : 0;
+    put_u64(&o, usec / 1000, 1);
+    put_char(&o, '.');
+    put_u64(&o, usec % 1000, 3);
+    put_mem(&o, "ms", 2);
+    *o.p++ = '\n';
+
+    size_t len = (size_t)(o.p - line);
+    if (access_buf.len + len > sizeof(access_buf.data))
+        log_access_flush();
+    memcpy(access_buf.data + access_buf.len, line, len);
+    access_buf.len += len;
 }

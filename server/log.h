@@ -3,6 +3,7 @@
 #define COFFER_LOG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_NONE } log_level_t;
 
@@ -29,11 +30,26 @@ char *log_escape(char *out, size_t out_len, const char *s, size_t len);
 /** Whether access-log lines are written (on by default; they go to stdout). */
 extern int log_access_enabled;
 
+/** What one access-log line says about a request (strings borrowed, not escaped: no spaces or newlines). */
+typedef struct log_access_entry {
+    const char *request_id;
+    const char *user; /* "-" when anonymous */
+    const char *method;
+    size_t method_len;
+    const char *path; /* the raw path, without the query */
+    size_t path_len;
+    const char *op;
+    int status;
+    uint64_t bytes_in, bytes_out;
+    int64_t usec; /* how long the request took */
+} log_access_entry_t;
+
 /**
- * Queues one access-log line (already formatted, with its newline) in this thread's buffer,
- * written to stdout by log_access_flush (or at once when the buffer is full).
+ * Queues the access-log line of e in this thread's buffer, written to stdout by
+ * log_access_flush (or at once when the buffer is full):
+ * "<time> access <request-id> <user> <METHOD> <path> <Operation> <status> <in> <out> <ms>ms".
  */
-void log_access(const char *line, int len);
+void log_access(const log_access_entry_t *e);
 /** Writes this thread's queued access-log lines to stdout. Event loops call it after every turn. */
 void log_access_flush(void);
 
