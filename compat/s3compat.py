@@ -451,7 +451,7 @@ def sigv4_signing_key(date, secret_key=SECRET_KEY, region=REGION, service="s3"):
 
 # ------------------------------------------------------------------ the server's access log
 
-# server/handler.c on_req_dispose: "<time> access <request-id> <user> <METHOD> <raw path> <Operation>
+# server/log.c log_access (from handler.c on_req_dispose): "<time> access <request-id> <user> <METHOD> <raw path> <Operation>
 # <status> <request body bytes> <response bytes sent> <duration>ms"; the raw path carries no query.
 ACCESS_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ access (?P<rid>\S+) (?P<user>\S+) "
                          r"(?P<method>[A-Z]+) (?P<path>/\S*) (?P<op>[A-Za-z0-9]+) (?P<status>\d{3}) "
