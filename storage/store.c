@@ -772,8 +772,12 @@ void store_staged_discard(store_t *st, store_staged_t *sb)
 /*
  * A body staged chunk by chunk (store_stager_*): store_stage() feeds it a body
  * in memory or a stored object's range; a large upload still being received
- * feeds it each chunk as it arrives. Either way the chunks are written, synced
- * a few behind, and renamed only once all of them are durable and the MD5 holds.
+ * feeds it each chunk as it arrives. Either way the chunks are written, and
+ * each one is synced, renamed into place and its fan-out directory fsynced a few
+ * chunks behind, while the rest still arrives: the end of a large PUT waits for
+ * the last few chunks only. Nothing references them until the caller commits;
+ * a BadDigest or an abort unlinks them (and after a crash, start-up collects
+ * them: storage/gc.c).
  */
 struct store_stager {
     store_t *st;
@@ -784,8 +788,10 @@ struct store_stager {
     uint32_t *crcs;
     struct iovec *pieces; /* room for pieces_cap */
     size_t pieces_cap;
-    int direct; /* STORE_STAGER_DIRECT */
-    int ret;    /* the first error: from then on the stager only cleans up */
+    size_t num_renamed; /* chunks [0, num_renamed) are in place under their final names */
+    size_t first_temp;  /* chunks [first_temp, num_staged) are still temp files */
+    int direct;         /* STORE_STAGER_DIRECT */
+    int ret;            /* the first error: from then on the stager only cleans up */
 };
 
 #define STAGES_OF(sg, i) (&(sg)->stages[(i) * (sg)->st->copies])
@@ -822,8 +828,19 @@ static void stager_reserve_pieces(store_stager_t *sg, size_t iovcnt)
     sg->pieces = xcalloc(sg->pieces_cap, sizeof(*sg->pieces));
 }
 
-/* Stages the next chunk from cur (fed to md unless NULL), then fdatasyncs the one PUT_SYNC_LAG behind: its
- * writeback started long ago, and few fds stay open. Returns 0 or -errno (kept in sg->ret). */
+/* Puts chunk i, already synced, in place: rename, then fsync of its fan-out directories. Returns 0 or -errno. */
+static int stager_place(store_stager_t *sg, size_t i)
+{
+    int ret = rename_chunk(&sg->chunks[i], STAGES_OF(sg, i));
+    sg->first_temp = i + 1; /* renamed, or nothing of it left (rename_chunk) */
+    if (ret != 0)
+        return ret;
+    sg->num_renamed = i + 1;
+    return sync_fanouts(sg->st, &sg->chunks[i], 1);
+}
+
+/* Stages the next chunk from cur (fed to md unless NULL), then syncs and places the one PUT_SYNC_LAG behind:
+ * its writeback started long ago, and few fds stay open. Returns 0 or -errno (kept in sg->ret). */
 static int stager_chunk(store_stager_t *sg, body_cursor_t *cur, EVP_MD_CTX *md)
 {
     if (sg->ret != 0)
@@ -838,8 +855,8 @@ static int stager_chunk(store_stager_t *sg, body_cursor_t *cur, EVP_MD_CTX *md)
     if ((sg->ret = stage_chunk(sg->st, cur, md, sg->pieces, sg->direct, c, crcs, STAGES_OF(sg, i))) != 0)
         return sg->ret;
     sg->num_staged++;
-    if (i >= PUT_SYNC_LAG)
-        sg->ret = sync_chunk(&sg->chunks[i - PUT_SYNC_LAG], STAGES_OF(sg, i - PUT_SYNC_LAG));
+    if (i >= PUT_SYNC_LAG && (sg->ret = sync_chunk(&sg->chunks[i - PUT_SYNC_LAG], STAGES_OF(sg, i - PUT_SYNC_LAG))) == 0)
+        sg->ret = stager_place(sg, i - PUT_SYNC_LAG);
     return sg->ret;
 }
 
@@ -869,31 +886,24 @@ static void stager_free(store_stager_t *sg)
 int store_stager_finish(store_stager_t *sg, const uint8_t md5[16], const uint8_t *expected_md5, store_staged_t *out)
 {
     store_t *st = sg->st;
-    size_t num_renamed = 0, abort_from = 0;
     int ret = sg->ret;
 
     memset(out, 0, sizeof(*out));
     if (ret == 0 && sg->num_staged != sg->num_chunks)
         ret = -EINVAL;
-    for (size_t i = sg->num_staged > PUT_SYNC_LAG ? sg->num_staged - PUT_SYNC_LAG : 0; ret == 0 && i < sg->num_staged; i++)
+    for (size_t i = sg->first_temp; ret == 0 && i < sg->num_staged; i++)
         ret = sync_chunk(&sg->chunks[i], STAGES_OF(sg, i));
     if (ret == 0 && md5 == NULL)
         ret = -EINVAL;
     if (ret == 0 && expected_md5 != NULL && CRYPTO_memcmp(expected_md5, md5, 16) != 0)
-        ret = STORE_E_BAD_DIGEST; /* checked before any rename: only temp files to remove */
-    /* data before names: every chunk is synced; now rename all, then fsync each fan-out directory once */
-    while (ret == 0 && num_renamed < sg->num_chunks) {
-        if ((ret = rename_chunk(&sg->chunks[num_renamed], STAGES_OF(sg, num_renamed))) != 0)
-            abort_from = num_renamed + 1; /* rename_chunk left nothing of that one */
-        else
-            abort_from = ++num_renamed;
-    }
-    if (ret == 0)
-        ret = sync_fanouts(st, sg->chunks, sg->num_chunks);
+        ret = STORE_E_BAD_DIGEST;
+    /* data before names: the last chunks are synced; now rename them, each one's fan-out fsynced */
+    while (ret == 0 && sg->first_temp < sg->num_chunks)
+        ret = stager_place(sg, sg->first_temp);
 
     if (ret != 0) { /* nothing references these chunks: remove renamed ones, then temp files */
-        unlink_chunk_files(st, sg->chunks, num_renamed);
-        for (size_t i = abort_from; i < sg->num_staged; i++)
+        unlink_chunk_files(st, sg->chunks, sg->num_renamed);
+        for (size_t i = sg->first_temp; i < sg->num_staged; i++)
             for (uint8_t k = 0; k < sg->chunks[i].place.num; k++)
                 blob_stage_abort(&STAGES_OF(sg, i)[k]);
     } else {

@@ -176,9 +176,10 @@ typedef struct store_put {
  * A body written into chunk files while it is still arriving (a large upload):
  * open it with the body's size, then write each chunk in order as soon as its
  * bytes are there (store_stager_next_len says how many; 0 once all are written).
- * Chunks are synced a few behind and stay temp files, referenced by nothing,
- * until store_object_put (store_put_t.stager) renames and commits them, or
- * store_stager_abort removes them. A stager is used by one thread at a time.
+ * Chunks are synced and renamed into place a few behind, referenced by nothing
+ * until store_object_put (store_put_t.stager) places the last ones and commits
+ * them all, or store_stager_abort removes them. A stager is used by one thread
+ * at a time.
  *
  * flags: STORE_STAGER_DIRECT writes the chunks around the page cache (O_DIRECT,
  * see blob_stage_open) when the body's buffers are page-aligned: a large upload

@@ -70,14 +70,16 @@ typedef struct store_chunk_list {
 } store_chunk_list_t;
 
 /**
- * Writes src as chunk files: temp files, fdatasync, the MD5 check against
- * expected_md5 (may be NULL), rename, fsync of the fan-out directories. On
- * error nothing is left on disk. Returns 0, STORE_E_BAD_DIGEST or -errno.
+ * Writes src as chunk files: each one a temp file, fdatasync, rename, fsync of its
+ * fan-out directories; the MD5 is checked against expected_md5 (may be NULL) before
+ * the last ones are renamed. On error nothing is left on disk. Returns 0,
+ * STORE_E_BAD_DIGEST or -errno.
  */
 int store_stage(store_t *st, const store_source_t *src, const uint8_t *expected_md5, store_staged_t *out);
 /**
  * Ends a stager: syncs its last chunks, checks md5 against expected_md5 (may be NULL), renames
- * the chunks and fsyncs their fan-out directories, as store_stage does. Frees sg either way.
+ * them and fsyncs their fan-out directories, as store_stage does (the others are in place
+ * already). On error unlinks every chunk it wrote. Frees sg either way.
  */
 int store_stager_finish(store_stager_t *sg, const uint8_t md5[16], const uint8_t *expected_md5, store_staged_t *out);
 /** Unlinks staged chunks nothing came to reference, and frees sb. */
