@@ -289,6 +289,7 @@ static void on_req_dispose(void *p)
                     ? 0
                     : h2o_timeval_subtract(&req->timestamps.request_begin_at, &now),
     };
+    e.end = now.tv_sec;
     log_access(&e);
 }
 

@@ -149,12 +149,11 @@ void log_access(const log_access_entry_t *e)
     line_out_t o = {line, line + sizeof(line) - 1}; /* room for the newline */
     if (!log_access_enabled)
         return;
-    time_t now = time(NULL);
-    if (now != stamp_sec) {
+    if (e->end != stamp_sec) {
         struct tm tm;
-        gmtime_r(&now, &tm);
+        gmtime_r(&e->end, &tm);
         stamp_len = strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
-        stamp_sec = now;
+        stamp_sec = e->end;
     }
     put_mem(&o, stamp, stamp_len);
     put_mem(&o, " access ", 8);

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 typedef enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_NONE } log_level_t;
 
@@ -42,6 +43,7 @@ typedef struct log_access_entry {
     int status;
     uint64_t bytes_in, bytes_out;
     int64_t usec; /* how long the request took */
+    time_t end;   /* when it ended (the line's time) */
 } log_access_entry_t;
 
 /**

@@ -1381,15 +1381,20 @@ store_pending_t *store_commit_pending(store_t *st, store_pending_t *list)
     int ret = 0;
 
     pthread_rwlock_rdlock(&st->bucket_lock); /* a bucket is not deleted under a write into it */
-    /* Key locks are only taken when free: a thread that holds one (a part lock, say) and waits for
-     * another can never wait for this one. A PUT whose lock is busy waits for the next batch, and
-     * so does every later PUT under that lock, so that PUTs to one key commit in order. */
+    /* Key locks are taken only when free, so a thread that holds one and waits for another can
+     * never wait for this one. A PUT whose lock is busy waits for the next batch, and so does
+     * every later PUT under that lock, so that PUTs to one key commit in order. A PUT put back
+     * once comes first in the next batch and waits for its lock there, holding no other (the
+     * order store_commit keeps): its wait is bounded, and the thread never spins on trylock. */
     for (store_pending_t *p = list, *next; p != NULL; p = next) {
         next = p->next;
         p->next = NULL;
         size_t stripe = (size_t)(p->key_lock - st->key_locks);
-        if ((busy.bits[stripe / 64] & (1ull << (stripe % 64))) || pthread_mutex_trylock(p->key_lock) != 0) {
+        if (p == list && p->deferred) {
+            pthread_mutex_lock(p->key_lock);
+        } else if ((busy.bits[stripe / 64] & (1ull << (stripe % 64))) || pthread_mutex_trylock(p->key_lock) != 0) {
             busy.bits[stripe / 64] |= 1ull << (stripe % 64);
+            p->deferred = 1;
             *deferred_tail = p;
             deferred_tail = &p->next;
             continue;
@@ -1397,15 +1402,6 @@ store_pending_t *store_commit_pending(store_t *st, store_pending_t *list)
         commit_pending_record(st, p, b, &drop, &checked_bucket, &num_written);
         *batch_tail = p;
         batch_tail = &p->next;
-    }
-    if (batch == NULL) { /* every lock was busy: wait for the first one, holding no other */
-        store_pending_t *p = deferred;
-        if ((deferred = p->next) == NULL)
-            deferred_tail = &deferred;
-        p->next = NULL;
-        pthread_mutex_lock(p->key_lock);
-        commit_pending_record(st, p, b, &drop, &checked_bucket, &num_written);
-        batch = p;
     }
     if (num_written != 0)
         ret = commit_refs(st, b, NULL, &drop, &freed);

@@ -126,17 +126,18 @@ typedef struct store_pending {
     uint8_t *rec;                     /* owned: the encoded record */
     size_t rec_len;
     pthread_mutex_t *key_lock;
+    int deferred; /* put back once already: at the head of a batch, waits for its lock */
     size_t okey_len;
     uint8_t okey[];
 } store_pending_t;
 
 /**
  * Commits the queued PUTs of list (linked by next) in one synced batch, in order: each one's
- * condition is checked against what the ones before it left, and a PUT whose key lock is
- * busy (another writer, or a PUT to the same key earlier in the list) waits for the next
- * batch. Calls done for each PUT it took, after the batch is durable (or has failed) and
+ * condition is checked against what the ones before it left. A PUT whose key lock is busy
+ * (another writer, or a PUT to the same key earlier in the list) waits for the next batch,
+ * at whose head it waits for its lock. Calls done for each PUT it took, after the batch is durable (or has failed) and
  * the chunks of the objects they replaced are unlinked. Returns the PUTs left for the next
- * batch, in order (the first PUT of list is never left). Runs on the commit thread.
+ * batch, in order. Runs on the commit thread.
  */
 store_pending_t *store_commit_pending(store_t *st, store_pending_t *list);
 
