@@ -288,8 +288,8 @@ static void on_req_dispose(void *p)
         .usec = h2o_timeval_is_null(&req->timestamps.request_begin_at)
                     ? 0
                     : h2o_timeval_subtract(&req->timestamps.request_begin_at, &now),
+        .end = now.tv_sec,
     };
-    e.end = now.tv_sec;
     log_access(&e);
 }
 

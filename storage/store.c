@@ -128,13 +128,6 @@ uint32_t store_fnv1a(uint32_t h, const void *p, size_t n)
     return h;
 }
 
-static uint32_t key_stripe(const char *bucket, size_t bucket_len, const char *key, size_t key_len)
-{
-    /* a separator between the two: ("ab","c") and ("a","bc") differ */
-    uint32_t h = store_fnv1a(store_fnv1a(STORE_FNV_SEED, bucket, bucket_len), "\xFF", 1);
-    return store_fnv1a(h, key, key_len) % STORE_STRIPES;
-}
-
 static void stripes_add(stripe_set_t *s, uint64_t chunk_id)
 {
     unsigned i = (unsigned)(chunk_id % STORE_STRIPES);
@@ -271,6 +264,7 @@ int store_open(const store_config_t *cfg, store_t **out, char *errbuf, size_t er
     }
     pthread_mutex_init(&st->id_lock, NULL);
     atomic_init(&st->list_steps, 0);
+    atomic_init(&st->commit_batches, 0);
     st->committer = store_committer_start(st);
     *out = st;
     return 0;
@@ -1091,10 +1085,11 @@ static int check_precondition(const store_precondition_t *cond, const void *rec,
 }
 
 /*
- * The object part of a commit, under its key lock and the bucket lock (read): checks the bucket
- * (unless the caller just did) and c's condition against the current record, adds c's record (or its deletion) to b, and the chunks
- * of the record it replaces to drop. Returns 0, 1 (deleting what is not there: nothing to write),
- * STORE_E_NO_BUCKET, the condition's error or -errno; b and drop are unchanged unless it returns 0.
+ * The object part of a commit, under its key lock and the bucket lock (read): checks the
+ * bucket (unless the caller just did) and c's condition against the current record, adds c's
+ * record (or its deletion) to b, and the chunks of the record it replaces to drop. Returns 0,
+ * 1 (deleting what is not there: nothing to write), STORE_E_NO_BUCKET, the condition's error
+ * or -errno; b and drop are unchanged unless it returns 0.
  */
 static int commit_record(store_t *st, const store_commit_t *c, int check_bucket, meta_batch_t *b, store_chunk_list_t *drop)
 {
@@ -1134,7 +1129,9 @@ static int commit_record(store_t *st, const store_commit_t *c, int check_bucket,
 
 pthread_mutex_t *store_key_lock(store_t *st, const char *bucket, size_t bucket_len, const char *key, size_t key_len)
 {
-    return &st->key_locks[key_stripe(bucket, bucket_len, key, key_len)];
+    /* a separator between the two: ("ab","c") and ("a","bc") differ */
+    uint32_t h = store_fnv1a(store_fnv1a(STORE_FNV_SEED, bucket, bucket_len), "\xFF", 1);
+    return &st->key_locks[store_fnv1a(h, key, key_len) % STORE_STRIPES];
 }
 
 static pthread_mutex_t *object_key_lock(store_t *st, const uint8_t *okey, size_t okey_len)
@@ -1349,7 +1346,7 @@ int store_object_put_async(store_t *st, const store_put_t *put, store_put_async_
     store_pending_t *p = xcalloc(1, sizeof(*p) + okey_len);
     *p = (store_pending_t){.a = a, .bucket = put->bucket, .cond = put->cond, .rec = rec, .rec_len = rec_len, .okey_len = okey_len};
     memcpy(p->okey, okey, okey_len);
-    p->key_lock = object_key_lock(st, p->okey, okey_len);
+    p->key_lock = store_key_lock(st, put->bucket, strlen(put->bucket), put->key, put->key_len);
     object_from_in(&in, &a->obj);
     a->pending = p;
     store_committer_queue(st->committer, p);
@@ -1403,8 +1400,10 @@ store_pending_t *store_commit_pending(store_t *st, store_pending_t *list)
         *batch_tail = p;
         batch_tail = &p->next;
     }
-    if (num_written != 0)
+    if (num_written != 0) {
         ret = commit_refs(st, b, NULL, &drop, &freed);
+        atomic_fetch_add(&st->commit_batches, 1);
+    }
     for (store_pending_t *p = batch; p != NULL; p = p->next) {
         pthread_mutex_unlock(p->key_lock);
         if (ret != 0 && p->a->ret == 0)

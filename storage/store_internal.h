@@ -41,7 +41,8 @@ struct store {
     uint64_t next_id;  /* under id_lock */
     uint64_t id_limit; /* first id not reserved yet; under id_lock */
     atomic_uint_fast64_t list_steps;
-    struct store_committer *committer; /* owned: the commit thread of small PUTs (storage/committer.c) */
+    atomic_uint_fast64_t commit_batches; /* batches the commit thread has written */
+    struct store_committer *committer;   /* owned: the commit thread of small PUTs (storage/committer.c) */
 };
 
 /** The data to stage: a body in the caller's memory, or a byte range of a stored object. */
